@@ -1,0 +1,77 @@
+// The composition root: builds, once per instance, everything an invocation
+// shares (configuration, secret cache, rate limiter, D3 client) and offers
+// the two things the handler asks of it.
+//
+// A broken configuration is logged here, once, at cold start; every
+// invocation then answers ConfigurationError instead of the function
+// crash-looping on an init error with a stack trace.
+
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { loadConfig, type Config } from './config.ts';
+import { D3Client, type RetryNotice } from './d3-client.ts';
+import { ConfigurationError } from './errors.ts';
+import { moveIncidents, type MoveOutcome } from './move-incidents.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import type { MoveRequest } from './request-schema.ts';
+import { SecretCache } from './secret-cache.ts';
+import { WebhookVerifier } from './webhook-signature.ts';
+
+export interface Adapter {
+  /** The inbound signature check, or undefined when signatures are not required. */
+  verifier(): Promise<WebhookVerifier | undefined>;
+  move(request: MoveRequest, options: { deadline: number; requestId: string; signal?: AbortSignal }): Promise<MoveOutcome>;
+}
+
+export interface AdapterDependencies {
+  logger: Logger;
+  /** A ready client (tests, LocalStack); by default the SDK's standard configuration. */
+  secretsClient?: SecretsManagerClient;
+  fetch?: typeof globalThis.fetch;
+}
+
+export function createAdapter(env: Record<string, string | undefined>, deps: AdapterDependencies): Adapter {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    deps.logger.error('Invalid configuration: every request will be refused until it is fixed', {
+      detail: error.message,
+    });
+    const refuse = () => Promise.reject(error);
+    return { verifier: refuse, move: refuse };
+  }
+
+  const provider = new SecretsProvider(deps.secretsClient ? { awsSdkV3Client: deps.secretsClient as never } : {});
+  const secrets = new SecretCache(provider, config.secretCacheTtlSeconds);
+  const d3 = new D3Client({
+    baseUrl: config.d3BaseUrl,
+    username: config.d3Username,
+    commandSite: config.d3CommandSite,
+    secretId: config.d3SecretId,
+    secrets,
+    // One limiter per instance, shared by every invocation it serves.
+    limiter: new RateLimiter({ maxPerSecond: config.maxRps }),
+    timeoutMs: config.timeoutMs,
+    maxAttempts: config.maxAttempts,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    onRetry: (notice: RetryNotice) => deps.logger.warn('Retrying D3 SOAR', { ...notice }),
+  });
+
+  let signing: { value: string; verifier: WebhookVerifier } | undefined;
+  const webhookSecretId = config.webhookSecretId;
+
+  return {
+    async verifier() {
+      if (!webhookSecretId) return undefined;
+      const value = await secrets.get(webhookSecretId);
+      if (signing?.value !== value) signing = { value, verifier: new WebhookVerifier(value) };
+      return signing.verifier;
+    },
+    move(request, options) {
+      return moveIncidents(request, { d3, batchSize: config.batchSize, concurrency: config.concurrency, ...options });
+    },
+  };
+}

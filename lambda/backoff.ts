@@ -1,0 +1,25 @@
+// How long to wait before retrying D3: exponential backoff with full jitter,
+// never shorter than what D3 asked for in `Retry-After`.
+
+export const BACKOFF_BASE_MS = 200;
+export const BACKOFF_CAP_MS = 5_000;
+
+/** Full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter"): spreads a thundering herd. */
+export function backoffDelay(failedAttempts: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failedAttempts - 1));
+  return Math.round(random() * ceiling);
+}
+
+/** `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from `now`; undefined if absent or unreadable. */
+export function parseRetryAfter(header: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+export function retryDelay(failedAttempts: number, retryAfterMs: number | undefined, random?: () => number): number {
+  return Math.max(backoffDelay(failedAttempts, random), retryAfterMs ?? 0);
+}

@@ -1,0 +1,95 @@
+// The function's configuration (CONTRACT §8), read once at cold start.
+//
+// Every problem is collected and reported in one ConfigurationError that names
+// each variable, so an operator fixes them all in one deploy instead of one
+// crash per variable.
+
+import { ConfigurationError } from './errors.ts';
+
+export interface Config {
+  /** D3's base URL: everything before `/api/Command/`, no trailing slash. */
+  d3BaseUrl: string;
+  d3SecretId: string;
+  d3Username: string;
+  d3CommandSite: string;
+  /** When set, HTTP calls must carry a valid Standard Webhooks signature. */
+  webhookSecretId: string | undefined;
+  batchSize: number;
+  maxRps: number;
+  concurrency: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  secretCacheTtlSeconds: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const COMMAND_PATH = /\/api\/command(\/.*)?$/i;
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) problems.push(`${name} is required`);
+    return value ?? '';
+  };
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw.slice(0, 20)}")`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const baseUrl = required('D3_BASE_URL');
+  const config: Config = {
+    d3BaseUrl: baseUrl ? normalizeBaseUrl(baseUrl, problems) : '',
+    d3SecretId: required('D3_SECRET_ID'),
+    d3Username: required('D3_USERNAME'),
+    d3CommandSite: required('D3_COMMAND_SITE'),
+    webhookSecretId: env.WEBHOOK_SECRET_ID?.trim() || undefined,
+    batchSize: integer('D3_BATCH_SIZE', 100, 1, 10_000),
+    // 50 is D3's documented per-second limit for the whole API.
+    maxRps: integer('D3_MAX_RPS', 50, 1, 1_000),
+    concurrency: integer('D3_CONCURRENCY', 10, 1, 100),
+    timeoutMs: integer('D3_TIMEOUT_MS', 10_000, 100, 900_000),
+    maxAttempts: integer('D3_MAX_ATTEMPTS', 4, 1, 20),
+    secretCacheTtlSeconds: integer('SECRET_CACHE_TTL_SECONDS', 300, 0, 86_400),
+  };
+
+  if (problems.length > 0) {
+    throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}.`);
+  }
+  return config;
+}
+
+/**
+ * Accepts the base URL as D3 documents it, with a trailing slash, or a whole
+ * pasted command URL. Plain http is allowed only on loopback: anywhere else it
+ * would send the D3 key in clear text.
+ */
+export function normalizeBaseUrl(raw: string, problems: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push('D3_BASE_URL must be an absolute URL such as https://d3site.net/MainApp/VSOC');
+    return '';
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+    problems.push('D3_BASE_URL must use https (plain http is accepted only for localhost)');
+    return '';
+  }
+  if (url.username || url.password) {
+    problems.push('D3_BASE_URL must not embed credentials; they belong in D3_SECRET_ID');
+    return '';
+  }
+  const path = url.pathname.replace(COMMAND_PATH, '').replace(/\/+$/, '');
+  return `${url.origin}${path}`;
+}

@@ -1,0 +1,211 @@
+// The call to D3 SOAR's UpdateIncidentSiteInBulk command (CONTRACT §7): one
+// batch per call, paced by the shared rate limiter, retried on 429/5xx/network
+// faults/timeouts with backoff and jitter, and always finished (answer or
+// typed error) before the invocation's deadline.
+//
+// Moving an incident to a site is idempotent, so re-sending a batch whose
+// answer was lost can never do harm; not re-sending it could lose the move.
+
+import { authHeader, parseD3Credentials, type D3Credentials } from './d3-credentials.ts';
+import { retryDelay, parseRetryAfter } from './backoff.ts';
+import { ConfigurationError, D3AuthError, D3RateLimitedError, D3UnavailableError } from './errors.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+import type { SecretSource } from './secret-cache.ts';
+
+export const COMMAND_PATH = '/api/Command/UpdateIncidentSiteInBulk';
+/** Below this much time left, an attempt could not finish; answer instead. */
+export const MIN_ATTEMPT_MS = 250;
+
+export interface SiteUpdate {
+  incidentNumbers: string[];
+  site: string;
+  username?: string;
+}
+
+/** D3's 200 answer, reduced to the two fields the result is built from. */
+export interface D3Answer {
+  /** D3's `error` field; '' when the command ran. */
+  error: string;
+  contextData: unknown[];
+}
+
+export interface CallOptions {
+  /** Epoch ms by which the call must have settled. */
+  deadline: number;
+  signal?: AbortSignal;
+}
+
+/** The port the core depends on, so it can be tested without the network. */
+export interface D3Port {
+  updateIncidentSite(update: SiteUpdate, options: CallOptions): Promise<D3Answer>;
+}
+
+export interface RetryNotice {
+  attempt: number;
+  reason: string;
+  delayMs: number;
+}
+
+export interface D3ClientOptions {
+  baseUrl: string;
+  username: string;
+  commandSite: string;
+  secretId: string;
+  secrets: SecretSource;
+  limiter: RateLimiter;
+  timeoutMs: number;
+  maxAttempts: number;
+  fetch?: typeof globalThis.fetch;
+  random?: () => number;
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+type Failure =
+  | { kind: 'rateLimited'; reason: string; retryAfterMs: number | undefined }
+  | { kind: 'unavailable'; reason: string; retryAfterMs: number | undefined }
+  | { kind: 'timeout'; reason: string; retryAfterMs: undefined };
+
+type Outcome = { kind: 'answer'; answer: D3Answer } | { kind: 'unauthorized' } | Failure;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class D3Client implements D3Port {
+  readonly #options: D3ClientOptions;
+  readonly #url: string;
+  readonly #fetch: typeof globalThis.fetch;
+  #parsed: { value: string; credentials: D3Credentials } | undefined;
+
+  constructor(options: D3ClientOptions) {
+    this.#options = options;
+    this.#url = `${options.baseUrl}${COMMAND_PATH}`;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  async updateIncidentSite(update: SiteUpdate, { deadline, signal }: CallOptions): Promise<D3Answer> {
+    const { secrets, secretId, limiter, maxAttempts } = this.#options;
+    const body = JSON.stringify(this.#commandBody(update));
+    let secretValue = await secrets.get(secretId);
+    let refreshedAfter401 = false;
+    let failures = 0;
+    let last: Failure | undefined;
+
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining < MIN_ATTEMPT_MS || signal?.aborted) throw giveUp(last, failures, 'no time was left');
+      if (!(await limiter.acquire(remaining - MIN_ATTEMPT_MS))) {
+        throw giveUp(last ?? ownBudget, failures, 'its rate budget was spent');
+      }
+
+      const outcome = await this.#attempt(body, this.#credentials(secretValue), deadline, signal);
+      if (outcome.kind === 'answer') return outcome.answer;
+      if (outcome.kind === 'unauthorized') {
+        // Keys get rotated: re-read the secret once before calling it a fault.
+        if (refreshedAfter401) {
+          throw new D3AuthError('D3 SOAR rejected the adapter’s credentials, also after re-reading them.');
+        }
+        refreshedAfter401 = true;
+        secretValue = await secrets.refresh(secretId, secretValue);
+        continue;
+      }
+
+      failures += 1;
+      last = outcome;
+      if (failures >= maxAttempts) throw giveUp(last, failures);
+      const delayMs = retryDelay(failures, outcome.retryAfterMs, this.#options.random);
+      if (Date.now() + delayMs + MIN_ATTEMPT_MS > deadline) throw giveUp(last, failures, 'no time was left');
+      this.#options.onRetry?.({ attempt: failures, reason: outcome.reason, delayMs });
+      await sleep(delayMs);
+    }
+  }
+
+  #commandBody(update: SiteUpdate) {
+    return {
+      Username: this.#options.username,
+      Site: this.#options.commandSite,
+      CommandParams: {
+        'Incident Numbers': update.incidentNumbers,
+        Site: update.site,
+        ...(update.username === undefined ? {} : { Username: update.username }),
+      },
+    };
+  }
+
+  #credentials(secretValue: string): D3Credentials {
+    if (this.#parsed?.value !== secretValue) {
+      this.#parsed = { value: secretValue, credentials: parseD3Credentials(secretValue) };
+    }
+    return this.#parsed.credentials;
+  }
+
+  async #attempt(body: string, credentials: D3Credentials, deadline: number, signal?: AbortSignal): Promise<Outcome> {
+    const [name, value] = await authHeader(credentials, {
+      username: this.#options.username,
+      site: this.#options.commandSite,
+    });
+    const timeout = AbortSignal.timeout(Math.max(1, Math.min(this.#options.timeoutMs, deadline - Date.now())));
+    let status: number;
+    let retryAfter: string | null;
+    let text: string;
+    try {
+      const response = await this.#fetch(this.#url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', [name]: value },
+        body,
+        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+      });
+      status = response.status;
+      retryAfter = response.headers.get('retry-after');
+      text = await response.text();
+    } catch {
+      return timeout.aborted || signal?.aborted
+        ? { kind: 'timeout', reason: 'did not answer in time', retryAfterMs: undefined }
+        : { kind: 'unavailable', reason: 'could not be reached', retryAfterMs: undefined };
+    }
+
+    const retryAfterMs = parseRetryAfter(retryAfter);
+    if (status === 401) return { kind: 'unauthorized' };
+    if (status === 429) return { kind: 'rateLimited', reason: 'answered HTTP 429', retryAfterMs };
+    if (status === 408 || status >= 500) return { kind: 'unavailable', reason: `answered HTTP ${status}`, retryAfterMs };
+    if (status === 403) throw new D3AuthError('D3 SOAR refused the adapter’s account access to the command (HTTP 403).');
+    if (status === 404 || status === 405) {
+      throw new ConfigurationError(`D3 SOAR has no UpdateIncidentSiteInBulk command at ${this.#url}; check D3_BASE_URL.`);
+    }
+    if (status < 200 || status >= 300) throw new D3UnavailableError(`D3 SOAR answered HTTP ${status}.`);
+
+    const answer = readAnswer(text);
+    return answer
+      ? { kind: 'answer', answer }
+      : { kind: 'unavailable', reason: 'sent an unreadable answer', retryAfterMs: undefined };
+  }
+}
+
+/** D3's 200 body: `{ error, returnData, contextData }`; anything else is unreadable. */
+function readAnswer(text: string): D3Answer | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { error, contextData } = parsed as { error?: unknown; contextData?: unknown };
+  const message = typeof error === 'string' ? error.trim() : '';
+  if (message) return { error: message, contextData: Array.isArray(contextData) ? contextData : [] };
+  return Array.isArray(contextData) ? { error: '', contextData } : undefined;
+}
+
+const ownBudget: Failure = {
+  kind: 'rateLimited',
+  reason: 'was not called: the adapter’s own rate budget',
+  retryAfterMs: 1000,
+};
+
+function giveUp(last: Failure | undefined, attempts: number, why?: string): Error {
+  const tail = `${attempts} attempt${attempts === 1 ? '' : 's'}${why ? `; ${why}` : ''}`;
+  if (!last) return new D3UnavailableError(`D3 SOAR was not called: ${why ?? 'no time was left'}.`, { timedOut: true });
+  if (last.kind === 'rateLimited') {
+    const seconds = Math.max(1, Math.ceil((last.retryAfterMs ?? 1000) / 1000));
+    return new D3RateLimitedError(`D3 SOAR ${last.reason} (${tail}).`, seconds);
+  }
+  return new D3UnavailableError(`D3 SOAR ${last.reason} (${tail}).`, { timedOut: last.kind === 'timeout' });
+}

@@ -1,0 +1,57 @@
+// D3's credentials as stored in Secrets Manager (CONTRACT §8), and the auth
+// header each kind produces (§7): an API key in `d3key` (or the secret's own
+// `headerName`), or an HS256 JWT in `d3jwt`.
+
+import { SignJWT } from 'jose';
+import { ConfigurationError } from './errors.ts';
+
+export type D3Credentials =
+  | { kind: 'apiKey'; headerName: string; apiKey: string }
+  | { kind: 'jwt'; jwtSecret: Uint8Array };
+
+export interface JwtClaims {
+  username: string;
+  site: string;
+}
+
+export const API_KEY_HEADER = 'd3key';
+export const JWT_HEADER = 'd3jwt';
+/** Long enough for one attempt, short enough that a leaked token is soon worthless. */
+export const JWT_LIFETIME_SECONDS = 60;
+
+const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Parses a secret value; messages name the fault, never the value. */
+export function parseD3Credentials(secretValue: string): D3Credentials {
+  const value = secretValue.trim();
+  if (!value.startsWith('{')) return { kind: 'apiKey', headerName: API_KEY_HEADER, apiKey: value };
+
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(value) as Record<string, unknown>;
+  } catch {
+    throw new ConfigurationError('The D3 credentials secret looks like JSON but does not parse.');
+  }
+  const { apiKey, headerName, jwtSecret } = parsed;
+  if (typeof apiKey === 'string' && apiKey.trim() !== '') {
+    const header = headerName === undefined ? API_KEY_HEADER : headerName;
+    if (typeof header !== 'string' || !HEADER_TOKEN.test(header)) {
+      throw new ConfigurationError('The D3 credentials secret has a headerName that is not a valid HTTP header name.');
+    }
+    return { kind: 'apiKey', headerName: header.toLowerCase(), apiKey: apiKey.trim() };
+  }
+  if (typeof jwtSecret === 'string' && jwtSecret !== '') {
+    return { kind: 'jwt', jwtSecret: new TextEncoder().encode(jwtSecret) };
+  }
+  throw new ConfigurationError('The D3 credentials secret must hold "apiKey" or "jwtSecret".');
+}
+
+export async function authHeader(credentials: D3Credentials, claims: JwtClaims): Promise<[string, string]> {
+  if (credentials.kind === 'apiKey') return [credentials.headerName, credentials.apiKey];
+  const token = await new SignJWT({ Username: claims.username, Site: claims.site })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime(`${JWT_LIFETIME_SECONDS}s`)
+    .sign(credentials.jwtSecret);
+  return [JWT_HEADER, token];
+}

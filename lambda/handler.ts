@@ -1,0 +1,52 @@
+// The Lambda entry point: Middy wiring only. Read the `.use` calls top to
+// bottom for the path of a request; the answer middleware sits first so that
+// it has the last word on the way out.
+
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { createAdapter, type AdapterDependencies } from './adapter.ts';
+import { D3UnavailableError } from './errors.ts';
+import { readPayload, type Inbound } from './inbound.ts';
+import { answer } from './middleware/answer.ts';
+import { inboundEvent } from './middleware/inbound-event.ts';
+import { webhookSignature } from './middleware/webhook-signature.ts';
+import { parseMoveRequest } from './request-schema.ts';
+
+/** Kept back from Lambda's timeout to build and send the answer. */
+export const ANSWER_MARGIN_MS = 500;
+/** Outside Lambda (tests, `npm start`) there is no timeout to read. */
+const DEFAULT_REMAINING_MS = 30_000;
+
+export interface HandlerOptions extends Partial<AdapterDependencies> {
+  env?: Record<string, string | undefined>;
+}
+
+export function createHandler(options: HandlerOptions = {}) {
+  const logger = options.logger ?? new Logger({ serviceName: 'd3-site-adapter' });
+  const adapter = createAdapter(options.env ?? process.env, { ...options, logger });
+
+  return middy<unknown, unknown, Error, Context>({
+    // A backstop only: the D3 client already settles before ANSWER_MARGIN_MS.
+    timeoutEarlyInMillis: ANSWER_MARGIN_MS / 2,
+    timeoutEarlyResponse: () => {
+      throw new D3UnavailableError('The invocation ran out of time before D3 SOAR answered.', { timedOut: true });
+    },
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(answer({ logger })) // answer: result or problem, in the caller's terms
+    .use(inboundEvent({ logger })) // event in: which caller, raw body, HTTP framing
+    .use(webhookSignature({ verifier: adapter.verifier })) // signature, on the raw body
+    .handler(async (event: unknown, context: Context, { signal }: { signal: AbortSignal }) => {
+      const request = parseMoveRequest(readPayload(event as Inbound)); // parse, validate
+      const remaining = context.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
+      return adapter.move(request, {
+        // batch, call D3, merge
+        deadline: Date.now() + remaining - ANSWER_MARGIN_MS,
+        requestId: context.awsRequestId,
+        signal,
+      });
+    });
+}
+

@@ -1,0 +1,147 @@
+// Event in: recognises which of the five kinds of event started the invocation
+// (CONTRACT §3) and reduces it to one Inbound value, so that every later step
+// works the same whatever the caller was. The HTTP framing checks that need
+// no secret (method, path, size, content type) happen here too.
+
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
+import {
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from './errors.ts';
+
+export type EventKind = 'http' | 'eventbridge' | 'direct';
+
+export interface Inbound {
+  kind: EventKind;
+  /** Lower-cased header names (HTTP only). */
+  headers: Record<string, string>;
+  /** The body exactly as the caller sent it, decoded from base64 if need be (HTTP only). */
+  rawBody: string | undefined;
+  /** The already-parsed payload (EventBridge `detail`, or a direct invocation's event). */
+  payload: unknown;
+  /** The caller's own id for this delivery: `webhook-id` header or EventBridge event id. */
+  deliveryId: string | undefined;
+}
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+export const ROUTE_PATH = '/incidents/site';
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/** Which kind of caller sent `event`: anything that is neither HTTP nor EventBridge is a direct invocation. */
+export function eventKind(event: unknown): EventKind {
+  if (isHttpV2(event) || isHttpV1(event)) return 'http';
+  return isEventBridge(event) ? 'eventbridge' : 'direct';
+}
+
+export function toInbound(event: unknown): Inbound {
+  if (isHttpV2(event)) {
+    return fromHttp(event.requestContext.http.method, event.rawPath, event.headers, event.body, event.isBase64Encoded);
+  }
+  if (isHttpV1(event)) {
+    return fromHttp(event.httpMethod, event.path, headersV1(event), event.body, event.isBase64Encoded);
+  }
+  if (isEventBridge(event)) {
+    return { kind: 'eventbridge', headers: {}, rawBody: undefined, payload: event.detail, deliveryId: event.id };
+  }
+  return { kind: 'direct', headers: {}, rawBody: undefined, payload: event, deliveryId: undefined };
+}
+
+/** The request as a JSON value: HTTP bodies are parsed here, after the signature check. */
+export function readPayload(inbound: Inbound): unknown {
+  if (inbound.rawBody === undefined) return inbound.payload;
+  try {
+    return JSON.parse(inbound.rawBody);
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? error.message : 'not JSON';
+    throw new ValidationError('The request body is not valid JSON.', [{ path: '', message: reason }]);
+  }
+}
+
+function fromHttp(
+  method: string,
+  path: string | undefined,
+  rawHeaders: Record<string, string | undefined> | null | undefined,
+  body: string | null | undefined,
+  isBase64Encoded: boolean | undefined,
+): Inbound {
+  const headers = lowerCaseHeaders(rawHeaders);
+  // API Gateway routes only POST /incidents/site here; a function URL routes
+  // every path, so its root is accepted too.
+  const route = (path ?? '/').replace(/\/+$/, '');
+  if (route !== '' && !route.endsWith(ROUTE_PATH)) {
+    throw new NotFoundError(`Nothing is served at ${path?.slice(0, 100)}; POST to ${ROUTE_PATH}.`);
+  }
+  if (method.toUpperCase() !== 'POST') {
+    throw new MethodNotAllowedError(`${method.slice(0, 10)} is not allowed; POST the request to ${ROUTE_PATH}.`);
+  }
+  const bytes = body == null ? Buffer.alloc(0) : Buffer.from(body, isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.byteLength > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(
+      `The request body is ${bytes.byteLength} bytes; at most ${MAX_BODY_BYTES} bytes (1 MiB) are accepted.`,
+    );
+  }
+  const contentType = headers['content-type'] ?? '';
+  if (!JSON_MEDIA_TYPE.test(contentType)) {
+    throw new UnsupportedMediaTypeError(
+      `The request must be sent as application/json${contentType ? `, not ${contentType.slice(0, 100)}` : ''}.`,
+    );
+  }
+  return {
+    kind: 'http',
+    headers,
+    rawBody: bytes.toString('utf8'),
+    payload: undefined,
+    deliveryId: headers['webhook-id'],
+  };
+}
+
+function lowerCaseHeaders(headers: Record<string, string | undefined> | null | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) result[name.toLowerCase()] = value;
+  }
+  return result;
+}
+
+/** REST APIs may send only multiValueHeaders (or null headers); fold them the way HTTP APIs do. */
+function headersV1(event: APIGatewayProxyEvent): Record<string, string | undefined> {
+  if (event.headers && Object.keys(event.headers).length > 0) return event.headers;
+  const folded: Record<string, string> = {};
+  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (values) folded[name] = values.join(',');
+  }
+  return folded;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** HTTP API payload 2.0 and Lambda function URLs share this shape. */
+function isHttpV2(event: unknown): event is APIGatewayProxyEventV2 {
+  return (
+    isRecord(event) &&
+    event.version === '2.0' &&
+    isRecord(event.requestContext) &&
+    isRecord(event.requestContext.http) &&
+    typeof event.requestContext.http.method === 'string'
+  );
+}
+
+function isHttpV1(event: unknown): event is APIGatewayProxyEvent {
+  return isRecord(event) && typeof event.httpMethod === 'string' && isRecord(event.requestContext);
+}
+
+function isEventBridge(event: unknown): event is EventBridgeEvent<string, unknown> {
+  return (
+    isRecord(event) &&
+    typeof event['detail-type'] === 'string' &&
+    typeof event.source === 'string' &&
+    typeof event.id === 'string' &&
+    'detail' in event
+  );
+}

@@ -1,0 +1,66 @@
+// HTTP answers (CONTRACT §5): the result object with a status that says how
+// it went, or an RFC 9457 problem document for every rejection.
+
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { D3RateLimitedError, SecretsUnavailableError, type AdapterError, type FieldError } from './errors.ts';
+import type { MoveResult, MoveStatus } from './move-incidents.ts';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  requestId: string;
+  errors?: FieldError[];
+}
+
+const RESULT_STATUS: Record<MoveStatus, number> = { succeeded: 200, partial: 207, failed: 422 };
+
+const COMMON_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+// Our own faults are explained in the logs, not to a caller who cannot fix them.
+const OPAQUE_DETAIL: Record<string, string> = {
+  ConfigurationError: 'The adapter is misconfigured; its operators can find the cause in the logs by this requestId.',
+  InternalError: 'The adapter failed unexpectedly; its operators can find the cause in the logs by this requestId.',
+};
+
+export function toProblem(error: AdapterError, requestId: string): Problem {
+  const problem: Problem = {
+    type: `urn:d3-site-adapter:problem:${kebab(error.name)}`,
+    title: error.title,
+    status: error.status,
+    detail: OPAQUE_DETAIL[error.name] ?? error.message,
+    requestId,
+  };
+  if ('errors' in error && Array.isArray(error.errors)) problem.errors = error.errors as FieldError[];
+  return problem;
+}
+
+export function resultResponse(result: MoveResult): APIGatewayProxyResult {
+  return {
+    statusCode: RESULT_STATUS[result.status],
+    headers: { 'content-type': 'application/json', 'x-request-id': result.requestId, ...COMMON_HEADERS },
+    body: JSON.stringify(result),
+  };
+}
+
+export function problemResponse(error: AdapterError, requestId: string): APIGatewayProxyResult {
+  const headers: Record<string, string> = {
+    'content-type': 'application/problem+json',
+    'x-request-id': requestId,
+    ...COMMON_HEADERS,
+  };
+  if (error instanceof D3RateLimitedError || error instanceof SecretsUnavailableError) {
+    headers['retry-after'] = String(error.retryAfterSeconds);
+  }
+  if (error.status === 405) headers.allow = 'POST';
+  if (error.status === 401) headers['www-authenticate'] = 'Standard-Webhooks';
+  return { statusCode: error.status, headers, body: JSON.stringify(toProblem(error, requestId)) };
+}
+
+function kebab(name: string): string {
+  return name.replace(/Error$/, '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}

@@ -1,0 +1,145 @@
+// The simplified "move these incidents to that site" request (CONTRACT §2),
+// in both accepted shapes, and the one function that turns any parsed body
+// into a MoveRequest or a ValidationError naming every field that is wrong.
+//
+// zod/mini rather than classic zod: same engine, a fraction of the bundle.
+
+import * as z from 'zod/mini';
+import { ValidationError, type FieldError } from './errors.ts';
+
+export interface MoveRequest {
+  /** Trimmed, unique (first kept), 1..MAX_INCIDENTS entries of 1..64 chars. */
+  incidentNumbers: string[];
+  /** The incidents' new site. */
+  site: string;
+  /** Recorded by D3 as the user who updated the incidents. */
+  username?: string;
+}
+
+export const MAX_INCIDENTS = 10_000;
+export const MAX_INCIDENT_NUMBER_LENGTH = 64;
+export const MAX_NAME_LENGTH = 256;
+
+const SEPARATORS = /[\s,;]+/;
+// C0, DEL and C1 controls: never part of an incident number, and a classic
+// log-forging vector.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+const typeMessage = (expected: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? 'is required' : `must be ${expected}`;
+
+const name = z
+  .string({ error: typeMessage('a string') })
+  .check(
+    z.trim(),
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+  );
+
+/**
+ * A list, or one string of numbers separated by commas, semicolons or
+ * whitespace (what ticketing tools can template most easily). Each entry is
+ * checked where the caller wrote it, so an error points at the caller's own
+ * index rather than at a position after trimming and de-duplication.
+ */
+const incidentNumbers = z.pipe(
+  z.union([z.string(), z.array(z.unknown())], {
+    error: typeMessage('a list of incident numbers or a string of them'),
+  }),
+  z.transform((input, ctx) => {
+    const entries = typeof input === 'string' ? input.split(SEPARATORS) : input;
+    const unique = new Set<string>();
+    entries.forEach((entry, index) => {
+      const path = typeof input === 'string' ? [] : [index];
+      if (typeof entry !== 'string') {
+        ctx.issues.push({ code: 'custom', message: 'must be a string', input: entry, path });
+        return;
+      }
+      const trimmed = entry.trim();
+      if (trimmed === '') return;
+      const problem =
+        trimmed.length > MAX_INCIDENT_NUMBER_LENGTH
+          ? `must be at most ${MAX_INCIDENT_NUMBER_LENGTH} characters`
+          : CONTROL_CHARACTERS.test(trimmed)
+            ? 'must not contain control characters'
+            : undefined;
+      if (problem) {
+        const which = typeof input === 'string' ? `entry ${JSON.stringify(trimmed.slice(0, 20))}… ` : '';
+        ctx.issues.push({ code: 'custom', message: `${which}${problem}`, input: entry, path });
+        return;
+      }
+      unique.add(trimmed);
+    });
+    if (unique.size === 0) {
+      ctx.issues.push({ code: 'custom', message: 'must contain at least one incident number', input });
+    } else if (unique.size > MAX_INCIDENTS) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `must contain at most ${MAX_INCIDENTS} distinct incident numbers (got ${unique.size})`,
+        input,
+      });
+    }
+    return [...unique];
+  }),
+);
+
+/** The simplified shape: `{ incidentNumbers, site, username? }`. */
+export const simplifiedRequestSchema = z.object({
+  incidentNumbers,
+  site: name,
+  username: z.optional(name),
+});
+
+/**
+ * D3's own sample body, for people who paste it. Its top-level
+ * `Username`/`Site` say who runs the command and where; those come from our
+ * configuration, so they are ignored here.
+ */
+export const d3RequestSchema = z.object({
+  CommandParams: z.object({
+    'Incident Numbers': incidentNumbers,
+    Site: name,
+    Username: z.optional(name),
+  }, { error: typeMessage('an object') }),
+});
+
+export function parseMoveRequest(body: unknown): MoveRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ValidationError('The request body must be a JSON object.', [
+      { path: '', message: 'must be a JSON object' },
+    ]);
+  }
+  if (!('incidentNumbers' in body) && 'CommandParams' in body) {
+    const parsed = d3RequestSchema.safeParse(body);
+    if (!parsed.success) throw invalid(parsed.error.issues);
+    const params = parsed.data.CommandParams;
+    return withUsername({ incidentNumbers: params['Incident Numbers'], site: params.Site }, params.Username);
+  }
+  const parsed = simplifiedRequestSchema.safeParse(body);
+  if (!parsed.success) throw invalid(parsed.error.issues);
+  const { incidentNumbers: numbers, site, username } = parsed.data;
+  return withUsername({ incidentNumbers: numbers, site }, username);
+}
+
+function withUsername(request: MoveRequest, username: string | undefined): MoveRequest {
+  return username === undefined ? request : { ...request, username };
+}
+
+// A hostile body can fail thousands of entries; the answer names enough to fix
+// the request without echoing the whole body back.
+const MAX_REPORTED_ERRORS = 100;
+
+function invalid(issues: readonly z.core.$ZodIssue[]): ValidationError {
+  const errors: FieldError[] = issues.slice(0, MAX_REPORTED_ERRORS).map((issue) => ({
+    path: toPointer(issue.path),
+    message: issue.message,
+  }));
+  const shown = errors.slice(0, 3).map((e) => `${e.path || 'body'} ${e.message}`);
+  if (issues.length > shown.length) shown.push(`and ${issues.length - shown.length} more`);
+  return new ValidationError(`The request body is invalid: ${shown.join('; ')}.`, errors);
+}
+
+/** RFC 6901 JSON Pointer, so `CommandParams/Incident Numbers/3` stays unambiguous. */
+function toPointer(path: readonly PropertyKey[]): string {
+  return path.map((key) => `/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+}
