@@ -1,0 +1,98 @@
+// Runs the real handler against the D3 simulator and a local Secrets Manager
+// endpoint, over loopback, with the real AWS SDK client, and captures every
+// log line the handler writes.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Webhook } from 'standardwebhooks';
+import { vi } from 'vitest';
+import { startD3Simulator, type D3Simulator, type D3SimulatorOptions } from '../../dev/d3-simulator.ts';
+import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
+import { createHandler } from '../../lambda/handler.ts';
+import { lambdaContext } from './events.ts';
+
+export const D3_KEY = `d3-key-${randomBytes(12).toString('hex')}`;
+export const SIGNING_KEY = `whsec_${randomBytes(24).toString('base64')}`;
+
+export interface HarnessOptions {
+  env?: Record<string, string | undefined>;
+  simulator?: D3SimulatorOptions;
+  /** Secrets in the local store; by default the D3 key and the signing key. */
+  secrets?: Record<string, string>;
+  signed?: boolean;
+}
+
+export interface Harness {
+  simulator: D3Simulator;
+  secretsManager: LocalSecretsManager;
+  invoke(event: unknown, timeoutMs?: number): Promise<unknown>;
+  /** A fresh handler (a new cold start) sharing the same servers. */
+  coldStart(): void;
+  logs(): Record<string, unknown>[];
+  rawLogs(): string;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const simulator = await startD3Simulator({ apiKey: D3_KEY, ...options.simulator });
+  const secretsManager = await startLocalSecretsManager({
+    secrets: options.secrets ?? { 'd3/credentials': JSON.stringify({ apiKey: D3_KEY }), 'webhook/signing': SIGNING_KEY },
+  });
+  const secretsClient = new SecretsManagerClient({
+    endpoint: secretsManager.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  const env = {
+    D3_BASE_URL: simulator.baseUrl,
+    D3_SECRET_ID: 'd3/credentials',
+    D3_USERNAME: 'Admin',
+    D3_COMMAND_SITE: 'Security Operations',
+    D3_TIMEOUT_MS: '1000',
+    WEBHOOK_SECRET_ID: options.signed ? 'webhook/signing' : undefined,
+    ...options.env,
+  };
+
+  // Powertools writes INFO to stdout and WARN/ERROR to stderr; Lambda ships both.
+  let output = '';
+  const capture = (chunk: string | Uint8Array) => {
+    output += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    return true;
+  };
+  const spies = [
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture),
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture),
+  ];
+
+  let handler = createHandler({ env, secretsClient });
+  return {
+    simulator,
+    secretsManager,
+    invoke: (event, timeoutMs = 10_000) => handler(event, lambdaContext(timeoutMs)),
+    coldStart: () => {
+      handler = createHandler({ env, secretsClient });
+    },
+    rawLogs: () => output,
+    logs: () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    async close() {
+      for (const spy of spies) spy.mockRestore();
+      secretsClient.destroy();
+      await Promise.all([simulator.close(), secretsManager.close()]);
+    },
+  };
+}
+
+/** Standard Webhooks headers for `body`, signed with `key` at `at`. */
+export function signedHeaders(body: string, key = SIGNING_KEY, at = new Date(), id = `msg_${randomUUID()}`) {
+  return {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(key).sign(id, at, body),
+  };
+}
