@@ -38,7 +38,8 @@ const GATEWAY_BODY_LIMIT = 10 * 1024 * 1024;
 const TEXT_TYPES = /^(text\/|application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded))/i;
 
 export async function startLocalAdapter(options: LocalAdapterOptions = {}): Promise<LocalAdapter> {
-  const env = options.env ?? process.env;
+  // An empty variable means unset, as in a shell's `D3_BASE_URL= npm start`.
+  const env = Object.fromEntries(Object.entries(options.env ?? process.env).filter(([, value]) => value));
   const simulator = env.D3_BASE_URL ? undefined : await startD3Simulator(options.simulator);
 
   let secretsManager: LocalSecretsManager | undefined;

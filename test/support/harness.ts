@@ -20,6 +20,8 @@ export interface HarnessOptions {
   /** Secrets in the local store; by default the D3 key and the signing key. */
   secrets?: Record<string, string>;
   signed?: boolean;
+  /** Latency of the local Secrets Manager, so concurrent cold starts truly overlap. */
+  secretsDelayMs?: number;
 }
 
 export interface Harness {
@@ -37,6 +39,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const simulator = await startD3Simulator({ apiKey: D3_KEY, ...options.simulator });
   const secretsManager = await startLocalSecretsManager({
     secrets: options.secrets ?? { 'd3/credentials': JSON.stringify({ apiKey: D3_KEY }), 'webhook/signing': SIGNING_KEY },
+    ...(options.secretsDelayMs ? { delayMs: options.secretsDelayMs } : {}),
   });
   const secretsClient = new SecretsManagerClient({
     endpoint: secretsManager.endpoint,

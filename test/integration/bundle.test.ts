@@ -1,0 +1,65 @@
+// CONTRACT §11 and §8: `npm run build` writes dist/handler.mjs, an ESM bundle
+// exporting `handler`, and that very file works in a fresh Node process
+// configured only by environment variables, as Lambda would run it, reading
+// its secret through AWS_ENDPOINT_URL_SECRETS_MANAGER with the SDK's own config.
+
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startD3Simulator, type D3Simulator } from '../../dev/d3-simulator.ts';
+import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
+import { httpApiEvent } from '../support/events.ts';
+
+const run = promisify(execFile);
+
+const invokeBundle = `
+const { handler } = await import(process.cwd() + '/dist/handler.mjs');
+const context = { awsRequestId: 'bundle-test', getRemainingTimeInMillis: () => 10000 };
+const result = await handler(JSON.parse(process.env.EVENT), context);
+process.stdout.write('RESULT ' + JSON.stringify(result) + '\\n');
+`;
+
+describe('the build artifact', () => {
+  let simulator: D3Simulator;
+  let secretsManager: LocalSecretsManager;
+
+  beforeAll(async () => {
+    await run('npm', ['run', 'build'], { env: process.env });
+    simulator = await startD3Simulator({ apiKey: 'bundle-key' });
+    secretsManager = await startLocalSecretsManager({ secrets: { 'd3/credentials': 'bundle-key' } });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([simulator?.close(), secretsManager?.close()]);
+  });
+
+  it('is an ESM file that exports handler, with a source map', async () => {
+    const code = await readFile('dist/handler.mjs', 'utf8');
+    expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
+    await expect(readFile('dist/handler.mjs.map', 'utf8')).resolves.toContain('"sources"');
+  });
+
+  it('answers a real request when loaded as Lambda would load it', async () => {
+    const event = httpApiEvent({ body: { incidentNumbers: ['20250505-1'], site: 'From The Bundle' } });
+    const { stdout } = await run('node', ['--input-type=module', '-e', invokeBundle], {
+      env: {
+        PATH: process.env.PATH,
+        EVENT: JSON.stringify(event),
+        D3_BASE_URL: simulator.baseUrl,
+        D3_SECRET_ID: 'd3/credentials',
+        D3_USERNAME: 'Admin',
+        D3_COMMAND_SITE: 'Security Operations',
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      },
+    });
+    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    const response = JSON.parse(line!.slice('RESULT '.length));
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ status: 'succeeded', updated: ['20250505-1'] });
+    expect(simulator.sites.get('20250505-1')).toBe('From The Bundle');
+    expect(secretsManager.calls).toHaveLength(1);
+  });
+});
