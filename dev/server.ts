@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createHandler } from '../lambda/handler.ts';
@@ -23,6 +24,7 @@ export interface LocalAdapterOptions {
   simulator?: D3SimulatorOptions;
   /** Pretend Lambda timeout, for getRemainingTimeInMillis(). */
   timeoutMs?: number;
+  logger?: Logger;
 }
 
 export interface LocalAdapter {
@@ -63,7 +65,11 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
     handlerEnv.WEBHOOK_SECRET_ID = env.WEBHOOK_SECRET ? WEBHOOK_SECRET : undefined;
   }
 
-  const handler = createHandler({ env: handlerEnv, ...(secretsClient ? { secretsClient } : {}) });
+  const handler = createHandler({
+    env: handlerEnv,
+    ...(secretsClient ? { secretsClient } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   const timeoutMs = options.timeoutMs ?? 25_000;
 
   const server: Server = createServer((req, res) => {

@@ -15,6 +15,12 @@ import type { SecretSource } from './secret-cache.ts';
 export const COMMAND_PATH = '/api/Command/UpdateIncidentSiteInBulk';
 /** Below this much time left, an attempt could not finish; answer instead. */
 export const MIN_ATTEMPT_MS = 250;
+/**
+ * An attempt is cut off this long before the deadline: turning the abort into
+ * an answer takes a few ms, and timers fire late, so cutting it at the
+ * deadline itself would settle just after it.
+ */
+export const SETTLE_MS = 50;
 
 export interface SiteUpdate {
   incidentNumbers: string[];
@@ -142,7 +148,7 @@ export class D3Client implements D3Port {
       username: this.#options.username,
       site: this.#options.commandSite,
     });
-    const timeout = AbortSignal.timeout(Math.max(1, Math.min(this.#options.timeoutMs, deadline - Date.now())));
+    const timeout = AbortSignal.timeout(Math.max(1, Math.min(this.#options.timeoutMs, deadline - SETTLE_MS - Date.now())));
     let status: number;
     let retryAfter: string | null;
     let text: string;

@@ -24,15 +24,22 @@ const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Parses a secret value; messages name the fault, never the value. */
 export function parseD3Credentials(secretValue: string): D3Credentials {
   const value = secretValue.trim();
-  if (!value.startsWith('{')) return { kind: 'apiKey', headerName: API_KEY_HEADER, apiKey: value };
+  if (!/^[{["]/.test(value)) return { kind: 'apiKey', headerName: API_KEY_HEADER, apiKey: value };
 
-  let parsed: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(value) as Record<string, unknown>;
+    parsed = JSON.parse(value);
   } catch {
     throw new ConfigurationError('The D3 credentials secret looks like JSON but does not parse.');
   }
-  const { apiKey, headerName, jwtSecret } = parsed;
+  // A key stored as a JSON string ("\"abc\"", as some tools write it) is still just the key.
+  if (typeof parsed === 'string' && parsed.trim() !== '') {
+    return { kind: 'apiKey', headerName: API_KEY_HEADER, apiKey: parsed.trim() };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError('The D3 credentials secret must be a JSON object or the bare key.');
+  }
+  const { apiKey, headerName, jwtSecret } = parsed as Record<string, unknown>;
   if (typeof apiKey === 'string' && apiKey.trim() !== '') {
     const header = headerName === undefined ? API_KEY_HEADER : headerName;
     if (typeof header !== 'string' || !HEADER_TOKEN.test(header)) {

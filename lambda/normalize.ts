@@ -34,7 +34,9 @@ export function normalizeAnswer(requested: readonly string[], answer: D3Answer):
     const result = pick(item, RESULT_KEYS);
     const text = typeof result === 'string' && result.trim() ? result.trim() : 'D3 SOAR reported no result';
     const previous = reported.get(key);
-    reported.set(key, previous === undefined || previous === text ? text : 'D3 SOAR reported conflicting results');
+    // Case-insensitive, like the success check: "Successful" twice in two cases is one answer.
+    const same = previous !== undefined && previous.toLowerCase() === text.toLowerCase();
+    reported.set(key, previous === undefined || same ? (previous ?? text) : 'D3 SOAR reported conflicting results');
   }
 
   const outcome: Outcome = { updated: [], failed: [] };

@@ -64,7 +64,8 @@ const incidentNumbers = z.pipe(
             ? 'must not contain control characters'
             : undefined;
       if (problem) {
-        const which = typeof input === 'string' ? `entry ${JSON.stringify(trimmed.slice(0, 20))}… ` : '';
+        const shown = trimmed.length > 20 ? `${trimmed.slice(0, 20)}…` : trimmed;
+        const which = typeof input === 'string' ? `entry ${JSON.stringify(shown)} ` : '';
         ctx.issues.push({ code: 'custom', message: `${which}${problem}`, input: entry, path });
         return;
       }

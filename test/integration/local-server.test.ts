@@ -5,6 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
 import { signedHeaders } from '../support/harness.ts';
@@ -52,7 +53,8 @@ describe('the local adapter with WEBHOOK_SECRET set', () => {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
   let local: LocalAdapter;
   beforeAll(async () => {
-    local = await startLocalAdapter({ port: 0, env: { WEBHOOK_SECRET: secret } });
+    const logger = new Logger({ logLevel: 'SILENT' });
+    local = await startLocalAdapter({ port: 0, env: { WEBHOOK_SECRET: secret }, logger });
   });
   afterAll(() => local.close());
 

@@ -1,0 +1,214 @@
+// CONTRACT §9: Standard Webhooks signatures on the raw body, with key
+// rotation on either side and a five-minute timestamp window.
+
+import { randomBytes } from 'node:crypto';
+import { describe, it, expect } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { ConfigurationError, UnauthorizedError } from '../../lambda/errors.ts';
+import { WebhookVerifier } from '../../lambda/webhook-signature.ts';
+
+const newKey = () => `whsec_${randomBytes(24).toString('base64')}`;
+const BODY = JSON.stringify({ incidentNumbers: ['20210127-198'], site: 'Tier 2' });
+
+/** Headers as a sender following the spec would send them, lower-cased as the adapter passes them on. */
+function signed(key: string, body = BODY, { id = 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', at = new Date() } = {}) {
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(key).sign(id, at, body),
+  };
+}
+
+function unauthorized(verifier: WebhookVerifier, body: string, headers: Record<string, string>): UnauthorizedError {
+  try {
+    verifier.verify(body, headers);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UnauthorizedError);
+    return error as UnauthorizedError;
+  }
+  throw new Error('expected verify to throw UnauthorizedError');
+}
+
+function configurationError(secretValue: string): ConfigurationError {
+  try {
+    new WebhookVerifier(secretValue);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error('expected the WebhookVerifier constructor to throw ConfigurationError');
+}
+
+const NO_MATCH = 'No webhook-signature matches the request body for this webhook-id and webhook-timestamp.';
+const BAD_TIME = 'The webhook-timestamp header must be the current Unix time in seconds, within 5 minutes.';
+const MISSING = 'The webhook-id, webhook-timestamp and webhook-signature headers are required.';
+
+describe('WebhookVerifier.verify', () => {
+  it('accepts the body when it carries a valid signature', () => {
+    const key = newKey();
+    expect(() => new WebhookVerifier(key).verify(BODY, signed(key))).not.toThrow();
+  });
+
+  it('accepts a body that is not JSON when it is signed (the check runs before parsing)', () => {
+    const key = newKey();
+    expect(() => new WebhookVerifier(key).verify('not json {', signed(key, 'not json {'))).not.toThrow();
+  });
+
+  it('accepts headers in any case when a caller sends them capitalised', () => {
+    const key = newKey();
+    const headers = signed(key);
+    expect(() =>
+      new WebhookVerifier(key).verify(BODY, {
+        'Webhook-Id': headers['webhook-id'],
+        'Webhook-Timestamp': headers['webhook-timestamp'],
+        'Webhook-Signature': headers['webhook-signature'],
+      }),
+    ).not.toThrow();
+  });
+
+  it('refuses the body when a single byte was changed after signing', () => {
+    const key = newKey();
+    const headers = signed(key);
+    const tampered = BODY.replace('Tier 2', 'Tier 3');
+    expect(unauthorized(new WebhookVerifier(key), tampered, headers).message).toBe(NO_MATCH);
+    expect(unauthorized(new WebhookVerifier(key), `${BODY} `, headers).message).toBe(NO_MATCH);
+  });
+
+  it('refuses the body when the webhook-id was changed after signing', () => {
+    const key = newKey();
+    const headers = { ...signed(key), 'webhook-id': 'msg_other' };
+    expect(unauthorized(new WebhookVerifier(key), BODY, headers).message).toBe(NO_MATCH);
+  });
+
+  it('refuses the body when it was signed with another key', () => {
+    expect(unauthorized(new WebhookVerifier(newKey()), BODY, signed(newKey())).message).toBe(NO_MATCH);
+  });
+
+  it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const)(
+    'refuses the body when the %s header is missing',
+    (header) => {
+      const key = newKey();
+      const headers: Record<string, string> = signed(key);
+      delete headers[header];
+      expect(unauthorized(new WebhookVerifier(key), BODY, headers).message).toBe(MISSING);
+    },
+  );
+
+  it('refuses the body when no signature headers are sent at all', () => {
+    expect(unauthorized(new WebhookVerifier(newKey()), BODY, { 'content-type': 'application/json' }).message).toBe(MISSING);
+  });
+
+  it('refuses a signature when its timestamp is 6 minutes old', () => {
+    const key = newKey();
+    const headers = signed(key, BODY, { at: new Date(Date.now() - 6 * 60_000) });
+    expect(unauthorized(new WebhookVerifier(key), BODY, headers).message).toBe(BAD_TIME);
+  });
+
+  it('refuses a signature when its timestamp is 6 minutes ahead', () => {
+    const key = newKey();
+    const headers = signed(key, BODY, { at: new Date(Date.now() + 6 * 60_000) });
+    expect(unauthorized(new WebhookVerifier(key), BODY, headers).message).toBe(BAD_TIME);
+  });
+
+  it('accepts a signature when its timestamp is 4 minutes off either way', () => {
+    const key = newKey();
+    const verifier = new WebhookVerifier(key);
+    expect(() => verifier.verify(BODY, signed(key, BODY, { at: new Date(Date.now() - 4 * 60_000) }))).not.toThrow();
+    expect(() => verifier.verify(BODY, signed(key, BODY, { at: new Date(Date.now() + 4 * 60_000) }))).not.toThrow();
+  });
+
+  it('refuses a timestamp that is not a number', () => {
+    const key = newKey();
+    const headers = { ...signed(key), 'webhook-timestamp': 'yesterday' };
+    expect(unauthorized(new WebhookVerifier(key), BODY, headers).message).toBe(BAD_TIME);
+  });
+
+  it('refuses a timestamp in milliseconds when the signature was made over it', () => {
+    const key = newKey();
+    const id = 'msg_ms';
+    const ms = String(Date.now());
+    const signature = new Webhook(key).sign(id, new Date(Number(ms) * 1000), BODY);
+    const headers = { 'webhook-id': id, 'webhook-timestamp': ms, 'webhook-signature': signature };
+    expect(unauthorized(new WebhookVerifier(key), BODY, headers).message).toBe(BAD_TIME);
+  });
+
+  it('accepts the header when one of several space-separated signatures is valid (sender rotating keys)', () => {
+    const key = newKey();
+    const headers = signed(key);
+    const stale = signed(newKey())['webhook-signature'];
+    const rotating = { ...headers, 'webhook-signature': `${stale} v1a,ignoredAsymmetric ${headers['webhook-signature']}` };
+    expect(() => new WebhookVerifier(key).verify(BODY, rotating)).not.toThrow();
+  });
+
+  it('refuses the header when none of several signatures is valid', () => {
+    const key = newKey();
+    const headers = {
+      ...signed(key),
+      'webhook-signature': `${signed(newKey())['webhook-signature']} ${signed(newKey())['webhook-signature']}`,
+    };
+    expect(unauthorized(new WebhookVerifier(key), BODY, headers).message).toBe(NO_MATCH);
+  });
+
+  it('refuses a valid signature when it is labelled with another version than v1', () => {
+    const key = newKey();
+    const headers = signed(key);
+    const v2 = { ...headers, 'webhook-signature': headers['webhook-signature'].replace(/^v1,/, 'v2,') };
+    expect(unauthorized(new WebhookVerifier(key), BODY, v2).message).toBe(NO_MATCH);
+  });
+});
+
+describe('WebhookVerifier: our own signing secret', () => {
+  it('accepts a signature by either key when our secret holds old and new keys (receiver rotating)', () => {
+    const oldKey = newKey();
+    const newer = newKey();
+    const verifier = new WebhookVerifier(`${oldKey} ${newer}`);
+    expect(() => verifier.verify(BODY, signed(oldKey))).not.toThrow();
+    expect(() => verifier.verify(BODY, signed(newer))).not.toThrow();
+    expect(unauthorized(verifier, BODY, signed(newKey())).message).toBe(NO_MATCH);
+  });
+
+  it('accepts keys separated by newlines and padded with whitespace when the secret was pasted so', () => {
+    const oldKey = newKey();
+    const newer = newKey();
+    const verifier = new WebhookVerifier(`\n  ${oldKey}\n${newer}  \n`);
+    expect(() => verifier.verify(BODY, signed(oldKey))).not.toThrow();
+    expect(() => verifier.verify(BODY, signed(newer))).not.toThrow();
+  });
+
+  it('reads the key from JSON {"secret": ...} when the secret is stored as JSON', () => {
+    const key = newKey();
+    const verifier = new WebhookVerifier(JSON.stringify({ secret: key }));
+    expect(() => verifier.verify(BODY, signed(key))).not.toThrow();
+    expect(unauthorized(verifier, BODY, signed(newKey())).message).toBe(NO_MATCH);
+  });
+
+  it('reads two keys from JSON {"secret": "old new"} when rotating', () => {
+    const oldKey = newKey();
+    const newer = newKey();
+    const verifier = new WebhookVerifier(JSON.stringify({ secret: `${oldKey} ${newer}` }));
+    expect(() => verifier.verify(BODY, signed(oldKey))).not.toThrow();
+    expect(() => verifier.verify(BODY, signed(newer))).not.toThrow();
+  });
+
+  it.each([
+    ['empty', ''],
+    ['blank', '   \n'],
+    ['JSON that does not parse', '{"secret": "whsec_'],
+    ['JSON without a secret', '{"key": "whsec_AAAA"}'],
+    ['JSON with a non-string secret', '{"secret": 42}'],
+    ['a key with no bytes', 'whsec_'],
+    ['a key that is not base64', 'whsec_not*base64!'],
+    ['a key with broken padding', 'whsec_abc'],
+  ])('refuses our secret with ConfigurationError when it is %s', (_name, secretValue) => {
+    const error = configurationError(secretValue);
+    expect(error.name).toBe('ConfigurationError');
+    expect(error.status).toBe(500);
+  });
+
+  it('refuses our secret when one of two keys is invalid, without echoing either', () => {
+    const good = newKey();
+    const error = configurationError(`${good} whsec_broken!!`);
+    expect(error.message).not.toContain(good);
+    expect(error.message).not.toContain('broken');
+  });
+});
