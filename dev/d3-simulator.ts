@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { jwtVerify } from 'jose';
+import { readText } from './read-body.ts';
 
 export interface D3SimulatorOptions {
   apiKey?: string | null;
@@ -69,14 +70,6 @@ function isBulkBody(b: unknown): b is BulkBody {
     Array.isArray(p['Incident Numbers']) && typeof p.Site === 'string';
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function parseJson(raw: string): { ok: true; value: unknown } | { ok: false } {
   try { return { ok: true, value: JSON.parse(raw) }; } catch { return { ok: false }; }
@@ -136,7 +129,7 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
     const at = performance.now();
     stats.requests++;
     const admitted = admit(at);
-    const raw = await readBody(req); // drain first so keep-alive sockets stay usable after any answer
+    const raw = await readText(req); // drain first so keep-alive sockets stay usable after any answer
     const parsed = parseJson(raw);
     const record: RecordedRequest = { at, headers: { ...req.headers }, body: parsed.ok ? parsed.value : raw, status: 0 };
     requests.push(record);

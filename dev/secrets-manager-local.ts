@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { readText } from './read-body.ts';
 
 export type SecretsManagerFault = 'ThrottlingException' | 'InternalServiceError' | 'AccessDeniedException' | 'ResourceNotFoundException' | 'reset';
 export interface LocalSecretsManager {
@@ -34,14 +35,6 @@ const ERRORS: Record<string, [number, string]> = {
   AccessDeniedException: [400, 'User is not authorized to perform secretsmanager:GetSecretValue on this resource.'],
 };
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 export async function startLocalSecretsManager(
   options: { secrets?: Record<string, string>; port?: number; delayMs?: number } = {},
@@ -79,7 +72,7 @@ export async function startLocalSecretsManager(
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const raw = await readText(req);
     if (delayMs > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => { timers.delete(t); resolve(); }, delayMs);

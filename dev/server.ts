@@ -14,6 +14,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createHandler } from '../lambda/handler.ts';
+import { readBody } from './read-body.ts';
 import { startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager-local.ts';
 
@@ -74,7 +75,7 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
 
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const body = await readBody(req);
+      const body = await readBody(req, GATEWAY_BODY_LIMIT);
       if (body === undefined) {
         res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
         return;
@@ -102,19 +103,6 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       await Promise.all([simulator?.close(), secretsManager?.close()]);
     },
   };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= GATEWAY_BODY_LIMIT) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > GATEWAY_BODY_LIMIT ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** What API Gateway's HTTP API sends Lambda (payload format 2.0). */
