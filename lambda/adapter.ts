@@ -63,6 +63,13 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
   let signing: { value: string; verifier: WebhookVerifier } | undefined;
   const webhookSecretId = config.webhookSecretId;
 
+  // Start reading the secrets now, during Lambda's init phase, so the first
+  // invocation finds them fetched or in flight (single-flight joins it). A
+  // failure here is dropped: the invocation reads again and answers it.
+  for (const id of [config.d3SecretId, webhookSecretId]) {
+    if (id) secrets.get(id).catch(() => undefined);
+  }
+
   return {
     async verifier() {
       if (!webhookSecretId) return undefined;

@@ -2,7 +2,6 @@
 // header each kind produces (§7): an API key in `d3key` (or the secret's own
 // `headerName`), or an HS256 JWT in `d3jwt`.
 
-import { SignJWT } from 'jose';
 import { ConfigurationError } from './errors.ts';
 
 export type D3Credentials =
@@ -55,6 +54,8 @@ export function parseD3Credentials(secretValue: string): D3Credentials {
 
 export async function authHeader(credentials: D3Credentials, claims: JwtClaims): Promise<[string, string]> {
   if (credentials.kind === 'apiKey') return [credentials.headerName, credentials.apiKey];
+  // Loaded on first use: API-key deployments never pay for it at cold start.
+  const { SignJWT } = await import('jose');
   const token = await new SignJWT({ Username: claims.username, Site: claims.site })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuedAt()

@@ -1,12 +1,13 @@
-// `npm run build`: bundles the Lambda entry into dist/handler.mjs, the one
-// artifact the CDK stack deploys (CONTRACT §11). The esbuild options live in
-// lambda-bundle.ts so the stack and the benchmark cannot drift from them.
+// `npm run build`: bundles the Lambda entry into dist/handler.mjs (plus the
+// lazily loaded chunks under dist/chunks/), the artifact the CDK stack
+// deploys (CONTRACT §11). The esbuild options live in lambda-bundle.ts.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
-import { bundleOptions, OUT_FILE, META_FILE } from './lambda-bundle.ts';
+import { bundleOptions, META_FILE, OUT_DIR, OUT_FILE } from './lambda-bundle.ts';
 
-await mkdir('dist', { recursive: true });
+// Chunk names carry content hashes: stale ones must not ride along into a deploy.
+await rm(OUT_DIR, { recursive: true, force: true });
 const result = await build(bundleOptions);
 await writeFile(META_FILE, JSON.stringify(result.metafile));
 const bytes = result.metafile.outputs[OUT_FILE]?.bytes ?? 0;
