@@ -148,7 +148,17 @@ export class D3Client implements D3Port {
       username: this.#options.username,
       site: this.#options.commandSite,
     });
-    const timeout = AbortSignal.timeout(Math.max(1, Math.min(this.#options.timeoutMs, deadline - SETTLE_MS - Date.now())));
+    // One controller and one timer per attempt, both released as soon as the
+    // answer is in: cheaper on the warm path than AbortSignal.timeout/any,
+    // which leave a timer and a listener behind for every call.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, Math.max(1, Math.min(this.#options.timeoutMs, deadline - SETTLE_MS - Date.now())));
+    const abort = () => controller.abort();
+    signal?.addEventListener('abort', abort, { once: true });
     let status: number;
     let retryAfter: string | null;
     let text: string;
@@ -157,15 +167,18 @@ export class D3Client implements D3Port {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', [name]: value },
         body,
-        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+        signal: controller.signal,
       });
       status = response.status;
       retryAfter = response.headers.get('retry-after');
       text = await response.text();
     } catch {
-      return timeout.aborted || signal?.aborted
+      return timedOut || signal?.aborted
         ? { kind: 'timeout', reason: 'did not answer in time', retryAfterMs: undefined }
         : { kind: 'unavailable', reason: 'could not be reached', retryAfterMs: undefined };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
     }
 
     const retryAfterMs = parseRetryAfter(retryAfter);
@@ -178,18 +191,24 @@ export class D3Client implements D3Port {
     }
     if (status < 200 || status >= 300) throw new D3UnavailableError(`D3 SOAR answered HTTP ${status}.`);
 
-    const answer = readAnswer(text);
+    const answer = readAnswer(text, value);
     return answer
       ? { kind: 'answer', answer }
       : { kind: 'unavailable', reason: 'sent an unreadable answer', retryAfterMs: undefined };
   }
 }
 
-/** D3's 200 body: `{ error, returnData, contextData }`; anything else is unreadable. */
-function readAnswer(text: string): D3Answer | undefined {
+/**
+ * D3's 200 body: `{ error, returnData, contextData }`; anything else is
+ * unreadable. D3's texts reach callers and logs (`error`, each `Result`), so a
+ * credential D3 echoes back is redacted here, after JSON unescaping.
+ */
+function readAnswer(text: string, credential: string): D3Answer | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(text, (_key, value: unknown) =>
+      typeof value === 'string' && credential !== '' && value.includes(credential) ? value.replaceAll(credential, '[redacted]') : value,
+    );
   } catch {
     return undefined;
   }

@@ -23,7 +23,8 @@ export class SecretCache implements SecretSource {
   readonly #provider: SecretsProvider;
   readonly #maxAge: number;
   readonly #inFlight = new Map<string, Promise<string>>();
-  readonly #latest = new Map<string, string>();
+  /** The last value read per secret, and until when it is fresh. */
+  readonly #latest = new Map<string, { value: string; freshUntil: number }>();
 
   constructor(provider: SecretsProvider, ttlSeconds: number) {
     this.#provider = provider;
@@ -31,13 +32,17 @@ export class SecretCache implements SecretSource {
   }
 
   get(secretId: string): Promise<string> {
+    // The warm path: Powertools would answer from its cache too, but only
+    // after re-reading its options from the environment on every call.
+    const latest = this.#latest.get(secretId);
+    if (latest && performance.now() < latest.freshUntil) return Promise.resolve(latest.value);
     return this.#read(secretId, false);
   }
 
   async refresh(secretId: string, staleValue: string): Promise<string> {
     const pending = this.#inFlight.get(secretId);
     if (pending) return pending;
-    const latest = this.#latest.get(secretId);
+    const latest = this.#latest.get(secretId)?.value;
     if (latest !== undefined && latest !== staleValue) return latest;
     return this.#read(secretId, true);
   }
@@ -60,7 +65,7 @@ export class SecretCache implements SecretSource {
     if (typeof value !== 'string' || value.trim() === '') {
       throw new ConfigurationError(`Secret ${secretId} has no SecretString value.`);
     }
-    this.#latest.set(secretId, value);
+    this.#latest.set(secretId, { value, freshUntil: performance.now() + this.#maxAge * 1000 });
     return value;
   }
 }

@@ -1,0 +1,61 @@
+// Warm latency: the adapter's handler against the simulator, interleaved with
+// a bare fetch of the same D3 request (the floor). Calls are spaced so the
+// adapter's pacing never has to wait: this measures overhead, not the rate limit.
+
+import { Webhook } from 'standardwebhooks';
+
+const { handler } = (await import(process.argv[2]!)) as { handler: (e: unknown, c: unknown) => Promise<{ statusCode: number }> };
+const runs = Number(process.env.BENCH_RUNS ?? 300);
+const template = JSON.parse(process.env.BENCH_EVENT!);
+const signer = new Webhook(process.env.BENCH_SIGNING_KEY!);
+const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const d3Body = JSON.stringify({
+  Username: 'Admin',
+  Site: 'Security Operations',
+  CommandParams: { 'Incident Numbers': JSON.parse(template.body).incidentNumbers, Site: JSON.parse(template.body).site },
+});
+const bare = async () => {
+  const response = await fetch(`${process.env.D3_BASE_URL}/api/Command/UpdateIncidentSiteInBulk`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', d3key: process.env.BENCH_D3_KEY! },
+    body: d3Body,
+  });
+  await response.text();
+};
+const signed = () => {
+  const id = `msg_${Math.random().toString(36).slice(2)}`;
+  const at = new Date();
+  return {
+    ...template,
+    headers: {
+      ...template.headers,
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': signer.sign(id, at, template.body),
+    },
+  };
+};
+
+const adapterMs: number[] = [];
+const bareMs: number[] = [];
+// Warm up both paths (connection pools, JIT) before measuring.
+for (let i = 0; i < 20; i++) {
+  await handler(signed(), context);
+  await bare();
+  await sleep(45);
+}
+for (let i = 0; i < runs; i++) {
+  const event = signed();
+  let t = performance.now();
+  const response = await handler(event, context);
+  adapterMs.push(performance.now() - t);
+  if (response.statusCode !== 200) throw new Error(`adapter answered ${response.statusCode}`);
+  await sleep(22);
+  t = performance.now();
+  await bare();
+  bareMs.push(performance.now() - t);
+  await sleep(22);
+}
+console.log(`RESULT ${JSON.stringify({ adapterMs, bareMs })}`);
