@@ -1,7 +1,7 @@
 // The esbuild options for the Lambda bundle, defined once: `npm run build`,
 // the benchmark and the CDK stack's tests all build with these.
 
-import type { BuildOptions } from 'esbuild';
+import type { BuildOptions, Metafile } from 'esbuild';
 
 export const OUT_DIR = 'dist';
 export const OUT_FILE = 'dist/handler.mjs';
@@ -33,3 +33,18 @@ export const bundleOptions = {
   legalComments: 'none',
   logLevel: 'warning',
 } satisfies BuildOptions & { metafile: true };
+
+/** What a cold start may load: dist/handler.mjs and the chunks it imports statically. Enforced by the test suite. */
+export const COLD_START_BUDGET_BYTES = 350 * 1024;
+
+/** The output files a cold start loads: the entry and every chunk it imports statically. */
+export function loadedAtColdStart(meta: Metafile, entry: string = OUT_FILE): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const i of meta.outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(entry);
+  return [...seen];
+}

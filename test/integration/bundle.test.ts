@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startD3Simulator, type D3Simulator } from '../../dev/d3-simulator.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
+import type { Metafile } from 'esbuild';
+import { COLD_START_BUDGET_BYTES, loadedAtColdStart, META_FILE, OUT_FILE } from '../../scripts/lambda-bundle.ts';
 import { httpApiEvent } from '../support/events.ts';
 
 const run = promisify(execFile);
@@ -37,6 +39,15 @@ describe('the build artifact', () => {
     const code = await readFile('dist/handler.mjs', 'utf8');
     expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
     await expect(readFile('dist/handler.mjs.map', 'utf8')).resolves.toContain('"sources"');
+  });
+
+  it('keeps what a cold start loads within the budget, so a bloating dependency fails the suite', async () => {
+    const meta = JSON.parse(await readFile(META_FILE, 'utf8')) as Metafile;
+    const files = loadedAtColdStart(meta);
+    const bytes = files.reduce((sum, file) => sum + meta.outputs[file]!.bytes, 0);
+    expect(files).toContain(OUT_FILE);
+    expect(bytes).toBeGreaterThan(50 * 1024); // the SDK is bundled, not left to the runtime
+    expect(bytes).toBeLessThanOrEqual(COLD_START_BUDGET_BYTES);
   });
 
   it('answers a real request when loaded as Lambda would load it', async () => {
