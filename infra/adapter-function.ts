@@ -1,0 +1,85 @@
+// The adapter's Lambda function with its defaults set in one place: the
+// artifact of `npm run build`, the runtime, the limits, its own log group and
+// a role that may write to that log group and nothing else until granted.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface AdapterFunctionProps {
+  /** The directory `npm run build` writes: handler.mjs and its source map. */
+  assetPath: string;
+  environment: Record<string, string>;
+  reservedConcurrency: number;
+  /** Where asynchronous invocations (EventBridge) go once Lambda's retries are spent. */
+  onFailure: sqs.IQueue;
+}
+
+export class AdapterFunction extends Construct {
+  readonly function: lambda.Function;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AdapterFunctionProps) {
+    super(scope, id);
+
+    if (!existsSync(join(props.assetPath, 'handler.mjs'))) {
+      throw new Error(`${join(props.assetPath, 'handler.mjs')} is missing: run \`npm run build\` first.`);
+    }
+
+    // Created here rather than by Lambda on first write, so it has a retention
+    // and is part of the stack; kept on `cdk destroy` as the audit trail.
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Our own role instead of AWSLambdaBasicExecutionRole, which may write to
+    // every log group in the account: this one writes to its own only.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'D3 site adapter: writes its own logs; reads its two secrets; sends failed events to its queue.',
+    });
+    this.logGroup.grantWrite(role);
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: 'Moves D3 SOAR incidents to another site (UpdateIncidentSiteInBulk).',
+      // Exactly the artifact of `npm run build` (CONTRACT §11); the metafile is
+      // a build report, not code. The source map stays, for readable stack traces.
+      code: lambda.Code.fromAsset(props.assetPath, { exclude: ['meta.json'] }),
+      handler: 'handler.handler',
+      // The Node major the bundle targets (esbuild `target: node24`) and the tests run on.
+      runtime: lambda.Runtime.NODEJS_24_X,
+      // Graviton: cheaper per GB-second; the bundle is pure JavaScript.
+      architecture: lambda.Architecture.ARM_64,
+      // Under API Gateway's 29-second integration limit, so an HTTP caller gets
+      // the adapter's own answer (it keeps 500 ms to write it), never a bare gateway error.
+      timeout: Duration.seconds(25),
+      // Provisional: the function mostly waits on D3. A benchmark script will
+      // set this from measured duration and cost; until then, 256 MB.
+      memorySize: 256,
+      // The D3 ceiling: see settings.ts and the stack for the arithmetic.
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      role,
+      logGroup: this.logGroup,
+      // Lambda's own START/REPORT lines in JSON too, beside the Powertools logger's.
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        ...props.environment,
+        // Stack traces point into lambda/*.ts instead of the minified bundle.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      // Moving an incident is idempotent, so retrying an event is always safe;
+      // two retries (Lambda's maximum, one and then two minutes later) outlast a
+      // short D3 rate-limit or outage; then the event goes to the queue.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new SqsDestination(props.onFailure),
+    });
+  }
+}

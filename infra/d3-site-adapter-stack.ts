@@ -1,0 +1,230 @@
+// The adapter's one stack: the function behind an HTTP API route and an
+// EventBridge rule, its two secrets, its dead-letter queues and its alarms.
+// Defaults live in the constructs and in settings.ts; this file wires and grants.
+//
+// Environment-agnostic and free of lookups, so `cdk synth` needs no AWS
+// credentials; account and region come from the credentials `cdk deploy` uses.
+
+import { fileURLToPath } from 'node:url';
+import {
+  Annotations,
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  Validations,
+  type StackProps,
+} from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import type { Construct } from 'constructs';
+import { AdapterAlarms } from './alarms.ts';
+import { AdapterFunction } from './adapter-function.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
+import { readSettings, PLACEHOLDER_BASE_URL, type D3SecretSource } from './settings.ts';
+import { signingSecret } from './signing-secret.ts';
+
+export const ROUTE_PATH = '/incidents/site';
+
+/** The output of `npm run build`, wherever the app is run from. */
+const BUILD_DIR = fileURLToPath(new URL('../dist', import.meta.url));
+
+export interface D3SiteAdapterStackProps extends StackProps {
+  /** The directory holding handler.mjs (default: the repository's dist/). */
+  assetPath?: string;
+}
+
+export class D3SiteAdapterStack extends Stack {
+  constructor(scope: Construct, id: string, props: D3SiteAdapterStackProps = {}) {
+    super(scope, id, props);
+    const settings = readSettings(this.node);
+    if (settings.d3BaseUrl === PLACEHOLDER_BASE_URL) {
+      Annotations.of(this).addWarningV2(
+        'd3-site-adapter:placeholder-base-url',
+        `d3BaseUrl is the placeholder ${PLACEHOLDER_BASE_URL}: ` +
+          'every D3 call will fail until you deploy with -c d3BaseUrl=...',
+      );
+    }
+
+    const signing = signingSecret(this, 'WebhookSigningSecret');
+    const d3Secret = this.d3CredentialsSecret(settings.d3Secret);
+
+    const failedInvocations = deadLetterQueue(this, 'FailedInvocationsQueue');
+    const ruleDeadLetters = deadLetterQueue(this, 'RuleDeadLetterQueue');
+
+    const adapter = new AdapterFunction(this, 'Adapter', {
+      assetPath: props.assetPath ?? BUILD_DIR,
+      reservedConcurrency: settings.reservedConcurrency,
+      onFailure: failedInvocations,
+      // CONTRACT §8, as lambda/config.ts reads it.
+      environment: {
+        D3_BASE_URL: settings.d3BaseUrl,
+        D3_SECRET_ID: d3Secret.secretId,
+        D3_USERNAME: settings.d3Username,
+        D3_COMMAND_SITE: settings.d3CommandSite,
+        WEBHOOK_SECRET_ID: signing.secretArn,
+        // The reserved concurrency bounds the instances and each instance paces
+        // itself to D3_MAX_RPS, retries included: by default 5 × 10 = 50 requests
+        // per second at most, D3's limit (settings.ts refuses a larger product).
+        D3_MAX_RPS: String(settings.d3MaxRps),
+        POWERTOOLS_SERVICE_NAME: 'd3-site-adapter',
+      },
+    });
+    const fn = adapter.function;
+
+    // Exactly the two secrets, and only the one action the adapter calls.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [signing.secretArn, d3Secret.grantArn],
+      }),
+    );
+
+    // HTTP API: ticketing webhooks, authenticated by their signatures.
+    const api = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'D3 site adapter: POST /incidents/site',
+      // Our own $default stage below, with throttling and access logs.
+      createDefaultStage: false,
+    });
+    const stage = new apigw.HttpStage(this, 'HttpApiStage', {
+      httpApi: api,
+      autoDeploy: true,
+      throttle: { rateLimit: settings.apiRateLimit, burstLimit: settings.apiBurstLimit },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(
+          new logs.LogGroup(this, 'HttpApiAccessLogs', {
+            retention: logs.RetentionDays.ONE_MONTH,
+            removalPolicy: RemovalPolicy.RETAIN,
+          }),
+        ),
+        format: ACCESS_LOG_FORMAT,
+      },
+    });
+    const [route] = api.addRoutes({
+      path: ROUTE_PATH,
+      methods: [apigw.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('MoveIncidents', fn),
+    });
+    Validations.of(route!).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Callers are third-party ticketing webhooks, which cannot sign with SigV4 or fetch tokens; every request ' +
+        'is authenticated in the function by its Standard Webhooks HMAC signature over the raw body (CONTRACT §9, ' +
+        'WEBHOOK_SECRET_ID is always set here), and unsigned requests are answered 401.',
+    });
+
+    // EventBridge: `detail` is the request (CONTRACT §3).
+    new events.Rule(this, 'MoveIncidentsRule', {
+      description: 'D3 site adapter: events whose detail is a move-incidents request',
+      eventPattern: settings.eventPattern,
+      targets: [
+        new targets.LambdaFunction(fn, {
+          // Delivery failures (throttled or refused invocations) are retried, then
+          // the event is kept in this queue rather than dropped.
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+          deadLetterQueue: ruleDeadLetters,
+        }),
+      ],
+    });
+
+    const alarms = new AdapterAlarms(this, 'Alarms', {
+      function: fn,
+      apiServerErrors: stage.metricServerError({ period: Duration.minutes(5) }),
+      deadLetterQueues: { FailedInvocations: failedInvocations, RuleDeadLetter: ruleDeadLetters },
+      email: settings.alarmEmail,
+    });
+
+    new CfnOutput(this, 'EndpointUrl', {
+      description: 'POST signed requests here',
+      value: `${stage.url.replace(/\/$/, '')}${ROUTE_PATH}`,
+    });
+    new CfnOutput(this, 'SigningSecretArn', {
+      description: 'The Standard Webhooks key; callers sign with whsec_<its value>',
+      value: signing.secretArn,
+    });
+    new CfnOutput(this, 'D3CredentialsSecretId', {
+      description: 'Put {"apiKey": "..."} here',
+      value: d3Secret.secretId,
+    });
+    new CfnOutput(this, 'FailedInvocationsQueueUrl', {
+      description: 'Asynchronous (EventBridge) invocations that failed after Lambda retries',
+      value: failedInvocations.queueUrl,
+    });
+    new CfnOutput(this, 'RuleDeadLetterQueueUrl', {
+      description: 'Events EventBridge could not deliver to the function',
+      value: ruleDeadLetters.queueUrl,
+    });
+    new CfnOutput(this, 'FunctionName', { value: fn.functionName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
+  }
+
+  /** The secret's id for D3_SECRET_ID and the ARN (pattern) to grant on. */
+  private d3CredentialsSecret(source: D3SecretSource): { secretId: string; grantArn: string } {
+    switch (source.kind) {
+      case 'arn':
+        return { secretId: source.arn, grantArn: source.arn };
+      case 'name':
+        // Secrets Manager appends six random characters to the name in the ARN;
+        // `??????` matches exactly those, so a secret named with a longer prefix does not.
+        return {
+          secretId: source.name,
+          grantArn: this.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${source.name}-??????`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        };
+      case 'create': {
+        const secret = new secretsmanager.Secret(this, 'D3CredentialsSecret', {
+          description: 'D3 site adapter: D3 credentials, {"apiKey": "..."} (or {"jwtSecret": "..."}).',
+          // A placeholder, not a secret: the adapter refuses it as a configuration
+          // error (500) until the operator puts the real key. CloudFormation writes
+          // it only when the template's value changes, so never edit this string.
+          secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ apiKey: '' })),
+          // Holds a key someone obtained from D3: kept on `cdk destroy`, reusable with -c d3SecretArn.
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+        Validations.of(secret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'The D3 API key is issued by a D3 administrator; no rotation function can obtain a new one. It is ' +
+            'rotated by hand with put-secret-value, and the adapter re-reads the secret after a 401, so no ' +
+            'redeploy is needed.',
+        });
+        return { secretId: secret.secretArn, grantArn: secret.secretArn };
+      }
+    }
+  }
+}
+
+// HTTP API context variables, one JSON object per request; all quoted, since a
+// missing value is logged as "-", which would not be valid JSON unquoted.
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    ip: '$context.identity.sourceIp',
+    requestTime: '$context.requestTime',
+    method: '$context.httpMethod',
+    routeKey: '$context.routeKey',
+    path: '$context.path',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationStatus: '$context.integrationStatus',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    error: '$context.error.message',
+    userAgent: '$context.identity.userAgent',
+  }),
+);

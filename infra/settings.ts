@@ -1,0 +1,184 @@
+// The deployment's settings, read from CDK context (`cdk.json`, or `-c key=value`
+// on the command line) with a default for each, so `cdk synth` works with no
+// context at all. Every problem is collected and reported in one error naming
+// each key, as lambda/config.ts does for the function's environment.
+
+import type { Node } from 'constructs';
+import type { EventPattern } from 'aws-cdk-lib/aws-events';
+import { normalizeBaseUrl } from '../lambda/config.ts';
+
+/** D3's documented limit for its whole API, in requests per second. */
+export const D3_RATE_LIMIT_PER_SECOND = 50;
+
+/** A stand-in that synthesizes; every call fails until the operator sets `d3BaseUrl`. */
+export const PLACEHOLDER_BASE_URL = 'https://d3site.example/MainApp/VSOC';
+
+export const DEFAULT_EVENT_PATTERN = {
+  source: ['d3-site-adapter'],
+  'detail-type': ['Move Incidents To Site'],
+} as const;
+
+/** Where the D3 credentials come from: an existing secret, or one the stack creates empty. */
+export type D3SecretSource = { kind: 'arn'; arn: string } | { kind: 'name'; name: string } | { kind: 'create' };
+
+export interface AdapterSettings {
+  d3BaseUrl: string;
+  d3Username: string;
+  d3CommandSite: string;
+  d3Secret: D3SecretSource;
+  /** D3_MAX_RPS: D3 requests per second from one function instance, retries included. */
+  d3MaxRps: number;
+  /** Function instances at most; with d3MaxRps, the bound on what D3 receives. */
+  reservedConcurrency: number;
+  apiRateLimit: number;
+  apiBurstLimit: number;
+  eventPattern: EventPattern;
+  alarmEmail: string | undefined;
+}
+
+export const DEFAULTS = {
+  d3BaseUrl: PLACEHOLDER_BASE_URL,
+  d3Username: 'Admin',
+  d3CommandSite: 'Security Operations',
+  // 5 instances × 10 requests per second each = 50, D3's limit.
+  reservedConcurrency: 5,
+  d3MaxRps: 10,
+  // Steady rate and burst of the HTTP API stage: a flood is refused with 429 at
+  // the edge instead of queueing for five instances that each take seconds.
+  apiRateLimit: 10,
+  apiBurstLimit: 20,
+} as const;
+
+// Complete secret ARNs end in a hyphen and six random characters.
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
+const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+// EventBridge's own field names, as an operator copies them from the console, and CDK's.
+const PATTERN_FIELDS: Record<string, keyof EventPattern> = {
+  version: 'version',
+  id: 'id',
+  'detail-type': 'detailType',
+  detailType: 'detailType',
+  source: 'source',
+  account: 'account',
+  time: 'time',
+  region: 'region',
+  resources: 'resources',
+  detail: 'detail',
+};
+
+export function readSettings(node: Node): AdapterSettings {
+  const problems: string[] = [];
+  const context = (key: string): unknown => node.tryGetContext(key);
+
+  const text = (key: keyof typeof DEFAULTS & string, fallback: string): string => {
+    const value = context(key);
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'string' || value.trim() === '') {
+      problems.push(`${key} must be a non-empty string`);
+      return fallback;
+    }
+    return value.trim();
+  };
+
+  // `-c key=value` always arrives as a string; cdk.json may hold a number.
+  const integer = (key: keyof typeof DEFAULTS & string, fallback: number, min: number, max: number): number => {
+    const raw = context(key);
+    if (raw === undefined || raw === null) return fallback;
+    const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${key} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const rawBaseUrl = text('d3BaseUrl', DEFAULTS.d3BaseUrl);
+  const baseUrlProblems: string[] = [];
+  const d3BaseUrl = normalizeBaseUrl(rawBaseUrl, baseUrlProblems);
+  problems.push(...baseUrlProblems.map((problem) => problem.replace('D3_BASE_URL', 'd3BaseUrl')));
+
+  const settings: AdapterSettings = {
+    d3BaseUrl,
+    d3Username: text('d3Username', DEFAULTS.d3Username),
+    d3CommandSite: text('d3CommandSite', DEFAULTS.d3CommandSite),
+    d3Secret: readSecretSource(context('d3SecretArn'), context('d3SecretName'), problems),
+    d3MaxRps: integer('d3MaxRps', DEFAULTS.d3MaxRps, 1, D3_RATE_LIMIT_PER_SECOND),
+    reservedConcurrency: integer('reservedConcurrency', DEFAULTS.reservedConcurrency, 1, D3_RATE_LIMIT_PER_SECOND),
+    apiRateLimit: integer('apiRateLimit', DEFAULTS.apiRateLimit, 1, 10_000),
+    apiBurstLimit: integer('apiBurstLimit', DEFAULTS.apiBurstLimit, 1, 5_000),
+    eventPattern: readEventPattern(context('eventPattern'), problems),
+    alarmEmail: readEmail(context('alarmEmail'), problems),
+  };
+
+  // Lambda never runs more instances than the reserved concurrency, and each
+  // instance paces itself to d3MaxRps (retries included), so this product is the
+  // most D3 can receive from the adapter in any second.
+  const ceiling = settings.reservedConcurrency * settings.d3MaxRps;
+  if (ceiling > D3_RATE_LIMIT_PER_SECOND) {
+    problems.push(
+      `reservedConcurrency × d3MaxRps is ${settings.reservedConcurrency} × ${settings.d3MaxRps} = ${ceiling}, ` +
+        `over D3's limit of ${D3_RATE_LIMIT_PER_SECOND} requests per second`,
+    );
+  }
+
+  if (problems.length > 0) {
+    throw new Error(`Invalid CDK context: ${problems.join('; ')}.`);
+  }
+  return settings;
+}
+
+function readSecretSource(arn: unknown, name: unknown, problems: string[]): D3SecretSource {
+  if (arn !== undefined && name !== undefined) {
+    problems.push('give d3SecretArn or d3SecretName, not both');
+    return { kind: 'create' };
+  }
+  if (arn !== undefined) {
+    if (typeof arn === 'string' && SECRET_ARN.test(arn.trim())) return { kind: 'arn', arn: arn.trim() };
+    problems.push(
+      'd3SecretArn must be a complete secret ARN, ending in the six-character suffix Secrets Manager adds ' +
+        '(or give d3SecretName instead)',
+    );
+    return { kind: 'create' };
+  }
+  if (name !== undefined) {
+    if (typeof name === 'string' && SECRET_NAME.test(name.trim())) return { kind: 'name', name: name.trim() };
+    problems.push('d3SecretName must be a Secrets Manager secret name (letters, digits and /_+=.@-)');
+    return { kind: 'create' };
+  }
+  return { kind: 'create' };
+}
+
+function readEventPattern(raw: unknown, problems: string[]): EventPattern {
+  let value = raw ?? DEFAULT_EVENT_PATTERN;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      problems.push('eventPattern must be a JSON object (an EventBridge event pattern)');
+      return {};
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.keys(value).length === 0) {
+    problems.push('eventPattern must be a non-empty JSON object (an EventBridge event pattern)');
+    return {};
+  }
+  const pattern: Record<string, unknown> = {};
+  for (const [field, matcher] of Object.entries(value)) {
+    const key = PATTERN_FIELDS[field];
+    if (!key) {
+      problems.push(`eventPattern has an unknown field "${field}"`);
+    } else {
+      pattern[key] = matcher;
+    }
+  }
+  return pattern as EventPattern;
+}
+
+function readEmail(raw: unknown, problems: string[]): string | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw === 'string' && EMAIL.test(raw.trim())) return raw.trim();
+  problems.push('alarmEmail must be an e-mail address');
+  return undefined;
+}

@@ -1,0 +1,115 @@
+// The deployment settings read from CDK context: documented defaults, values
+// as `-c key=value` passes them (strings), and refusals that name the key.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { D3SiteAdapterStack } from '../../infra/d3-site-adapter-stack.ts';
+import { DEFAULT_EVENT_PATTERN, PLACEHOLDER_BASE_URL, readSettings } from '../../infra/settings.ts';
+
+const settingsFor = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
+
+function refusal(context: Record<string, unknown>): string {
+  try {
+    settingsFor(context);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected readSettings to throw');
+}
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:d3/credentials-AbC123';
+
+describe('readSettings', () => {
+  it('returns the documented defaults when the context is empty', () => {
+    expect(settingsFor({})).toEqual({
+      d3BaseUrl: PLACEHOLDER_BASE_URL,
+      d3Username: 'Admin',
+      d3CommandSite: 'Security Operations',
+      d3Secret: { kind: 'create' },
+      d3MaxRps: 10,
+      reservedConcurrency: 5,
+      apiRateLimit: 10,
+      apiBurstLimit: 20,
+      eventPattern: { source: DEFAULT_EVENT_PATTERN.source, detailType: DEFAULT_EVENT_PATTERN['detail-type'] },
+      alarmEmail: undefined,
+    });
+  });
+
+  it('reads numbers given as strings, as `-c key=value` passes them', () => {
+    const settings = settingsFor({ reservedConcurrency: '2', d3MaxRps: '25', apiRateLimit: '5', apiBurstLimit: 8 });
+    expect(settings).toMatchObject({ reservedConcurrency: 2, d3MaxRps: 25, apiRateLimit: 5, apiBurstLimit: 8 });
+  });
+
+  it('refuses a reserved concurrency and D3_MAX_RPS whose product exceeds D3’s 50 requests per second', () => {
+    expect(refusal({ reservedConcurrency: 6 })).toContain('reservedConcurrency × d3MaxRps is 6 × 10 = 60');
+    expect(refusal({ reservedConcurrency: '3', d3MaxRps: '20' })).toContain('3 × 20 = 60');
+    const atTheLimit = settingsFor({ reservedConcurrency: 1, d3MaxRps: 50 });
+    expect(atTheLimit).toMatchObject({ reservedConcurrency: 1, d3MaxRps: 50 });
+  });
+
+  it('refuses numbers that are not whole or out of range, naming the key', () => {
+    expect(refusal({ reservedConcurrency: 0 })).toContain('reservedConcurrency must be a whole number from 1 to 50');
+    expect(refusal({ d3MaxRps: '2.5' })).toContain('d3MaxRps must be a whole number');
+    expect(refusal({ apiBurstLimit: 'many' })).toContain('apiBurstLimit must be a whole number');
+  });
+
+  it('normalizes d3BaseUrl as the function does, and refuses plain http', () => {
+    const pasted = settingsFor({ d3BaseUrl: 'https://d3.corp.example/VSOC/api/Command/UpdateIncidentSiteInBulk' });
+    expect(pasted.d3BaseUrl).toBe('https://d3.corp.example/VSOC');
+    expect(refusal({ d3BaseUrl: 'http://d3.corp.example/VSOC' })).toContain('d3BaseUrl must use https');
+  });
+
+  it('accepts an event pattern as JSON text in EventBridge’s own field names', () => {
+    const pattern = JSON.stringify({ source: ['ticketing'], 'detail-type': ['Escalated'], detail: { queue: ['soc'] } });
+    expect(settingsFor({ eventPattern: pattern }).eventPattern).toEqual({
+      source: ['ticketing'],
+      detailType: ['Escalated'],
+      detail: { queue: ['soc'] },
+    });
+  });
+
+  it('refuses an event pattern that is not a JSON object of known fields', () => {
+    expect(refusal({ eventPattern: '{source: nope' })).toContain('eventPattern must be a JSON object');
+    expect(refusal({ eventPattern: '[]' })).toContain('eventPattern must be a non-empty JSON object');
+    expect(refusal({ eventPattern: { sources: ['x'] } })).toContain('eventPattern has an unknown field "sources"');
+  });
+
+  it('imports the D3 secret by complete ARN or by name, and refuses both at once or a partial ARN', () => {
+    expect(settingsFor({ d3SecretArn: SECRET_ARN }).d3Secret).toEqual({ kind: 'arn', arn: SECRET_ARN });
+    expect(settingsFor({ d3SecretName: 'd3/credentials' }).d3Secret).toEqual({ kind: 'name', name: 'd3/credentials' });
+    expect(refusal({ d3SecretArn: SECRET_ARN, d3SecretName: 'd3/credentials' })).toContain('not both');
+    expect(refusal({ d3SecretArn: SECRET_ARN.slice(0, -7) })).toContain('d3SecretArn must be a complete secret ARN');
+  });
+
+  it('refuses an alarm e-mail that is not an address', () => {
+    expect(settingsFor({ alarmEmail: 'soc@corp.example' }).alarmEmail).toBe('soc@corp.example');
+    expect(refusal({ alarmEmail: 'soc team' })).toContain('alarmEmail must be an e-mail address');
+  });
+
+  it('reports every problem at once', () => {
+    const message = refusal({ d3MaxRps: 0, alarmEmail: 'x', d3BaseUrl: 'ftp://d3' });
+    expect(message).toContain('d3MaxRps');
+    expect(message).toContain('alarmEmail');
+    expect(message).toContain('d3BaseUrl');
+  });
+});
+
+describe('the stack at synth', () => {
+  it('throws when reservedConcurrency × d3MaxRps exceeds 50', () => {
+    const app = new App({ context: { reservedConcurrency: 10, d3MaxRps: 10 } });
+    expect(() => new D3SiteAdapterStack(app, 'TooFast')).toThrow(/10 × 10 = 100, over D3's limit of 50/);
+  });
+
+  it('asks for `npm run build` when the bundle is missing', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'd3-no-build-'));
+    try {
+      const build = () => new D3SiteAdapterStack(new App(), 'NoBuild', { assetPath: empty });
+      expect(build).toThrow(/run `npm run build` first/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});

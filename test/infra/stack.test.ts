@@ -1,0 +1,343 @@
+// The stack as `cdk synth` builds it with no context at all: each point of
+// issue #3 (function, HTTP API, secrets, EventBridge, queues, alarms, outputs).
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Token } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseD3Credentials } from '../../lambda/d3-credentials.ts';
+import { ConfigurationError } from '../../lambda/errors.ts';
+import { D3_RATE_LIMIT_PER_SECOND, PLACEHOLDER_BASE_URL } from '../../infra/settings.ts';
+import { createFixture, onlyResourceId, type Fixture, type Synthesized } from './fixture.ts';
+
+let fixture: Fixture;
+let synthesized: Synthesized;
+let template: Template;
+
+beforeAll(async () => {
+  fixture = await createFixture();
+  synthesized = fixture.synthesize();
+  template = synthesized.template;
+}, 60_000);
+afterAll(() => fixture?.cleanup());
+
+/** The logical id of the one resource of `type` whose id starts with `prefix`. */
+function idOf(type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  if (ids.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${ids.length}`);
+  return ids[0]!;
+}
+
+/** The one resource of `type` (its template entry). */
+const only = (type: string) => template.findResources(type)[onlyResourceId(template, type)]!;
+
+const ref = (id: string) => ({ Ref: id });
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+/** Every file below `dir`, as sorted relative paths. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+function functionProperties(): Record<string, any> {
+  return only('AWS::Lambda::Function').Properties;
+}
+
+describe('the stack', () => {
+  it('is environment-agnostic and needs no lookups, so it synthesizes without AWS credentials', () => {
+    expect(Token.isUnresolved(synthesized.stack.account)).toBe(true);
+    expect(Token.isUnresolved(synthesized.stack.region)).toBe(true);
+    const assembly = synthesized.app.synth();
+    expect(assembly.manifest.missing ?? []).toEqual([]);
+  });
+});
+
+describe('the function', () => {
+  it('runs handler.handler on nodejs24.x, arm64, with a timeout under API Gateway’s 29 s and 256 MB', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'handler.handler',
+      Timeout: 25,
+      MemorySize: 256,
+    });
+    expect(functionProperties().Timeout).toBeLessThan(29);
+  });
+
+  it('deploys the build output (bundle and source maps) without the metafile', () => {
+    // The function's S3 key names the asset; the asset manifest says which staged directory it zips.
+    const key = functionProperties().Code.S3Key as string;
+    const manifest = JSON.parse(readFileSync(join(synthesized.app.outdir, 'D3SiteAdapter.assets.json'), 'utf8'));
+    const asset = manifest.files[key.replace(/\.zip$/, '')].source;
+    expect(asset.packaging).toBe('zip');
+    const deployed = filesUnder(join(synthesized.app.outdir, asset.path));
+    expect(deployed).toContain('handler.mjs');
+    expect(deployed).toContain('handler.mjs.map');
+    expect(filesUnder(fixture.assetPath)).toContain('meta.json');
+    expect(deployed).toEqual(filesUnder(fixture.assetPath).filter((file) => file !== 'meta.json'));
+  });
+
+  it('has exactly the environment of CONTRACT §8, pointing at the two secrets', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectEquals({
+          D3_BASE_URL: PLACEHOLDER_BASE_URL,
+          D3_SECRET_ID: ref(idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')),
+          D3_USERNAME: 'Admin',
+          D3_COMMAND_SITE: 'Security Operations',
+          WEBHOOK_SECRET_ID: ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')),
+          D3_MAX_RPS: '10',
+          POWERTOOLS_SERVICE_NAME: 'd3-site-adapter',
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      },
+    });
+  });
+
+  it('reserves a concurrency that, times D3_MAX_RPS, stays within D3’s 50 requests per second', () => {
+    const { ReservedConcurrentExecutions, Environment } = functionProperties();
+    expect(ReservedConcurrentExecutions).toBe(5);
+    expect(ReservedConcurrentExecutions * Number(Environment.Variables.D3_MAX_RPS)).toBeLessThanOrEqual(
+      D3_RATE_LIMIT_PER_SECOND,
+    );
+  });
+
+  it('logs in JSON to its own log group, kept for 30 days and retained on delete', () => {
+    const logGroup = idOf('AWS::Logs::LogGroup', 'AdapterLogs');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: ref(logGroup) },
+    });
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 30 },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('has a role with no managed policy that may write only to its own log group', () => {
+    const role = idOf('AWS::IAM::Role', 'AdapterRole');
+    const roleProps = template.findResources('AWS::IAM::Role')[role]!.Properties;
+    expect(roleProps.ManagedPolicyArns).toBeUndefined();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [ref(role)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Effect: 'Allow',
+            Resource: arnOf(idOf('AWS::Logs::LogGroup', 'AdapterLogs')),
+          },
+        ]),
+      },
+    });
+  });
+});
+
+describe('the HTTP API', () => {
+  it('routes POST /incidents/site, and nothing else, to the function with payload 2.0', () => {
+    const routes = template.findResources('AWS::ApiGatewayV2::Route');
+    expect(Object.values(routes).map((route) => route.Properties.RouteKey)).toEqual(['POST /incidents/site']);
+    const integration = idOf('AWS::ApiGatewayV2::Integration', 'HttpApi');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      Target: { 'Fn::Join': ['', ['integrations/', ref(integration)]] },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: arnOf(onlyResourceId(template, 'AWS::Lambda::Function')),
+      PayloadFormatVersion: '2.0',
+    });
+  });
+
+  it('throttles the $default stage at 10 requests per second with bursts of 20', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+    });
+  });
+
+  it('writes one JSON access-log line per request to a log group with retention', () => {
+    const accessLogs = idOf('AWS::Logs::LogGroup', 'HttpApiAccessLogs');
+    const stage = only('AWS::ApiGatewayV2::Stage');
+    expect(stage.Properties.AccessLogSettings.DestinationArn).toEqual(arnOf(accessLogs));
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      routeKey: '$context.routeKey',
+      integrationError: '$context.integrationErrorMessage',
+    });
+    expect(template.findResources('AWS::Logs::LogGroup')[accessLogs]!.Properties.RetentionInDays).toBe(30);
+  });
+});
+
+describe('the secrets', () => {
+  it('generates the signing secret as 32 letters and digits, a valid Standard Webhooks key', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectEquals({ PasswordLength: 32, ExcludePunctuation: true, IncludeSpace: false }),
+    });
+  });
+
+  it('creates the D3 credentials secret with a placeholder the adapter refuses, retained on delete', () => {
+    const d3Secret = template.findResources('AWS::SecretsManager::Secret')[
+      idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')
+    ]!;
+    expect(d3Secret.DeletionPolicy).toBe('Retain');
+    expect(d3Secret.Properties.GenerateSecretString).toBeUndefined();
+    const placeholder = d3Secret.Properties.SecretString as string;
+    expect(JSON.parse(placeholder)).toEqual({ apiKey: '' });
+    // A configuration error (500) at the first call, never an empty key sent to D3.
+    expect(() => parseD3Credentials(placeholder)).toThrow(ConfigurationError);
+  });
+
+  it('grants secretsmanager:GetSecretValue on exactly those two secrets and nothing on *', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'secretsmanager:GetSecretValue',
+            Effect: 'Allow',
+            Resource: [
+              ref(idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')),
+              ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')),
+            ],
+          },
+        ]),
+      },
+    });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
+    );
+    const secretStatements = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')));
+    expect(secretStatements).toHaveLength(1);
+    expect(JSON.stringify(statements.map((s) => s.Resource))).not.toContain('"*"');
+  });
+});
+
+describe('EventBridge and the dead-letter queues', () => {
+  it('matches source d3-site-adapter and detail-type "Move Incidents To Site" on the default bus', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectEquals({ source: ['d3-site-adapter'], 'detail-type': ['Move Incidents To Site'] }),
+      EventBusName: Match.absent(),
+    });
+  });
+
+  it('targets the function with a retry policy and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [
+        {
+          Arn: arnOf(onlyResourceId(template, 'AWS::Lambda::Function')),
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 6 * 3600 },
+          DeadLetterConfig: { Arn: arnOf(idOf('AWS::SQS::Queue', 'RuleDeadLetterQueue')) },
+        },
+      ],
+    });
+  });
+
+  it('lets only this rule, over TLS, send to its dead-letter queue', () => {
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [ref(idOf('AWS::SQS::Queue', 'RuleDeadLetterQueue'))],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sqs:SendMessage',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': arnOf(idOf('AWS::Events::Rule', 'MoveIncidentsRule')) } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('sends asynchronous invocations that still fail after two retries to an SQS queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(onlyResourceId(template, 'AWS::Lambda::Function')),
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: arnOf(idOf('AWS::SQS::Queue', 'FailedInvocationsQueue')) } },
+    });
+  });
+
+  it('encrypts both queues, keeps messages 14 days and refuses requests without TLS', () => {
+    const queues = template.findResources('AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(2);
+    for (const id of Object.keys(queues)) {
+      expect(queues[id]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(id)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe('the alarms', () => {
+  const alarmOn = (metric: Record<string, unknown>) => {
+    const topic = ref(onlyResourceId(template, 'AWS::SNS::Topic'));
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...metric,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+  };
+
+  it('alarms on function errors and throttles', () => {
+    const fn = { Name: 'FunctionName', Value: ref(onlyResourceId(template, 'AWS::Lambda::Function')) };
+    alarmOn({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [fn] });
+    alarmOn({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Dimensions: [fn] });
+  });
+
+  it('alarms on a message in either dead-letter queue', () => {
+    for (const prefix of ['FailedInvocationsQueue', 'RuleDeadLetterQueue']) {
+      alarmOn({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf('AWS::SQS::Queue', prefix), 'QueueName'] } }],
+      });
+    }
+  });
+
+  it('alarms on 5xx answers of the HTTP API', () => {
+    alarmOn({ Namespace: 'AWS/ApiGateway', MetricName: '5xx' });
+  });
+
+  it('publishes to a topic that refuses publishing without TLS, with no subscription by default', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+});
+
+describe('the outputs', () => {
+  it('give the endpoint URL, the signing secret ARN, both queue URLs and the function name', () => {
+    const api = ref(onlyResourceId(template, 'AWS::ApiGatewayV2::Api'));
+    template.hasOutput('EndpointUrl', {
+      Value: { 'Fn::Join': ['', Match.arrayWith(['https://', api, '/incidents/site'])] },
+    });
+    template.hasOutput('SigningSecretArn', { Value: ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')) });
+    template.hasOutput('FailedInvocationsQueueUrl', { Value: ref(idOf('AWS::SQS::Queue', 'FailedInvocationsQueue')) });
+    template.hasOutput('RuleDeadLetterQueueUrl', { Value: ref(idOf('AWS::SQS::Queue', 'RuleDeadLetterQueue')) });
+    template.hasOutput('FunctionName', { Value: ref(onlyResourceId(template, 'AWS::Lambda::Function')) });
+    template.hasOutput('D3CredentialsSecretId', {
+      Value: ref(idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')),
+    });
+  });
+});
