@@ -112,19 +112,21 @@ try {
 
   // --- first answer ------------------------------------------------------------------
   const firstAnswer: number[] = [];
+  const firstAnswerCpu: number[] = [];
   const baselineAnswer: number[] = [];
   for (let i = 0; i < COLD_RUNS; i++) {
     await new Promise((r) => setTimeout(r, 50)); // let the simulator's rate window breathe
-    const a = await child<{ answerMs: number; status: number }>('child-first-answer.mjs', [adapterFile]);
+    const a = await child<{ answerMs: number; cpuMs: number; status: number }>('child-first-answer.mjs', [adapterFile]);
     const b = await child<{ answerMs: number; status: number }>('child-first-answer.mjs', [baselineFile]);
     if (a.status !== 200 || b.status !== 200) throw new Error(`first answer statuses ${a.status} / ${b.status}`);
     firstAnswer.push(a.answerMs);
+    firstAnswerCpu.push(a.cpuMs);
     baselineAnswer.push(b.answerMs);
   }
 
   // --- warm ----------------------------------------------------------------------------
   const callsBeforeWarm = secrets.calls.length;
-  const warm = await child<{ adapterMs: number[]; bareMs: number[] }>('child-warm.ts', [adapterFile], {
+  const warm = await child<{ adapterMs: number[]; bareMs: number[]; cpuMsPerCall: number }>('child-warm.ts', [adapterFile], {
     WEBHOOK_SECRET_ID: 'webhook/signing',
     BENCH_SIGNING_KEY: signingKey,
     BENCH_D3_KEY: d3Key,
@@ -137,7 +139,7 @@ try {
   // --- bulk ----------------------------------------------------------------------------
   await new Promise((r) => setTimeout(r, 1100));
   simulator.reset();
-  const bulk = await child<{ elapsedMs: number; updated: number; failed: number; peakRssKb: number }>('child-bulk.mjs', [adapterFile]);
+  const bulk = await child<{ elapsedMs: number; updated: number; failed: number; peakRssKb: number; cpuMs: number }>('child-bulk.mjs', [adapterFile]);
   const arrivals = simulator.requests.map((r) => r.at);
   const achievedRps = ((arrivals.length - 1) * 1000) / (Math.max(...arrivals) - Math.min(...arrivals));
 
@@ -166,6 +168,15 @@ try {
     'bulk',
     `${bulk.updated.toLocaleString('en')} updated in ${(bulk.elapsedMs / 1000).toFixed(2)} s, ${achievedRps.toFixed(1)} req/s, ${simulator.stats.rateLimited} × 429`,
     `D3 limit 50 req/s (${((achievedRps / 50) * 100).toFixed(0)}%), peak RSS ${(bulk.peakRssKb / 1024).toFixed(0)} MB`,
+  );
+  // Lambda gives a function CPU in proportion to its memory: one full vCPU at
+  // 1,769 MB. CPU-bound time here (one full core) stretches by 1769/MB there.
+  const atMemory = (cpuMs: number, mb: number) => `${Math.round((cpuMs * 1769) / Math.min(mb, 1769))} ms`;
+  const coldCpu = median(firstAnswerCpu);
+  line(
+    'memory',
+    `cold start CPU ${ms(coldCpu)}, warm CPU ${ms(warm.cpuMsPerCall)}/call, bulk CPU ${ms(bulk.cpuMs)}`,
+    `cold CPU at 256/512/1024 MB: ${[256, 512, 1024].map((mb) => atMemory(coldCpu, mb)).join(' / ')}`,
   );
   line('secrets', `${warmSecretCalls} Secrets Manager calls in ${WARM_RUNS + 20} warm invocations`, 'target 0');
   if (bulk.updated !== 10_000 || simulator.stats.rateLimited !== 0) process.exitCode = 1;

@@ -39,6 +39,7 @@ const signed = () => {
 };
 
 const adapterMs: number[] = [];
+let adapterCpuMs = 0;
 const bareMs: number[] = [];
 // Warm up both paths (connection pools, JIT) before measuring.
 for (let i = 0; i < 20; i++) {
@@ -49,8 +50,11 @@ for (let i = 0; i < 20; i++) {
 for (let i = 0; i < runs; i++) {
   const event = signed();
   let t = performance.now();
+  const cpu = process.cpuUsage();
   const response = await handler(event, context);
   adapterMs.push(performance.now() - t);
+  const used = process.cpuUsage(cpu);
+  adapterCpuMs += (used.user + used.system) / 1000;
   if (response.statusCode !== 200) throw new Error(`adapter answered ${response.statusCode}`);
   await sleep(22);
   t = performance.now();
@@ -58,4 +62,4 @@ for (let i = 0; i < runs; i++) {
   bareMs.push(performance.now() - t);
   await sleep(22);
 }
-console.log(`RESULT ${JSON.stringify({ adapterMs, bareMs })}`);
+console.log(`RESULT ${JSON.stringify({ adapterMs, bareMs, cpuMsPerCall: adapterCpuMs / runs })}`);

@@ -57,13 +57,13 @@ describe('the stack', () => {
 });
 
 describe('the function', () => {
-  it('runs handler.handler on nodejs24.x, arm64, with a timeout under API Gateway’s 29 s and 256 MB', () => {
+  it('runs handler.handler on nodejs24.x, arm64, with a timeout under API Gateway’s 29 s and 1,024 MB', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'handler.handler',
       Timeout: 25,
-      MemorySize: 256,
+      MemorySize: 1024,
     });
     expect(functionProperties().Timeout).toBeLessThan(29);
   });
@@ -92,7 +92,6 @@ describe('the function', () => {
           WEBHOOK_SECRET_ID: ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')),
           D3_MAX_RPS: '10',
           POWERTOOLS_SERVICE_NAME: 'd3-site-adapter',
-          NODE_OPTIONS: '--enable-source-maps',
         }),
       },
     });
