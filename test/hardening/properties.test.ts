@@ -1,16 +1,18 @@
 // Issue #4, item 3: property-based tests (fast-check) of the three pure
 // guards a hostile or broken party can reach: the request parser (CONTRACT
 // §2), the webhook signature check (§9) and the normalizer plus the batch
-// merge (§4). Each property states its number of generated cases (NUM_RUNS)
-// so the figure in the issue note comes from here.
+// merge (§4); then hostile bodies through the whole handler. Each property
+// states its number of generated cases (NUM_RUNS) so the figure in the issue
+// note comes from here.
 //
 // The parser is checked against a model written straight from §2's table, so
 // a property fails both when the parser throws something other than a
 // ValidationError and when it accepts or refuses what the table does not.
 
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { D3Answer, D3Port, SiteUpdate } from '../../lambda/d3-client.ts';
 import { AdapterError, D3RateLimitedError, D3UnavailableError, ValidationError } from '../../lambda/errors.ts';
 import { readPayload } from '../../lambda/inbound.ts';
@@ -24,6 +26,8 @@ import {
   type MoveRequest,
 } from '../../lambda/request-schema.ts';
 import { WebhookVerifier } from '../../lambda/webhook-signature.ts';
+import { httpApiEvent } from '../support/events.ts';
+import { D3_KEY, startHarness, type Harness } from '../support/harness.ts';
 
 /** Generated cases per property; quoted in the issue note. */
 export const NUM_RUNS = {
@@ -36,6 +40,7 @@ export const NUM_RUNS = {
   signatureRotation: 300,
   normalizer: 1000,
   merge: 500,
+  handlerBodies: 300,
 } as const;
 
 // ─── The request parser ──────────────────────────────────────────────────────
@@ -526,5 +531,68 @@ describe('property: the normalizer', () => {
     // Both ways out were taken: merged partial results, and errors that moved nothing.
     expect(seen.partial).toBeGreaterThan(NUM_RUNS.merge / 20);
     expect(seen.threw).toBeGreaterThan(NUM_RUNS.merge / 20);
+  });
+});
+
+// ─── Hostile bodies through the whole handler ────────────────────────────────
+
+describe('property: hostile bodies through the real handler', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    // Paced far above D3's limit: this is about answers, not pacing.
+    harness = await startHarness({ env: { D3_MAX_RPS: '1000' } });
+  });
+  afterAll(() => harness.close());
+
+  const post = async (body: string, base64 = false) => {
+    const response = (await harness.invoke(httpApiEvent({ body, base64 }))) as APIGatewayProxyResult;
+    return { ...response, json: JSON.parse(response.body) as Record<string, unknown> };
+  };
+  /** A result (200/207/422) or a 400/413 problem: never a 5xx, a stack trace or a secret. */
+  const expectCallerAnswer = (answer: Awaited<ReturnType<typeof post>>) => {
+    expect([200, 207, 400, 413, 422]).toContain(answer.statusCode);
+    if (answer.statusCode === 400) expect(answer.json).toMatchObject({ status: 400, errors: expect.any(Array) });
+    expect(answer.body).not.toMatch(/\n\s+at /);
+    expect(answer.body).not.toContain(D3_KEY);
+  };
+
+  it('answers a result or a 400 problem, never a 5xx, when the raw body is any string or JSON value', async () => {
+    const rawBody = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+      fc.oneof(simplified, d3Shaped).map((v) => JSON.stringify(v)),
+    );
+    await fc.assert(
+      fc.asyncProperty(rawBody, fc.boolean(), async (body, base64) => {
+        expectCallerAnswer(await post(body, base64));
+      }),
+      { numRuns: NUM_RUNS.handlerBodies },
+    );
+  });
+
+  it.each([
+    ['nested 400,000 arrays deep', `{"incidentNumbers": ${'['.repeat(400_000)}${']'.repeat(400_000)}, "site": "x"}`, 400],
+    ['1 MiB of separators', `{"incidentNumbers": "${' ,;'.repeat(349_500)}20240101-1", "site": "x"}`, 200],
+    ['10,001 distinct incidents', JSON.stringify({ incidentNumbers: Array.from({ length: 10_001 }, (_, i) => `n-${i}`), site: 'x' }), 400],
+    ['100,000 invalid entries', JSON.stringify({ incidentNumbers: Array.from({ length: 100_000 }, () => 7), site: 'x' }), 400],
+    ['a NUL byte in an entry', JSON.stringify({ incidentNumbers: ['20240101-1\u0000; rm -rf /'], site: 'x' }), 400],
+    ['a forged log line in an entry', JSON.stringify({ incidentNumbers: ['1\n{"level":"INFO","message":"Incidents moved"}'], site: 'x' }), 400],
+    ['lone surrogates', '{"incidentNumbers": ["\\ud800", "\\udfff"], "site": "\\ud800"}', 422],
+    ['a JSON string', '"20240101-1"', 400],
+    ['null', 'null', 400],
+    ['a 1,000-digit number', '9'.repeat(1000), 400],
+  ])('answers %s with the right status and no 5xx', async (_what, body, status) => {
+    const answer = await post(body);
+    expectCallerAnswer(answer);
+    expect(answer.statusCode).toBe(status);
+  });
+
+  it('pollutes no prototype and moves nothing when the body smuggles fields through __proto__ and constructor', async () => {
+    const body = '{"__proto__": {"incidentNumbers": ["20240101-777"], "site": "x", "polluted": true}, "constructor": {"prototype": {"polluted": true}}}';
+    const answer = await post(body);
+    expect(answer.statusCode).toBe(400);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('incidentNumbers');
+    expect(harness.simulator.sites.has('20240101-777')).toBe(false);
   });
 });
