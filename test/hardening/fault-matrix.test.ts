@@ -18,7 +18,7 @@ import { D3_KEY, startHarness, type Harness } from '../support/harness.ts';
 
 /** Small on purpose: the file stays fast, and "every attempt" is only this many faults. */
 const MAX_ATTEMPTS = 2;
-const TIMEOUT_MS = 200;
+const TIMEOUT_MS = 300;
 const BATCH_SIZE = 2;
 const SITE = 'Tier 2';
 
