@@ -91,6 +91,15 @@ export class D3Client implements D3Port {
     const { secrets, secretId, limiter, maxAttempts } = this.#options;
     const body = JSON.stringify(this.#commandBody(update));
     let secretValue = await secrets.get(secretId);
+    try {
+      this.#credentials(secretValue);
+    } catch {
+      // A secret an operator just fixed should count now, not when the cache
+      // expires: a value that does not parse is re-read once (still broken →
+      // ConfigurationError, before any D3 call).
+      secretValue = await secrets.refresh(secretId, secretValue);
+      this.#credentials(secretValue);
+    }
     let refreshedAfter401 = false;
     let failures = 0;
     let last: Failure | undefined;

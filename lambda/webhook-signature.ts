@@ -10,12 +10,20 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { ConfigurationError, UnauthorizedError } from './errors.ts';
 
+const SIGNING_KEY = /^(whsec_)?[A-Za-z0-9+/]+={0,2}$/;
+
 export class WebhookVerifier {
   readonly #webhooks: Webhook[];
 
   /** @param secretValue one or more `whsec_…` keys separated by whitespace, or JSON `{"secret": "…"}` */
   constructor(secretValue: string) {
     const keys = parseSigningKeys(secretValue);
+    // Standard Webhooks keys are 24 to 64 random bytes; anything much shorter
+    // is a mistake (a placeholder, a truncated paste) that would otherwise
+    // surface only as every honest caller getting 401.
+    if (!keys.every((key) => SIGNING_KEY.test(key) && Buffer.from(key.replace(/^whsec_/, ''), 'base64').length >= 16)) {
+      throw new ConfigurationError('The webhook signing secret is not a valid Standard Webhooks key (whsec_<base64 of 24+ bytes>).');
+    }
     try {
       this.#webhooks = keys.map((key) => new Webhook(key));
     } catch {

@@ -165,6 +165,19 @@ describe('HTTP answers for credentials and configuration', () => {
     }
   });
 
+  it('uses a D3 secret fixed in Secrets Manager at once, without waiting for the cache to expire', async () => {
+    const harness = await startHarness({ secrets: { 'd3/credentials': '{"apiKey": ' } });
+    try {
+      expectProblem(await post(harness, move), 500);
+      expect(harness.simulator.requests).toHaveLength(0);
+      harness.secretsManager.set('d3/credentials', JSON.stringify({ apiKey: D3_KEY }));
+      const response = await post(harness, move);
+      expect(response.statusCode).toBe(200);
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('answers 500 naming no variable to the caller when the environment is incomplete', async () => {
     const harness = await startHarness({ env: { D3_USERNAME: undefined } });
     try {

@@ -212,3 +212,19 @@ describe('WebhookVerifier: our own signing secret', () => {
     expect(error.message).not.toContain('broken');
   });
 });
+
+describe('WebhookVerifier: signing secrets that cannot be real keys', () => {
+  it.each([
+    ['a word that is not base64 of a key', 'garbage'],
+    ['a whsec_ key of only 8 bytes', `whsec_${randomBytes(8).toString('base64')}`],
+    ['a key with characters outside base64', 'whsec_not-a-key!'],
+  ])('refuses %s as a configuration error rather than 401 for every caller', (_what, secret) => {
+    expect(() => new WebhookVerifier(secret)).toThrowError(ConfigurationError);
+  });
+
+  it('accepts a 24-byte key with or without the whsec_ prefix', () => {
+    const key = randomBytes(24).toString('base64');
+    expect(() => new WebhookVerifier(key)).not.toThrow();
+    expect(() => new WebhookVerifier(`whsec_${key}`)).not.toThrow();
+  });
+});
