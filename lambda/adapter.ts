@@ -16,6 +16,7 @@ import { moveIncidents, type MoveOutcome } from './move-incidents.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import type { MoveRequest } from './request-schema.ts';
 import { SecretCache } from './secret-cache.ts';
+import { Telemetry } from './telemetry.ts';
 import { WebhookVerifier } from './webhook-signature.ts';
 
 export interface Adapter {
@@ -26,12 +27,15 @@ export interface Adapter {
 
 export interface AdapterDependencies {
   logger: Logger;
+  /** By default a fresh one (metrics are then buffered until something flushes them). */
+  telemetry?: Telemetry;
   /** A ready client (tests, LocalStack); by default the SDK's standard configuration. */
   secretsClient?: SecretsManagerClient;
   fetch?: typeof globalThis.fetch;
 }
 
-export function createAdapter(env: Record<string, string | undefined>, deps: AdapterDependencies): Adapter {
+export function createAdapter(env: Record<string, string | undefined>, dependencies: AdapterDependencies): Adapter {
+  const deps = { ...dependencies, telemetry: dependencies.telemetry ?? new Telemetry(env) };
   let config: Config;
   try {
     config = loadConfig(env);
@@ -57,7 +61,11 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     timeoutMs: config.timeoutMs,
     maxAttempts: config.maxAttempts,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    onRetry: (notice: RetryNotice) => deps.logger.warn('Retrying D3 SOAR', { ...notice }),
+    onRetry: (notice: RetryNotice) => {
+      deps.telemetry.d3Retry();
+      deps.logger.warn('Retrying D3 SOAR', { ...notice });
+    },
+    onRequest: (status, latencyMs) => deps.telemetry.d3Request(status, latencyMs),
   });
 
   let signing: { value: string; verifier: WebhookVerifier } | undefined;
@@ -77,8 +85,21 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
       if (signing?.value !== value) signing = { value, verifier: new WebhookVerifier(value) };
       return signing.verifier;
     },
-    move(request, options) {
-      return moveIncidents(request, { d3, batchSize: config.batchSize, concurrency: config.concurrency, ...options });
+    async move(request, options) {
+      const requested = request.incidentNumbers.length;
+      try {
+        const outcome = await moveIncidents(request, {
+          d3,
+          batchSize: config.batchSize,
+          concurrency: config.concurrency,
+          ...options,
+        });
+        deps.telemetry.incidents(requested, outcome.result.updated.length, outcome.result.failed.length);
+        return outcome;
+      } catch (error) {
+        deps.telemetry.incidents(requested, 0, requested);
+        throw error;
+      }
     },
   };
 }

@@ -64,6 +64,8 @@ export interface D3ClientOptions {
   fetch?: typeof globalThis.fetch;
   random?: () => number;
   onRetry?: (notice: RetryNotice) => void;
+  /** Every HTTP request to D3, once settled: its status (undefined if no answer came) and latency. */
+  onRequest?: (status: number | undefined, latencyMs: number) => void;
 }
 
 type Failure =
@@ -171,6 +173,7 @@ export class D3Client implements D3Port {
     let status: number;
     let retryAfter: string | null;
     let text: string;
+    const started = performance.now();
     try {
       const response = await this.#fetch(this.#url, {
         method: 'POST',
@@ -181,7 +184,9 @@ export class D3Client implements D3Port {
       status = response.status;
       retryAfter = response.headers.get('retry-after');
       text = await response.text();
+      this.#options.onRequest?.(status, performance.now() - started);
     } catch {
+      this.#options.onRequest?.(undefined, performance.now() - started);
       return timedOut || signal?.aborted
         ? { kind: 'timeout', reason: 'did not answer in time', retryAfterMs: undefined }
         : { kind: 'unavailable', reason: 'could not be reached', retryAfterMs: undefined };

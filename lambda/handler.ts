@@ -4,6 +4,7 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createAdapter, type AdapterDependencies } from './adapter.ts';
@@ -13,6 +14,7 @@ import { answer } from './middleware/answer.ts';
 import { inboundEvent } from './middleware/inbound-event.ts';
 import { webhookSignature } from './middleware/webhook-signature.ts';
 import { parseMoveRequest } from './request-schema.ts';
+import { SERVICE_NAME, Telemetry } from './telemetry.ts';
 
 /** Kept back from Lambda's timeout to build and send the answer. */
 export const ANSWER_MARGIN_MS = 500;
@@ -24,8 +26,10 @@ export interface HandlerOptions extends Partial<AdapterDependencies> {
 }
 
 export function createHandler(options: HandlerOptions = {}) {
-  const logger = options.logger ?? new Logger({ serviceName: 'd3-site-adapter' });
-  const adapter = createAdapter(options.env ?? process.env, { ...options, logger });
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
+  const telemetry = options.telemetry ?? new Telemetry(env);
+  const adapter = createAdapter(env, { ...options, logger, telemetry });
 
   return middy<unknown, unknown, Error, Context>({
     // A backstop only: the D3 client already settles before ANSWER_MARGIN_MS.
@@ -35,8 +39,9 @@ export function createHandler(options: HandlerOptions = {}) {
     },
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(answer({ logger })) // answer: result or problem, in the caller's terms
-    .use(inboundEvent({ logger })) // event in: which caller, raw body, HTTP framing
+    .use(logMetrics(telemetry.metrics, { captureColdStartMetric: true })) // flushed once the answer is set
+    .use(answer({ logger, telemetry })) // answer: result or problem, in the caller's terms
+    .use(inboundEvent({ logger, telemetry })) // event in: which caller, raw body, HTTP framing
     .use(webhookSignature({ verifier: adapter.verifier })) // signature, on the raw body
     .handler(async (event: unknown, context: Context, { signal }: { signal: AbortSignal }) => {
       const request = parseMoveRequest(readPayload(event as Inbound)); // parse, validate

@@ -15,6 +15,7 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import { toAdapterError, type AdapterError } from '../errors.ts';
 import { eventKind, type EventKind } from '../inbound.ts';
 import type { MoveOutcome } from '../move-incidents.ts';
+import type { Telemetry } from '../telemetry.ts';
 import { problemResponse, resultResponse, toProblem } from '../problem.ts';
 import type { InboundInternal } from './inbound-event.ts';
 
@@ -23,7 +24,7 @@ type AnswerRequest = Request<unknown, unknown, Error, { awsRequestId: string } &
 const MAX_LOGGED_FAILURES = 100;
 const ANSWERED = Symbol('answered');
 
-export function answer({ logger }: { logger: Logger }): MiddlewareObj<unknown, unknown, Error> {
+export function answer({ logger, telemetry }: { logger: Logger; telemetry: Telemetry }): MiddlewareObj<unknown, unknown, Error> {
   const kindOf = (request: AnswerRequest): EventKind => request.internal.eventKind ?? eventKind(request.event);
 
   const after = (request: AnswerRequest) => {
@@ -55,6 +56,7 @@ export function answer({ logger }: { logger: Logger }): MiddlewareObj<unknown, u
     const kind = kindOf(request);
     const requestId = request.context.awsRequestId;
     logFailure(logger, error);
+    telemetry.rejected();
 
     if (kind === 'http') {
       // Set, not returned: returning would skip the Powertools middleware's own onError (which resets log keys).
