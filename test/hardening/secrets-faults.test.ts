@@ -6,11 +6,10 @@
 // crash loop: the same warm handler answers every failed invocation with one
 // log line and no stack trace, and serves again as soon as the fault is gone.
 
-import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SecretsManagerFault } from '../../dev/secrets-manager-local.ts';
-import { eventBridgeEvent, httpApiEvent } from '../support/events.ts';
-import { D3_KEY, SIGNING_KEY, signedHeaders, startHarness, type Harness } from '../support/harness.ts';
+import { eventBridgeEvent } from '../support/events.ts';
+import { D3_KEY, post, SIGNING_KEY, signedHeaders, startHarness, thrownBy, type Harness } from '../support/harness.ts';
 
 const D3_SECRET = 'd3/credentials';
 const SIGNING_SECRET = 'webhook/signing';
@@ -23,20 +22,6 @@ afterEach(async () => {
   await harness?.close();
   harness = undefined;
 });
-
-async function post(h: Harness, body: unknown, headers: Record<string, string> = {}) {
-  const response = (await h.invoke(httpApiEvent({ body, headers }))) as APIGatewayProxyResult;
-  return { ...response, json: JSON.parse(response.body) as Record<string, any> };
-}
-
-async function thrown(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the invocation to throw');
-}
 
 /** One "Request failed" line per failed invocation, naming the error, never a stack trace or a secret. */
 function expectQuietFailures(h: Harness, count: number, errorName: string) {
@@ -115,7 +100,7 @@ describe('Secrets Manager throttled or unavailable', () => {
     harness = await startHarness({ secretsDelayMs: SECRETS_DELAY_MS });
     await coldStartWith(harness, 'ThrottlingException');
 
-    const error = await thrown(harness.invoke(eventBridgeEvent(request(), 'evt-throttled')));
+    const error = await thrownBy(harness.invoke(eventBridgeEvent(request(), 'evt-throttled')));
 
     expect(error.name).toBe('SecretsUnavailableError');
     expect(error.stack).toBe(`SecretsUnavailableError: ${error.message}`);

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventBridgeEvent, functionUrlEvent, httpApiEvent, restApiEvent } from '../support/events.ts';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { startHarness, thrownBy, type Harness } from '../support/harness.ts';
 
 const move = { incidentNumbers: '20240101-1, 20240101-2;20240101-3', site: 'Tier 2' };
 const expectedResult = {
@@ -16,16 +16,6 @@ const expectedResult = {
   failed: [],
   requestId: expect.any(String),
 };
-
-/** What the Lambda runtime would send back for a thrown error. */
-async function thrown(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the invocation to throw');
-}
 
 describe('entry points', () => {
   let harness: Harness;
@@ -71,7 +61,7 @@ describe('entry points', () => {
   });
 
   it('throws a ValidationError when a direct invocation is invalid', async () => {
-    const error = await thrown(harness.invoke({ site: 'Tier 2' }));
+    const error = await thrownBy(harness.invoke({ site: 'Tier 2' }));
     expect(error.name).toBe('ValidationError');
     expect(error.message).toMatch(/incidentNumbers is required/);
     expect(error.stack).toBe(`ValidationError: ${error.message}`);
@@ -82,7 +72,7 @@ describe('entry points', () => {
     ['D3UnavailableError', { kind: 'status', status: 502 } as const],
   ])('throws %s to a direct caller so Step Functions can retry by name', async (name, fault) => {
     harness.simulator.inject(fault, fault);
-    const error = await thrown(harness.invoke(move));
+    const error = await thrownBy(harness.invoke(move));
     expect(error.name).toBe(name);
     expect(error.stack).not.toMatch(/\n\s+at /);
     expect(error.cause).toBeUndefined();
@@ -102,7 +92,7 @@ describe('entry points', () => {
 
   it('throws on EventBridge when D3 is unavailable, so Lambda retries and keeps the event', async () => {
     harness.simulator.inject({ kind: 'status', status: 500 }, { kind: 'status', status: 500 });
-    const error = await thrown(harness.invoke(eventBridgeEvent(move)));
+    const error = await thrownBy(harness.invoke(eventBridgeEvent(move)));
     expect(error.name).toBe('D3UnavailableError');
   });
 
@@ -111,7 +101,7 @@ describe('entry points', () => {
     try {
       partialOutage.simulator.inject({ kind: 'contextData', transform: (items) => items }, { kind: 'status', status: 503 });
       const event = eventBridgeEvent({ incidentNumbers: ['20240101-1', '20240101-2'], site: 'Tier 2' }, 'evt-partial');
-      const error = await thrown(partialOutage.invoke(event));
+      const error = await thrownBy(partialOutage.invoke(event));
       expect(error.name).toBe('D3UnavailableError');
       expect(partialOutage.simulator.sites.get('20240101-1')).toBe('Tier 2');
       const logged = partialOutage.logs().find((line) => line.message === 'Incidents moved');
@@ -144,7 +134,7 @@ describe('entry points', () => {
   it('throws ConfigurationError to a direct caller when the D3 secret cannot be read', async () => {
     harness.secretsManager.inject('AccessDeniedException');
     harness.coldStart();
-    const error = await thrown(harness.invoke(move));
+    const error = await thrownBy(harness.invoke(move));
     expect(error.name).toBe('ConfigurationError');
     harness.coldStart();
   });

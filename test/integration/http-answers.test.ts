@@ -2,17 +2,9 @@
 // handler, the D3 simulator and a local Secrets Manager, over loopback.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { APIGatewayProxyResult } from 'aws-lambda';
-import { httpApiEvent } from '../support/events.ts';
-import { D3_KEY, SIGNING_KEY, signedHeaders, startHarness, type Harness } from '../support/harness.ts';
+import { D3_KEY, post, SIGNING_KEY, signedHeaders, startHarness, type Harness } from '../support/harness.ts';
 
 const move = { incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' };
-
-async function post(harness: Harness, body: unknown, headers: Record<string, string> = {}, timeoutMs?: number) {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const response = (await harness.invoke(httpApiEvent({ body: text, headers }), timeoutMs)) as APIGatewayProxyResult;
-  return { ...response, json: JSON.parse(response.body) as Record<string, any> };
-}
 
 function expectProblem(response: { statusCode: number; headers?: Record<string, unknown>; json: Record<string, any> }, status: number) {
   expect(response.statusCode).toBe(status);

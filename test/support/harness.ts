@@ -9,7 +9,8 @@ import { vi } from 'vitest';
 import { startD3Simulator, type D3Simulator, type D3SimulatorOptions } from '../../dev/d3-simulator.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import { createHandler } from '../../lambda/handler.ts';
-import { lambdaContext } from './events.ts';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { httpApiEvent, lambdaContext } from './events.ts';
 
 export const D3_KEY = `d3-key-${randomBytes(12).toString('hex')}`;
 export const SIGNING_KEY = `whsec_${randomBytes(24).toString('base64')}`;
@@ -98,4 +99,20 @@ export function signedHeaders(body: string, key = SIGNING_KEY, at = new Date(), 
     'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
     'webhook-signature': new Webhook(key).sign(id, at, body),
   };
+}
+
+/** POSTs `body` through the handler as an HTTP API event; the answer with its body parsed. */
+export async function post(harness: Harness, body: unknown, headers: Record<string, string> = {}, timeoutMs?: number) {
+  const response = (await harness.invoke(httpApiEvent({ body, headers }), timeoutMs)) as APIGatewayProxyResult;
+  return { ...response, json: JSON.parse(response.body) as Record<string, any> };
+}
+
+/** The error an invocation threw, as the Lambda runtime would report it; fails if it did not throw. */
+export async function thrownBy(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the invocation to throw');
 }
