@@ -29,7 +29,9 @@ export class Telemetry {
    * invocation at a time per instance, so the default is this invocation's.
    */
   callerKind(kind: EventKind): void {
-    this.metrics.setDefaultDimensions({ CallerKind: kind });
+    // Cleared first: overwriting a default dimension makes Powertools warn on every invocation.
+    this.metrics.clearDefaultDimensions();
+    this.metrics.setDefaultDimensions({ service: SERVICE_NAME, CallerKind: kind });
   }
 
   incidents(requested: number, updated: number, failed: number): void {

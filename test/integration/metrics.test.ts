@@ -140,3 +140,20 @@ describe('correlation', () => {
     expect(second).not.toHaveProperty('eventId');
   });
 });
+
+describe('metrics housekeeping', () => {
+  it('writes no Powertools warning when one instance serves callers of different kinds in turn', async () => {
+    harness = await startHarness();
+    const request = { incidentNumbers: ['20240401-11'], site: 'Tier 2' };
+    await harness.invoke(request);
+    await harness.invoke(eventBridgeEvent(request));
+    await harness.invoke(httpApiEvent({ body: request }));
+    expect(harness.rawLogs()).not.toMatch(/already been added|No application metrics/);
+    const kinds = emf(harness).map((blob) => [blob.service, blob.CallerKind]);
+    expect(kinds).toEqual([
+      ['d3-site-adapter', 'direct'],
+      ['d3-site-adapter', 'eventbridge'],
+      ['d3-site-adapter', 'http'],
+    ]);
+  });
+});
