@@ -1,9 +1,10 @@
 // The alarms an operator needs to hear about, on one SNS topic (with an e-mail
-// subscription when the context gives an address). Each fires on the first
+// subscription when the context gives an address). Most fire on the first
 // occurrence in five minutes: this adapter's traffic is low and every one of
-// these means an incident was not moved, or will not be without help.
+// those means an incident was not moved, or will not be without help. Two read
+// the adapter's own metrics (adapter-metrics.ts) and fire on a trend instead:
+// a share of failed invocations, and D3 rate limiting that does not pass.
 
-import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +12,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { PERIOD, failureRatio, totalOf } from './adapter-metrics.ts';
+import { D3_RATE_LIMIT_PER_SECOND } from './settings.ts';
 
 export interface AdapterAlarmsProps {
   function: lambda.IFunction;
@@ -19,13 +22,32 @@ export interface AdapterAlarmsProps {
   /** By a short name used in the alarm's id and description. */
   deadLetterQueues: Record<string, sqs.IQueue>;
   email: string | undefined;
+  /** Above this share of failed invocations in five minutes, the failure-ratio alarm fires. */
+  failureRatioThreshold: number;
 }
 
-const PERIOD = Duration.minutes(5);
+/** When an alarm fires, over periods of five minutes. */
+interface Condition {
+  threshold: number;
+  comparisonOperator: cloudwatch.ComparisonOperator;
+  evaluationPeriods: number;
+  datapointsToAlarm?: number;
+}
+
+const FIRST_OCCURRENCE: Condition = {
+  threshold: 1,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  evaluationPeriods: 1,
+};
+
+/** Periods in a row with a 429 before D3 throttling counts as sustained: 15 minutes. */
+export const SUSTAINED_THROTTLING_PERIODS = 3;
 
 export class AdapterAlarms extends Construct {
   readonly topic: sns.Topic;
   readonly alarms: cloudwatch.Alarm[] = [];
+  readonly failureRatio: cloudwatch.Alarm;
+  readonly sustainedD3Throttling: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AdapterAlarmsProps) {
     super(scope, id);
@@ -61,15 +83,43 @@ export class AdapterAlarms extends Construct {
         queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
       );
     }
+
+    // A share rather than a count, so it means the same at any traffic: the odd
+    // unknown incident number stays under it; D3 refusing our key, or a site
+    // name it does not know, goes over it within five minutes.
+    this.failureRatio = this.add(
+      'FailureRatio',
+      `More than ${percent(props.failureRatioThreshold)} of the incidents asked to move in five minutes were not ` +
+        'moved (IncidentsFailed / IncidentsRequested, all callers): see the function logs for D3’s answers.',
+      failureRatio(),
+      {
+        threshold: props.failureRatioThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+      },
+    );
+    // A 429 now and then is absorbed by the adapter's retries; one in every
+    // five minutes for fifteen means something else shares D3's rate limit,
+    // and reservedConcurrency or d3MaxRps should come down.
+    this.sustainedD3Throttling = this.add(
+      'SustainedD3Throttling',
+      `D3 answered 429 (rate limited) in each of ${SUSTAINED_THROTTLING_PERIODS} consecutive five-minute periods: ` +
+        `another client shares its limit of ${D3_RATE_LIMIT_PER_SECOND} requests per second; ` +
+        'lower reservedConcurrency or d3MaxRps.',
+      totalOf('D3Throttled', 'throttled', 'D3 429s'),
+      {
+        ...FIRST_OCCURRENCE,
+        evaluationPeriods: SUSTAINED_THROTTLING_PERIODS,
+        datapointsToAlarm: SUSTAINED_THROTTLING_PERIODS,
+      },
+    );
   }
 
-  private add(id: string, description: string, metric: cloudwatch.IMetric): void {
+  private add(id: string, description: string, metric: cloudwatch.IMetric, when = FIRST_OCCURRENCE): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       alarmDescription: description,
       metric,
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
+      ...when,
       // No datapoint means nothing happened: no invocation, no message.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
@@ -78,5 +128,9 @@ export class AdapterAlarms extends Construct {
     // The all-clear too, so a recipient knows when to stop looking.
     alarm.addOkAction(action);
     this.alarms.push(alarm);
+    return alarm;
   }
 }
+
+/** 0.2 as "20%", without floating-point noise (0.15 * 100 is 15.000000000000002). */
+const percent = (fraction: number): string => `${Number((fraction * 100).toFixed(2))}%`;

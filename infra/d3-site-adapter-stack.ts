@@ -28,6 +28,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import type { Construct } from 'constructs';
 import { AdapterAlarms } from './alarms.ts';
 import { AdapterFunction } from './adapter-function.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './adapter-metrics.ts';
 import { deadLetterQueue } from './dead-letter-queue.ts';
 import { readSettings, PLACEHOLDER_BASE_URL, type D3SecretSource } from './settings.ts';
 import { signingSecret } from './signing-secret.ts';
@@ -75,7 +76,10 @@ export class D3SiteAdapterStack extends Stack {
         // itself to D3_MAX_RPS, retries included: by default 5 × 10 = 50 requests
         // per second at most, D3's limit (settings.ts refuses a larger product).
         D3_MAX_RPS: String(settings.d3MaxRps),
-        POWERTOOLS_SERVICE_NAME: 'd3-site-adapter',
+        // Powertools Logger and Metrics: the `service` of every log line and
+        // metric, and the namespace the dashboard and alarms read.
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });
     const fn = adapter.function;
@@ -141,6 +145,7 @@ export class D3SiteAdapterStack extends Stack {
       apiServerErrors: stage.metricServerError({ period: Duration.minutes(5) }),
       deadLetterQueues: { FailedInvocations: failedInvocations, RuleDeadLetter: ruleDeadLetters },
       email: settings.alarmEmail,
+      failureRatioThreshold: settings.failureRatioThreshold,
     });
 
     new CfnOutput(this, 'EndpointUrl', {

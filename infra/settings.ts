@@ -34,6 +34,8 @@ export interface AdapterSettings {
   apiBurstLimit: number;
   eventPattern: EventPattern;
   alarmEmail: string | undefined;
+  /** The failure-ratio alarm fires when IncidentsFailed / IncidentsRequested over five minutes is above this. */
+  failureRatioThreshold: number;
 }
 
 export const DEFAULTS = {
@@ -47,6 +49,9 @@ export const DEFAULTS = {
   // the edge instead of queueing for five instances that each take seconds.
   apiRateLimit: 10,
   apiBurstLimit: 20,
+  // One incident in five not moved: well above the odd unknown incident number,
+  // well below D3 being down or refusing our key (every incident fails).
+  failureRatioThreshold: 0.2,
 } as const;
 
 // Complete secret ARNs end in a hyphen and six random characters.
@@ -94,6 +99,19 @@ export function readSettings(node: Node): AdapterSettings {
     return value;
   };
 
+  // A fraction: from 0 (alarm on any failure) up to, not including, 1 (a ratio
+  // never exceeds 1, so that alarm could never fire).
+  const fraction = (key: keyof typeof DEFAULTS & string, fallback: number): number => {
+    const raw = context(key);
+    if (raw === undefined || raw === null) return fallback;
+    const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value >= 1) {
+      problems.push(`${key} must be a number from 0 to below 1 (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return value;
+  };
+
   const rawBaseUrl = text('d3BaseUrl', DEFAULTS.d3BaseUrl);
   const baseUrlProblems: string[] = [];
   const d3BaseUrl = normalizeBaseUrl(rawBaseUrl, baseUrlProblems);
@@ -110,6 +128,7 @@ export function readSettings(node: Node): AdapterSettings {
     apiBurstLimit: integer('apiBurstLimit', DEFAULTS.apiBurstLimit, 1, 5_000),
     eventPattern: readEventPattern(context('eventPattern'), problems),
     alarmEmail: readEmail(context('alarmEmail'), problems),
+    failureRatioThreshold: fraction('failureRatioThreshold', DEFAULTS.failureRatioThreshold),
   };
 
   // Lambda never runs more instances than the reserved concurrency, and each

@@ -35,6 +35,7 @@ describe('readSettings', () => {
       apiBurstLimit: 20,
       eventPattern: { source: DEFAULT_EVENT_PATTERN.source, detailType: DEFAULT_EVENT_PATTERN['detail-type'] },
       alarmEmail: undefined,
+      failureRatioThreshold: 0.2,
     });
   });
 
@@ -87,6 +88,14 @@ describe('readSettings', () => {
   it('refuses an alarm e-mail that is not an address', () => {
     expect(settingsFor({ alarmEmail: 'soc@corp.example' }).alarmEmail).toBe('soc@corp.example');
     expect(refusal({ alarmEmail: 'soc team' })).toContain('alarmEmail must be an e-mail address');
+  });
+
+  it('reads the failure-ratio threshold as a fraction, and refuses one outside [0, 1)', () => {
+    expect(settingsFor({ failureRatioThreshold: '0.05' }).failureRatioThreshold).toBe(0.05);
+    expect(settingsFor({ failureRatioThreshold: 0 }).failureRatioThreshold).toBe(0);
+    for (const bad of ['1', 1.5, '-0.1', '20%', '']) {
+      expect(refusal({ failureRatioThreshold: bad })).toContain('failureRatioThreshold must be a number from 0 to below 1');
+    }
   });
 
   it('reports every problem at once', () => {

@@ -81,7 +81,7 @@ describe('the function', () => {
     expect(deployed).toEqual(filesUnder(fixture.assetPath).filter((file) => file !== 'meta.json'));
   });
 
-  it('has exactly the environment of CONTRACT §8, pointing at the two secrets', () => {
+  it('has exactly the environment of CONTRACT §8 and the metrics namespace, pointing at the two secrets', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectEquals({
@@ -92,6 +92,7 @@ describe('the function', () => {
           WEBHOOK_SECRET_ID: ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')),
           D3_MAX_RPS: '10',
           POWERTOOLS_SERVICE_NAME: 'd3-site-adapter',
+          POWERTOOLS_METRICS_NAMESPACE: 'D3SiteAdapter',
         }),
       },
     });

@@ -1,0 +1,84 @@
+// The adapter's own CloudWatch metrics, as the function emits them through
+// Powertools Metrics (embedded metric format), for the dashboard and the
+// alarms to read. One place for the names, so the stack's environment, the
+// graphs and the alarms cannot drift apart.
+//
+// Each metric exists once per caller kind (dimensions {service, CallerKind}),
+// so a total is metric math over the three: an expression, unlike a SEARCH,
+// can be alarmed on.
+
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+
+/** POWERTOOLS_METRICS_NAMESPACE. */
+export const METRICS_NAMESPACE = 'D3SiteAdapter';
+/** POWERTOOLS_SERVICE_NAME, which Powertools also puts in the `service` dimension. */
+export const SERVICE_NAME = 'd3-site-adapter';
+
+/** How the function was invoked: the value of the `CallerKind` dimension. */
+export const CALLER_KINDS = ['http', 'eventbridge', 'direct'] as const;
+export type CallerKind = (typeof CALLER_KINDS)[number];
+
+/** Counts (statistic Sum) the function emits per caller kind. */
+export type AdapterCount =
+  | 'IncidentsRequested'
+  | 'IncidentsUpdated'
+  | 'IncidentsFailed'
+  | 'D3Requests'
+  | 'D3Retries'
+  | 'D3Throttled';
+
+/** Milliseconds, one value per request sent to D3. */
+export const D3_LATENCY = 'D3Latency';
+
+export const PERIOD = Duration.minutes(5);
+
+export function adapterMetric(
+  metricName: AdapterCount | typeof D3_LATENCY,
+  callerKind: CallerKind,
+  options: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME, CallerKind: callerKind },
+    statistic: cloudwatch.Stats.SUM,
+    period: PERIOD,
+    ...options,
+  });
+}
+
+/**
+ * The sum of a count over the three caller kinds. `prefix` names the three
+ * metrics inside the expression (`<prefix>_http`, ...), so two totals can sit
+ * in one expression, as the failure ratio needs. A caller kind with no
+ * datapoint counts 0 rather than making the whole sum missing.
+ */
+export function totalOf(metricName: AdapterCount, prefix: string, label: string): cloudwatch.MathExpression {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  for (const kind of CALLER_KINDS) usingMetrics[`${prefix}_${kind}`] = adapterMetric(metricName, kind);
+  return new cloudwatch.MathExpression({
+    expression: Object.keys(usingMetrics)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
+    usingMetrics,
+    label,
+    period: PERIOD,
+  });
+}
+
+/**
+ * IncidentsFailed / IncidentsRequested over each period, and 0 when nothing
+ * was requested (so an idle adapter is healthy, not a division by zero).
+ */
+export function failureRatio(): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: 'IF(requested > 0, failed / requested, 0)',
+    usingMetrics: {
+      requested: totalOf('IncidentsRequested', 'requested', 'Requested'),
+      failed: totalOf('IncidentsFailed', 'failed', 'Failed'),
+    },
+    label: 'Failed / requested',
+    period: PERIOD,
+  });
+}
