@@ -1,5 +1,6 @@
 // The adapter's one stack: the function behind an HTTP API route and an
-// EventBridge rule, its two secrets, its dead-letter queues and its alarms.
+// EventBridge rule, its two secrets, its dead-letter queues, its alarms and
+// its dashboard.
 // Defaults live in the constructs and in settings.ts; this file wires and grants.
 //
 // Environment-agnostic and free of lookups, so `cdk synth` needs no AWS
@@ -29,6 +30,7 @@ import type { Construct } from 'constructs';
 import { AdapterAlarms } from './alarms.ts';
 import { AdapterFunction } from './adapter-function.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './adapter-metrics.ts';
+import { AdapterDashboard } from './dashboard.ts';
 import { deadLetterQueue } from './dead-letter-queue.ts';
 import { readSettings, PLACEHOLDER_BASE_URL, type D3SecretSource } from './settings.ts';
 import { signingSecret } from './signing-secret.ts';
@@ -147,6 +149,13 @@ export class D3SiteAdapterStack extends Stack {
       email: settings.alarmEmail,
       failureRatioThreshold: settings.failureRatioThreshold,
     });
+    const dashboard = new AdapterDashboard(this, 'Operations', {
+      function: fn,
+      httpStage: stage,
+      deadLetterQueues: { FailedInvocations: failedInvocations, RuleDeadLetter: ruleDeadLetters },
+      alarms: alarms.alarms,
+      failureRatioAlarm: alarms.failureRatio,
+    });
 
     new CfnOutput(this, 'EndpointUrl', {
       description: 'POST signed requests here',
@@ -170,6 +179,11 @@ export class D3SiteAdapterStack extends Stack {
     });
     new CfnOutput(this, 'FunctionName', { value: fn.functionName });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: dashboard.dashboard.dashboardName });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'The CloudWatch dashboard: incidents, D3 latency and 429s, dead letters, the function',
+      value: dashboard.url,
+    });
   }
 
   /** The secret's id for D3_SECRET_ID and the ARN (pattern) to grant on. */

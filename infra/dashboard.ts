@@ -1,0 +1,201 @@
+// One CloudWatch dashboard for the operator: are incidents moving, how is D3
+// answering, is anything waiting in a dead-letter queue, is the function
+// healthy. Each widget's comment names the question it answers.
+//
+// The adapter's own metrics come per caller kind (adapter-metrics.ts): counts
+// are graphed as totals (metric math, the same as the alarms use); latency
+// percentiles cannot be added up, so they are graphed per caller kind.
+
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  CALLER_KINDS,
+  D3_LATENCY,
+  METRICS_NAMESPACE,
+  PERIOD,
+  SERVICE_NAME,
+  adapterMetric,
+  failureRatio,
+  totalOf,
+} from './adapter-metrics.ts';
+
+export interface AdapterDashboardProps {
+  function: lambda.Function;
+  httpStage: apigw.IHttpStage;
+  /** By a short name used as the line's label. */
+  deadLetterQueues: Record<string, sqs.IQueue>;
+  /** Every alarm of the stack, for the status widget. */
+  alarms: cloudwatch.IAlarm[];
+  /** Drawn as its threshold on the failure-ratio graph. */
+  failureRatioAlarm: cloudwatch.Alarm;
+}
+
+const WIDE = { width: 12, height: 6 } as const;
+const THIRD = { width: 8, height: 6 } as const;
+
+export class AdapterDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The dashboard in the CloudWatch console (the commercial partition's console). */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: AdapterDashboardProps) {
+    super(scope, id);
+    const fn = props.function;
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      // Dashboard names are per account, not per region: the region keeps two
+      // deployments of the stack in one account apart.
+      dashboardName: `${Stack.of(this).stackName}-${Aws.REGION}`,
+      defaultInterval: Duration.hours(24),
+    });
+    this.url =
+      `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}` +
+      `#dashboards/dashboard/${this.dashboard.dashboardName}`;
+
+    this.dashboard.addWidgets(
+      // Is anything alarming right now, and what?
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: props.alarms,
+        width: 24,
+        height: 3,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      // How many incidents were asked to move, and how many moved or did not?
+      new cloudwatch.GraphWidget({
+        title: 'Incidents requested, updated, failed (all callers, per 5 minutes)',
+        left: [
+          totalOf('IncidentsRequested', 'requested', 'Requested'),
+          totalOf('IncidentsUpdated', 'updated', 'Updated'),
+          totalOf('IncidentsFailed', 'failed', 'Failed'),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+      // Is the share of failures near the point where the alarm fires?
+      new cloudwatch.GraphWidget({
+        title: 'Share of incidents not moved (failed / requested)',
+        left: [failureRatio()],
+        leftAnnotations: [props.failureRatioAlarm.toAnnotation()],
+        leftYAxis: { min: 0, max: 1, showUnits: false },
+        ...WIDE,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      // Who asks for moves: webhooks over HTTP, EventBridge rules or direct invocations?
+      new cloudwatch.GraphWidget({
+        title: 'Incidents requested by caller kind',
+        left: CALLER_KINDS.map((kind) => adapterMetric('IncidentsRequested', kind, { label: kind })),
+        stacked: true,
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+      // How fast does D3 answer, typically and at worst? (Per caller kind: percentiles do not add up.)
+      new cloudwatch.GraphWidget({
+        title: 'D3 latency p50 and p99 (ms, per request, by caller kind)',
+        left: [cloudwatch.Stats.p(50), cloudwatch.Stats.p(99)].flatMap((statistic) =>
+          CALLER_KINDS.map((kind) => adapterMetric(D3_LATENCY, kind, { statistic, label: `${statistic} ${kind}` })),
+        ),
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      // How hard are we calling D3, and how often does it push back (429) or make us retry?
+      new cloudwatch.GraphWidget({
+        title: 'D3 requests, retries and 429s (all callers, per 5 minutes)',
+        left: [
+          totalOf('D3Requests', 'requests', 'Requests (retries included)'),
+          totalOf('D3Retries', 'retries', 'Retries'),
+          totalOf('D3Throttled', 'throttled', '429 Too Many Requests'),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+      // Is anything waiting for an operator in a dead-letter queue?
+      new cloudwatch.GraphWidget({
+        title: 'Dead-letter queue depth (messages waiting)',
+        left: Object.entries(props.deadLetterQueues).map(([name, queue]) =>
+          queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: name }),
+        ),
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      // Is the function itself failing, or refused for lack of concurrency?
+      new cloudwatch.GraphWidget({
+        title: 'Function invocations, errors, throttles',
+        left: [
+          fn.metricInvocations({ period: PERIOD, statistic: 'Sum', label: 'Invocations' }),
+          fn.metricErrors({ period: PERIOD, statistic: 'Sum', label: 'Errors' }),
+          fn.metricThrottles({ period: PERIOD, statistic: 'Sum', label: 'Throttles' }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        ...THIRD,
+      }),
+      // How close do invocations come to the function's timeout?
+      new cloudwatch.GraphWidget({
+        title: 'Function duration (ms)',
+        left: [cloudwatch.Stats.p(50), cloudwatch.Stats.p(99), cloudwatch.Stats.MAXIMUM].map((statistic) =>
+          fn.metricDuration({ period: PERIOD, statistic, label: statistic }),
+        ),
+        leftAnnotations: fn.timeout
+          ? [{ value: fn.timeout.toMilliseconds(), label: 'Timeout', color: cloudwatch.Color.RED }]
+          : [],
+        leftYAxis: { min: 0, showUnits: false },
+        ...THIRD,
+      }),
+      // How often does a caller pay for a cold start?
+      new cloudwatch.GraphWidget({
+        title: 'Cold starts',
+        left: [
+          new cloudwatch.Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: 'ColdStart',
+            // Powertools' own metric, in its own dimension set.
+            dimensionsMap: { service: SERVICE_NAME, function_name: fn.functionName },
+            statistic: cloudwatch.Stats.SUM,
+            period: PERIOD,
+            label: 'Cold starts',
+          }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        ...THIRD,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      // What do HTTP callers get back: how many requests, refused (4xx, including
+      // the stage's own 429s) or failed (5xx)?
+      new cloudwatch.GraphWidget({
+        title: 'HTTP API requests, 4xx, 5xx',
+        left: [
+          props.httpStage.metricCount({ period: PERIOD, statistic: 'Sum', label: 'Requests' }),
+          props.httpStage.metricClientError({ period: PERIOD, statistic: 'Sum', label: '4xx' }),
+          props.httpStage.metricServerError({ period: PERIOD, statistic: 'Sum', label: '5xx' }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+      // How long do HTTP callers wait, end to end?
+      new cloudwatch.GraphWidget({
+        title: 'HTTP API latency p50 and p99 (ms)',
+        left: [cloudwatch.Stats.p(50), cloudwatch.Stats.p(99)].map((statistic) =>
+          props.httpStage.metricLatency({ period: PERIOD, statistic, label: statistic }),
+        ),
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+    );
+  }
+}

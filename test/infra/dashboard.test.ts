@@ -1,0 +1,193 @@
+// The operator's dashboard (issue #6), as `cdk synth` builds it: the
+// adapter's own metrics (namespace D3SiteAdapter, dimensions {service,
+// CallerKind}) beside AWS's, each widget reading what it claims to. The names
+// are the contract the function's Powertools Metrics emit, written out rather
+// than imported, so a rename on either side fails a test.
+
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFixture, onlyResourceId, type Fixture } from './fixture.ts';
+
+const NAMESPACE = 'D3SiteAdapter';
+const SERVICE = 'd3-site-adapter';
+const CALLER_KINDS = ['http', 'eventbridge', 'direct'];
+const COUNTS = ['IncidentsRequested', 'IncidentsUpdated', 'IncidentsFailed', 'D3Requests', 'D3Retries', 'D3Throttled'];
+
+let fixture: Fixture;
+let template: Template;
+let tuned: Template;
+
+beforeAll(async () => {
+  fixture = await createFixture();
+  template = fixture.synthesize().template;
+  tuned = fixture.synthesize({ failureRatioThreshold: '0.05' }).template;
+}, 60_000);
+afterAll(() => fixture?.cleanup());
+
+type MetricRow = Array<string | Record<string, unknown>>;
+interface Widget {
+  type: string;
+  properties: {
+    title?: string;
+    alarms?: string[];
+    metrics?: MetricRow[];
+    annotations?: { horizontal?: Array<{ value: number; label?: string }> };
+  };
+}
+
+/** The dashboard body as JSON, each CloudFormation reference written `${Ref:Id}` or `${Fn::GetAtt:[Id,Attr]}`. */
+function dashboardBody(from: Template): { start: string; widgets: Widget[] } {
+  const dashboard = from.findResources('AWS::CloudWatch::Dashboard')[
+    onlyResourceId(from, 'AWS::CloudWatch::Dashboard')
+  ]!;
+  const body = dashboard.Properties.DashboardBody;
+  const parts: unknown[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
+  const text = parts.map((part) => (typeof part === 'string' ? part : placeholder(part))).join('');
+  return JSON.parse(text);
+}
+
+const placeholder = (reference: unknown) => `\${${JSON.stringify(reference).replace(/"/g, '')}}`;
+const refTo = (id: string) => placeholder({ Ref: id });
+const attOf = (id: string, attribute: string) => placeholder({ 'Fn::GetAtt': [id, attribute] });
+
+/** The one resource of `type` whose logical id starts with `prefix`. */
+function idOf(from: Template, type: string, prefix: string): string {
+  const ids = Object.keys(from.findResources(type)).filter((id) => id.startsWith(prefix));
+  if (ids.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${ids.length}`);
+  return ids[0]!;
+}
+
+const allRows = (from: Template) => dashboardBody(from).widgets.flatMap((widget) => widget.properties.metrics ?? []);
+
+/** The rows graphing `metricName` ([namespace, name, ...dimension pairs, options]). */
+const rowsOf = (rows: MetricRow[], namespace: string, metricName: string) =>
+  rows.filter((row) => row[0] === namespace && row[1] === metricName);
+
+/** A row's options object (its last element). */
+const optionsOf = (row: MetricRow) => row[row.length - 1] as Record<string, unknown>;
+
+const adapterDimensions = (kind: string) => ['CallerKind', kind, 'service', SERVICE];
+
+const total = (prefix: string) => CALLER_KINDS.map((kind) => `FILL(${prefix}_${kind}, 0)`).join(' + ');
+
+describe('the dashboard', () => {
+  it('exists once, named after the stack and its region, and is output by name and console URL', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: { 'Fn::Join': ['', ['D3SiteAdapter-', { Ref: 'AWS::Region' }]] },
+    });
+    const dashboard = { Ref: onlyResourceId(template, 'AWS::CloudWatch::Dashboard') };
+    template.hasOutput('DashboardName', { Value: dashboard });
+    template.hasOutput('DashboardUrl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          Match.arrayWith([
+            '.console.aws.amazon.com/cloudwatch/home?region=',
+            '#dashboards/dashboard/',
+            dashboard,
+          ]),
+        ],
+      },
+    });
+  });
+
+  it('mentions the namespace and every metric the function emits when the body is read as text', () => {
+    const text = JSON.stringify(dashboardBody(template));
+    for (const name of [NAMESPACE, ...COUNTS, 'D3Latency', 'ColdStart']) expect(text).toContain(`"${name}"`);
+  });
+
+  it('reads each of the adapter’s metrics for each caller kind, in the one dimension set {service, CallerKind}', () => {
+    const rows = allRows(template);
+    for (const metricName of [...COUNTS, 'D3Latency']) {
+      const found = rowsOf(rows, NAMESPACE, metricName);
+      expect(found.length, metricName).toBeGreaterThan(0);
+      for (const row of found) expect(row.slice(2, -1), metricName).toEqual(expect.arrayContaining(['service', SERVICE]));
+      for (const kind of CALLER_KINDS) {
+        expect(found.some((row) => JSON.stringify(row.slice(2, -1)) === JSON.stringify(adapterDimensions(kind)))).toBe(
+          true,
+        );
+      }
+    }
+  });
+
+  it('graphs each count as the total over the three caller kinds, a kind with no data counting 0', () => {
+    const expressions = allRows(template).map((row) => optionsOf(row).expression);
+    for (const prefix of ['requested', 'updated', 'failed', 'requests', 'retries', 'throttled']) {
+      expect(expressions).toContain(total(prefix));
+    }
+    // Each id in those totals reads the right metric, as a Sum.
+    const rows = allRows(template);
+    const pairs: Record<string, string> = {
+      requested: 'IncidentsRequested',
+      updated: 'IncidentsUpdated',
+      failed: 'IncidentsFailed',
+      requests: 'D3Requests',
+      retries: 'D3Retries',
+      throttled: 'D3Throttled',
+    };
+    for (const [prefix, metricName] of Object.entries(pairs)) {
+      for (const kind of CALLER_KINDS) {
+        const row = rows.find((candidate) => optionsOf(candidate).id === `${prefix}_${kind}`);
+        expect(row, `${prefix}_${kind}`).toEqual([
+          NAMESPACE,
+          metricName,
+          ...adapterDimensions(kind),
+          { id: `${prefix}_${kind}`, visible: false, stat: 'Sum' },
+        ]);
+      }
+    }
+  });
+
+  it('graphs D3 latency at p50 and p99 per caller kind, never summed across kinds', () => {
+    const latency = rowsOf(allRows(template), NAMESPACE, 'D3Latency');
+    const shown = latency.map((row) => `${optionsOf(row).stat} ${row[3]}`).sort();
+    expect(shown).toEqual(['p50 direct', 'p50 eventbridge', 'p50 http', 'p99 direct', 'p99 eventbridge', 'p99 http']);
+    // Plotted as they are: no hidden query feeding an expression.
+    for (const row of latency) expect(optionsOf(row).id).toBeUndefined();
+  });
+
+  it('graphs the depth of both dead-letter queues', () => {
+    const depth = rowsOf(allRows(template), 'AWS/SQS', 'ApproximateNumberOfMessagesVisible');
+    const queues = depth.map((row) => row[3]).sort();
+    expect(queues).toEqual(
+      ['FailedInvocationsQueue', 'RuleDeadLetterQueue']
+        .map((prefix) => attOf(idOf(template, 'AWS::SQS::Queue', prefix), 'QueueName'))
+        .sort(),
+    );
+    for (const row of depth) expect(optionsOf(row).stat).toBe('Maximum');
+  });
+
+  it('graphs the function’s errors, throttles and duration (with its timeout marked), and its cold starts', () => {
+    const rows = allRows(template);
+    const fn = refTo(onlyResourceId(template, 'AWS::Lambda::Function'));
+    for (const metricName of ['Errors', 'Throttles', 'Invocations']) {
+      expect(rowsOf(rows, 'AWS/Lambda', metricName).map((row) => [row[3], optionsOf(row).stat])).toEqual([[fn, 'Sum']]);
+    }
+    const duration = rowsOf(rows, 'AWS/Lambda', 'Duration');
+    expect(duration.map((row) => optionsOf(row).stat)).toEqual(['p50', 'p99', 'Maximum']);
+    const durationWidget = dashboardBody(template).widgets.find((widget) =>
+      widget.properties.metrics?.some((row) => row[1] === 'Duration'),
+    )!;
+    expect(durationWidget.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 25_000 })]);
+
+    expect(rowsOf(rows, NAMESPACE, 'ColdStart')).toEqual([
+      [NAMESPACE, 'ColdStart', 'function_name', fn, 'service', SERVICE, expect.objectContaining({ stat: 'Sum' })],
+    ]);
+  });
+
+  it('shows the state of all seven alarms, and the failure-ratio threshold on the ratio graph', () => {
+    const { widgets } = dashboardBody(template);
+    const status = widgets.find((widget) => widget.type === 'alarm')!;
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarmIds).toHaveLength(7);
+    expect([...status.properties.alarms!].sort()).toEqual(alarmIds.map((id) => attOf(id, 'Arn')).sort());
+
+    const ratio = widgets.find((widget) =>
+      widget.properties.metrics?.some((row) => optionsOf(row).expression === 'IF(requested > 0, failed / requested, 0)'),
+    )!;
+    expect(ratio.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 0.2 })]);
+    const tunedRatio = dashboardBody(tuned).widgets.find((widget) => widget.properties.title === ratio.properties.title)!;
+    expect(tunedRatio.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 0.05 })]);
+  });
+});
