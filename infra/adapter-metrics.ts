@@ -26,7 +26,8 @@ export type AdapterCount =
   | 'IncidentsFailed'
   | 'D3Requests'
   | 'D3Retries'
-  | 'D3Throttled';
+  | 'D3Throttled'
+  | 'RequestsRejected';
 
 /** Milliseconds, one value per request sent to D3. */
 export const D3_LATENCY = 'D3Latency';

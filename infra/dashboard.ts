@@ -95,7 +95,15 @@ export class AdapterDashboard extends Construct {
         left: CALLER_KINDS.map((kind) => adapterMetric('IncidentsRequested', kind, { label: kind })),
         stacked: true,
         leftYAxis: { min: 0, showUnits: false },
-        ...WIDE,
+        ...THIRD,
+      }),
+      // Which callers send requests we turn away (bad signature, invalid body) or fail to serve?
+      new cloudwatch.GraphWidget({
+        title: 'Requests rejected by caller kind',
+        left: CALLER_KINDS.map((kind) => adapterMetric('RequestsRejected', kind, { label: kind })),
+        stacked: true,
+        leftYAxis: { min: 0, showUnits: false },
+        ...THIRD,
       }),
       // How fast does D3 answer, typically and at worst? (Per caller kind: percentiles do not add up.)
       new cloudwatch.GraphWidget({
@@ -104,7 +112,7 @@ export class AdapterDashboard extends Construct {
           CALLER_KINDS.map((kind) => adapterMetric(D3_LATENCY, kind, { statistic, label: `${statistic} ${kind}` })),
         ),
         leftYAxis: { min: 0, showUnits: false },
-        ...WIDE,
+        ...THIRD,
       }),
     );
 

@@ -11,7 +11,15 @@ import { createFixture, onlyResourceId, type Fixture } from './fixture.ts';
 const NAMESPACE = 'D3SiteAdapter';
 const SERVICE = 'd3-site-adapter';
 const CALLER_KINDS = ['http', 'eventbridge', 'direct'];
-const COUNTS = ['IncidentsRequested', 'IncidentsUpdated', 'IncidentsFailed', 'D3Requests', 'D3Retries', 'D3Throttled'];
+const COUNTS = [
+  'IncidentsRequested',
+  'IncidentsUpdated',
+  'IncidentsFailed',
+  'D3Requests',
+  'D3Retries',
+  'D3Throttled',
+  'RequestsRejected',
+];
 
 let fixture: Fixture;
 let template: Template;
