@@ -31,6 +31,12 @@ export interface LocalAdapterOptions {
 export interface LocalAdapter {
   url: string;
   simulator: D3Simulator | undefined;
+  /**
+   * Calls the same handler directly with `event`, as EventBridge or an SDK
+   * `Invoke` (Step Functions) would: no HTTP in between, and a thrown error is
+   * what such a caller would see.
+   */
+  invoke(event: unknown): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -72,6 +78,10 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const timeoutMs = options.timeoutMs ?? 25_000;
+  const invoke = (event: unknown): Promise<unknown> => {
+    const started = Date.now();
+    return handler(event, lambdaContext(() => timeoutMs - (Date.now() - started)));
+  };
 
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -80,9 +90,7 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
         res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
         return;
       }
-      const started = Date.now();
-      const context = lambdaContext(() => timeoutMs - (Date.now() - started));
-      const result = (await handler(toHttpApiEvent(req, body), context)) as APIGatewayProxyResult;
+      const result = (await invoke(toHttpApiEvent(req, body))) as APIGatewayProxyResult;
       res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body);
     })().catch((error: unknown) => {
       // The handler answers every failure itself; reaching here is a bug in this file.
@@ -96,6 +104,7 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
   return {
     url: `http://127.0.0.1:${port}`,
     simulator,
+    invoke,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
