@@ -1,0 +1,239 @@
+// `npm run invoke -- examples/<file>.json [...]`: runs caller recipes against
+// the local adapter (`npm start`'s, with its embedded D3 SOAR simulator) and
+// prints each answer. Exit status 0 only when every recipe moved every
+// incident; 1 otherwise; 2 when a file is not a recipe.
+//
+// Each recipe is delivered the way its caller delivers it:
+//   "http"         a signed POST over loopback, as Jira (through its relay),
+//                  ServiceNow or a CI script sends it; the local adapter
+//                  requires signatures, with a key generated for the run
+//   "eventbridge"  a PutEvents entry, kept only if the stack's default rule
+//                  matches it, then handed to the handler as the event
+//                  EventBridge gives Lambda
+//   "direct"       the payload of a Step Functions `lambda:invoke` task (or an
+//                  SDK Invoke), handed to the handler as it is; a thrown error
+//                  is printed as Lambda reports it (errorType, errorMessage)
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { EventBridgeEvent } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { startLocalAdapter, type LocalAdapter } from '../dev/server.ts';
+import { DEFAULT_EVENT_PATTERN } from '../infra/settings.ts';
+import { ROUTE_PATH } from '../lambda/inbound.ts';
+import { formatAnswer, signatureHeaders } from './send.ts';
+
+const description = z.string().check(z.minLength(1));
+
+const httpExample = z.strictObject({
+  description,
+  kind: z.literal('http'),
+  /** What reaches the adapter: the caller's headers (the signature headers are added at delivery). */
+  headers: z.optional(z.record(z.string(), z.string())),
+  /** The body, as JSON, or as the exact text when that matters. */
+  body: z.unknown(),
+});
+
+/** One entry of `aws events put-events --entries` (or the PutEvents API). */
+const putEventsEntry = z.strictObject({
+  Source: z.string(),
+  DetailType: z.string(),
+  /** EventBridge takes the detail as a string holding a JSON object. */
+  Detail: z.string(),
+  EventBusName: z.optional(z.string()),
+  Resources: z.optional(z.array(z.string())),
+});
+
+const eventBridgeExample = z.strictObject({
+  description,
+  kind: z.literal('eventbridge'),
+  entry: putEventsEntry,
+});
+
+const directExample = z.strictObject({
+  description,
+  kind: z.literal('direct'),
+  /** What the function receives: a Step Functions task's `Payload`, or an SDK Invoke's payload. */
+  payload: z.unknown(),
+});
+
+export const exampleSchema = z.discriminatedUnion('kind', [httpExample, eventBridgeExample, directExample]);
+export type Example = z.infer<typeof exampleSchema>;
+export type PutEventsEntry = z.infer<typeof putEventsEntry>;
+
+export class NotARecipeError extends Error {
+  override readonly name = 'NotARecipeError';
+}
+
+export function readExample(file: string): Example {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new NotARecipeError(`${file}: ${(error as Error).message}`);
+  }
+  const parsed = exampleSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${explain(issue)}`);
+    throw new NotARecipeError(`${file} is not a recipe (${problems.join('; ')}).`);
+  }
+  return parsed.data;
+}
+
+// zod/mini carries no messages of its own (and a global locale would change
+// the handler's answers in this same process), so the few that matter here.
+function explain(issue: z.core.$ZodIssue): string {
+  if (issue.path.length === 1 && issue.path[0] === 'kind') return 'must be "http", "eventbridge" or "direct"';
+  if (issue.code === 'unrecognized_keys') return `unknown ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
+  if (issue.code === 'invalid_type') return `must be ${issue.expected === 'nonoptional' ? 'present' : issue.expected}`;
+  return issue.message;
+}
+
+/** The request a recipe carries, as the adapter parses it: the body, the event's detail, or the payload. */
+export function requestOf(example: Example): unknown {
+  switch (example.kind) {
+    case 'http':
+      return typeof example.body === 'string' ? JSON.parse(example.body) : example.body;
+    case 'eventbridge':
+      return JSON.parse(example.entry.Detail);
+    case 'direct':
+      return example.payload;
+  }
+}
+
+/** Whether the stack's default rule (`source` and `detail-type` lists) delivers this entry. */
+export function matchesDefaultRule(entry: PutEventsEntry): boolean {
+  return (
+    (DEFAULT_EVENT_PATTERN.source as readonly string[]).includes(entry.Source) &&
+    (DEFAULT_EVENT_PATTERN['detail-type'] as readonly string[]).includes(entry.DetailType)
+  );
+}
+
+/** The event EventBridge hands Lambda for a PutEvents entry. */
+export function toEventBridgeEvent(entry: PutEventsEntry): EventBridgeEvent<string, unknown> {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': entry.DetailType,
+    source: entry.Source,
+    account: '000000000000',
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: entry.Resources ?? [],
+    detail: JSON.parse(entry.Detail) as unknown,
+  };
+}
+
+export interface Delivery {
+  /** Every incident moved: HTTP 200, or a result whose status is `succeeded`. */
+  ok: boolean;
+  /** One line saying how it went: `HTTP 207`, `result: partial`, `threw D3UnavailableError`. */
+  summary: string;
+  answer: unknown;
+}
+
+export interface LocalRun {
+  adapter: LocalAdapter;
+  /** The signing secret the adapter requires, as a sender would hold it. */
+  secret: string;
+}
+
+/** Starts the local adapter and simulator, requiring signatures with a fresh key. */
+export async function startLocalRun(): Promise<LocalRun> {
+  // The answers are the output; the handler's per-invocation metrics (EMF lines on stdout) are not.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const adapter = await startLocalAdapter({
+    port: 0,
+    env: { WEBHOOK_SECRET: secret },
+    logger: new Logger({ logLevel: 'SILENT' }),
+  });
+  return { adapter, secret };
+}
+
+export async function deliver(example: Example, { adapter, secret }: LocalRun): Promise<Delivery> {
+  if (example.kind === 'http') {
+    const body = typeof example.body === 'string' ? example.body : JSON.stringify(example.body);
+    const response = await fetch(`${adapter.url}${ROUTE_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...example.headers, ...signatureHeaders(secret, body) },
+      body,
+    });
+    const text = await response.text();
+    let answer: unknown = text;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      // Shown as it came.
+    }
+    return { ok: response.status === 200, summary: `HTTP ${response.status}`, answer };
+  }
+
+  let event: unknown;
+  if (example.kind === 'eventbridge') {
+    if (!matchesDefaultRule(example.entry)) {
+      const wanted = `Source ${DEFAULT_EVENT_PATTERN.source.join('|')}, DetailType ${DEFAULT_EVENT_PATTERN['detail-type'].join('|')}`;
+      return {
+        ok: false,
+        summary: 'not delivered',
+        answer: { message: `The stack's default rule would not deliver this entry: it matches ${wanted}.` },
+      };
+    }
+    if (!isJsonObject(example.entry.Detail)) {
+      return { ok: false, summary: 'not delivered', answer: { message: 'PutEvents refuses an entry whose Detail is not a JSON object.' } };
+    }
+    event = toEventBridgeEvent(example.entry);
+  } else {
+    event = example.payload;
+  }
+  try {
+    const answer = await adapter.invoke(event);
+    const status = (answer as { status?: unknown } | null)?.status;
+    // A status that is a number is a problem document (an invalid EventBridge detail is answered, not thrown).
+    return { ok: status === 'succeeded', summary: `result: ${String(status)}`, answer };
+  } catch (error) {
+    const { name, message } = error as Error;
+    return { ok: false, summary: `threw ${name}`, answer: { errorType: name, errorMessage: message } };
+  }
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+async function main(files: string[]): Promise<number> {
+  if (files.length === 0) {
+    console.error('Usage: npm run invoke -- examples/<file>.json [...]\nRuns each recipe against the local adapter and its D3 simulator.');
+    return 2;
+  }
+  const examples = files.map((file) => ({ file, example: readExample(file) }));
+  const run = await startLocalRun();
+  let failures = 0;
+  try {
+    for (const { file, example } of examples) {
+      const delivery = await deliver(example, run);
+      if (!delivery.ok) failures++;
+      console.error(`${basename(file)} (${example.kind}): ${delivery.summary}`);
+      console.log(formatAnswer(JSON.stringify(delivery.answer)));
+    }
+  } finally {
+    await run.adapter.close();
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+if (import.meta.main) {
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (error) {
+    console.error(error instanceof NotARecipeError ? error.message : error);
+    process.exitCode = 2;
+  }
+}
