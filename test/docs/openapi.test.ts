@@ -1,0 +1,266 @@
+// docs/openapi.json is generated from the code, never edited by hand; it is a
+// valid OpenAPI 3.1 document; and it is true: every recipe in examples/ passes
+// its request schema, the request schema accepts exactly what the adapter's
+// parser accepts, and the local adapter's real answers pass its response
+// schemas, status by status (CONTRACT §5).
+
+import { readFileSync } from 'node:fs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Validator } from '@seriousme/openapi-schema-validator';
+// ajv is the JSON Schema engine the validator above runs on; it comes with it.
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
+import { MAX_BODY_BYTES } from '../../lambda/inbound.ts';
+import { parseMoveRequest } from '../../lambda/request-schema.ts';
+import { readExample, requestOf } from '../../scripts/invoke.ts';
+import { OPENAPI_FILE, renderOpenApiDocument } from '../../scripts/openapi.ts';
+import { signatureHeaders } from '../../scripts/send.ts';
+import { SIGNING_KEY } from '../support/harness.ts';
+import { exampleFiles } from './example-files.ts';
+
+type Json = Record<string, any>;
+
+const committedText = readFileSync(OPENAPI_FILE, 'utf8');
+const committed = JSON.parse(committedText) as Json;
+
+// Strict: a keyword JSON Schema 2020-12 does not define is an error, not ignored.
+// Formats are annotations here (uri, json-pointer), as OpenAPI 3.1 allows.
+const ajv = new Ajv2020({ strict: true, strictTypes: false, allErrors: true, validateFormats: false });
+
+let operation: Json;
+let validateRequest: ValidateFunction;
+
+beforeAll(async () => {
+  const validator = new Validator();
+  await validator.validate(structuredClone(committed));
+  // Every $ref replaced by what it points at, so each schema stands alone.
+  operation = (validator.resolveRefs() as Json).paths['/incidents/site'].post;
+  validateRequest = ajv.compile(operation.requestBody.content['application/json'].schema);
+});
+
+function errorsOf(validate: ValidateFunction): string {
+  return ajv.errorsText(validate.errors, { separator: '\n' });
+}
+
+describe('docs/openapi.json', () => {
+  it('is exactly what npm run openapi generates from the code', () => {
+    // On failure: run `npm run openapi` and commit docs/openapi.json.
+    expect(committedText).toBe(renderOpenApiDocument());
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const result = await new Validator().validate(structuredClone(committed));
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(committed.openapi).toMatch(/^3\.1\.\d+$/);
+  });
+
+  it('holds only valid JSON Schema 2020-12, with no keyword JSON Schema does not define', () => {
+    const schemas: [string, unknown][] = [['request', operation.requestBody.content['application/json'].schema]];
+    for (const [status, response] of Object.entries(operation.responses as Json)) {
+      for (const [type, media] of Object.entries((response.content ?? {}) as Json)) schemas.push([`${status} ${type}`, media.schema]);
+    }
+    for (const [where, schema] of schemas) {
+      expect(() => ajv.compile(schema as object), where).not.toThrow();
+    }
+    expect(schemas.length).toBeGreaterThanOrEqual(13);
+  });
+
+  it('documents POST /incidents/site with every answer of CONTRACT §5 and the Standard Webhooks headers', () => {
+    expect(Object.keys(operation.responses).sort()).toEqual(
+      ['200', '207', '400', '401', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
+    );
+    for (const status of ['200', '207', '422']) expect(Object.keys(operation.responses[status].content)).toEqual(['application/json']);
+    for (const status of ['400', '401', '413', '415', '500', '502', '503', '504']) {
+      expect(operation.responses[status].content).toHaveProperty(['application/problem+json']);
+    }
+    expect(operation.responses['503'].headers).toHaveProperty(['retry-after']);
+    expect(operation.parameters.map((parameter: Json) => parameter.name)).toEqual([
+      'webhook-id',
+      'webhook-timestamp',
+      'webhook-signature',
+    ]);
+    expect(committed.components.securitySchemes.standardWebhooks).toMatchObject({ in: 'header', name: 'webhook-signature' });
+    expect(operation.security).toEqual([{ standardWebhooks: [] }]);
+  });
+
+  it('holds its own examples to its own schemas', () => {
+    const examples = Object.values(operation.requestBody.content['application/json'].examples as Json);
+    expect(examples).toHaveLength(3);
+    for (const { value } of examples) expect(validateRequest(value), errorsOf(validateRequest)).toBe(true);
+    for (const status of ['200', '207', '422']) {
+      const media = operation.responses[status].content['application/json'];
+      const validate = ajv.compile(media.schema);
+      expect(validate(media.example), `${status}: ${errorsOf(validate)}`).toBe(true);
+    }
+  });
+});
+
+describe('the request schema', () => {
+  it.each(exampleFiles())('accepts the request of %s', (file) => {
+    const request = requestOf(readExample(file));
+    expect(validateRequest(request), errorsOf(validateRequest)).toBe(true);
+  });
+
+  it('accepts exactly the bodies the adapter’s parser accepts', () => {
+    // Whitespace JavaScript trims (\t, NBSP, U+2028, BOM), separators, C0/C1 controls
+    // (U+0085 is a control but not whitespace), and lengths around each limit.
+    const anyUnit = ['a', '7', '-', ' ', '\t', '\n', ',', ';', '\u0000', '\u0001', '\u007f', '\u0085', '\u00a0', '\u2028', '\ufeff', 'é'];
+    const cleanUnit = ['a', '7', '-', ' ', 'é'];
+    const spaceUnit = [' ', '\t', '\n', '\u00a0', '\u2028', '\ufeff'];
+    const text = (units: string[], maxLength: number) => fc.string({ unit: fc.constantFrom(...units), maxLength });
+    const pad = fc.oneof({ weight: 3, arbitrary: text(spaceUnit, 2) }, text(anyUnit, 2));
+    const padded = (min: number, max: number) =>
+      fc.tuple(pad, fc.integer({ min, max }), pad).map(([before, length, after]) => `${before}${'x'.repeat(length)}${after}`);
+    const entry = fc.oneof({ weight: 3, arbitrary: text(cleanUnit, 8) }, text(anyUnit, 8), { weight: 2, arbitrary: padded(60, 68) });
+    const name = fc.oneof(
+      { weight: 4, arbitrary: text(cleanUnit, 8) },
+      text(anyUnit, 8),
+      { weight: 2, arbitrary: padded(250, 260) },
+      fc.oneof(fc.integer(), fc.constant(null)),
+    );
+    const numbers = fc.oneof(
+      fc.array(fc.tuple(entry, fc.constantFrom(',', ' ', '; ', '\n', ',,', '')), { maxLength: 4 }).map((parts) =>
+        parts.map(([value, separator]) => `${value}${separator}`).join(''),
+      ),
+      fc.array(fc.oneof({ weight: 8, arbitrary: entry }, fc.integer(), fc.constant(null)), { maxLength: 3 }),
+      fc.jsonValue({ maxDepth: 1 }),
+    );
+    const simplified = { incidentNumbers: numbers, site: name, username: name };
+    const d3 = {
+      CommandParams: fc.oneof(
+        { weight: 4, arbitrary: fc.record({ 'Incident Numbers': numbers, Site: name, Username: name }, { requiredKeys: [] }) },
+        fc.jsonValue({ maxDepth: 1 }),
+      ),
+      Site: text(anyUnit, 4),
+      Username: text(anyUnit, 4),
+    };
+    const body = fc
+      .oneof(
+        fc.record(simplified, { requiredKeys: [] }),
+        fc.record(d3, { requiredKeys: [] }),
+        fc.record({ ...simplified, ...d3 }, { requiredKeys: [] }),
+        fc.jsonValue({ maxDepth: 1 }),
+      )
+      .map((value) => JSON.parse(JSON.stringify(value ?? null)) as unknown);
+
+    const parses = (value: unknown) => {
+      try {
+        parseMoveRequest(value);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    fc.assert(
+      fc.property(body, (value) => {
+        expect(validateRequest(value), JSON.stringify(value)).toBe(parses(value));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('leaves only the limit of 10,000 distinct entries to the adapter, as its description says', () => {
+    const body = { incidentNumbers: Array.from({ length: 10_001 }, (_, i) => `20210127-${i}`), site: 'Security Operations' };
+    expect(validateRequest(body)).toBe(true);
+    expect(() => parseMoveRequest(body)).toThrow(/at most 10000 distinct/);
+    expect(committed.components.schemas.SimplifiedRequest.properties.incidentNumbers.description).toContain('10,000 distinct');
+  });
+});
+
+describe('the local adapter’s real answers', () => {
+  let local: LocalAdapter;
+  let misconfigured: LocalAdapter;
+  const logger = new Logger({ logLevel: 'SILENT' });
+  const move = { incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' };
+
+  beforeAll(async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    // One attempt and a short timeout, so each D3 fault is answered at once.
+    const env = { WEBHOOK_SECRET: SIGNING_KEY, D3_MAX_ATTEMPTS: '1', D3_TIMEOUT_MS: '300' };
+    [local, misconfigured] = await Promise.all([
+      startLocalAdapter({ port: 0, env, logger }),
+      startLocalAdapter({ port: 0, env: { ...env, D3_BATCH_SIZE: 'lots' }, logger }),
+    ]);
+  });
+  afterAll(() => Promise.all([local.close(), misconfigured.close()]));
+
+  async function post(body: unknown, options: { signed?: boolean; contentType?: string; to?: LocalAdapter } = {}) {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const headers = {
+      'content-type': options.contentType ?? 'application/json',
+      ...(options.signed === false ? {} : signatureHeaders(SIGNING_KEY, text)),
+    };
+    return fetch(`${(options.to ?? local).url}/incidents/site`, { method: 'POST', headers, body: text });
+  }
+
+  /** The answer's status, content type, body and headers are all as the document says. */
+  async function expectDocumented(response: Response, status: number): Promise<Json> {
+    expect(response.status).toBe(status);
+    const documented = operation.responses[String(status)];
+    expect(documented, `status ${status} is not documented`).toBeDefined();
+    const type = response.headers.get('content-type') ?? '';
+    expect(Object.keys(documented.content)).toContain(type);
+    const body = (await response.json()) as Json;
+    const validate = ajv.compile(documented.content[type].schema);
+    expect(validate(body), `${status}: ${errorsOf(validate)}\n${JSON.stringify(body)}`).toBe(true);
+    for (const header of Object.keys(documented.headers ?? {})) {
+      expect(response.headers.get(header), `${status} lacks ${header}`).toBeTruthy();
+    }
+    return body;
+  }
+
+  it('answers 200 with a result the document describes when every incident moves', async () => {
+    const body = await expectDocumented(await post(move), 200);
+    expect(body.status).toBe('succeeded');
+  });
+
+  it('answers 207 with a result the document describes when some incidents fail', async () => {
+    const body = await expectDocumented(await post({ ...move, incidentNumbers: ['20210127-198', 'no-such-incident'] }), 207);
+    expect(body.failed).toHaveLength(1);
+  });
+
+  it('answers 422 with a result the document describes when none moves', async () => {
+    await expectDocumented(await post({ ...move, incidentNumbers: 'no-such-incident' }), 422);
+  });
+
+  it('answers 400 with a problem and its errors as documented when the body breaks the rules', async () => {
+    const body = await expectDocumented(await post({ incidentNumbers: [], site: '' }), 400);
+    expect(body.errors.map((error: Json) => error.path)).toEqual(['/incidentNumbers', '/site']);
+  });
+
+  it('answers 401 with a problem as documented when the request is unsigned', async () => {
+    await expectDocumented(await post(move, { signed: false }), 401);
+  });
+
+  it('answers 413 with a problem as documented when the body is over 1 MiB', async () => {
+    await expectDocumented(await post(`{"site": "${'x'.repeat(MAX_BODY_BYTES)}"}`), 413);
+  });
+
+  it('answers 415 with a problem as documented when the body is not declared JSON', async () => {
+    await expectDocumented(await post(move, { contentType: 'text/plain' }), 415);
+  });
+
+  it('answers 500 with a problem as documented when its configuration is broken', async () => {
+    await expectDocumented(await post(move, { to: misconfigured }), 500);
+  });
+
+  it('answers 502 with a problem as documented when D3 answers 5xx', async () => {
+    local.simulator!.inject({ kind: 'status', status: 500 });
+    await expectDocumented(await post(move), 502);
+  });
+
+  it('answers 503 with a problem and Retry-After as documented when D3 keeps rate limiting', async () => {
+    local.simulator!.inject({ kind: 'status', status: 429, headers: { 'retry-after': '1' } });
+    const response = await post(move);
+    expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+    await expectDocumented(response, 503);
+  });
+
+  it('answers 504 with a problem as documented when D3 does not answer in time', async () => {
+    local.simulator!.inject({ kind: 'delay', ms: 2_000 });
+    await expectDocumented(await post(move), 504);
+  });
+});
