@@ -1,0 +1,241 @@
+// The code on the docs/ pages works as written: each snippet marked
+// `<!-- snippet: name -->` is run (or, for AWS-only ones, checked against the
+// code) against the local adapter requiring signatures, and every relative
+// link points at a file that exists.
+
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes, createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { runInNewContext } from 'node:vm';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
+import { DEFAULT_EVENT_PATTERN } from '../../infra/settings.ts';
+import * as errors from '../../lambda/errors.ts';
+
+const run = promisify(execFile);
+const DOCS = new URL('../../docs/', import.meta.url);
+const doc = (name: string) => readFileSync(new URL(name, DOCS), 'utf8');
+
+/** The fenced block right after `<!-- snippet: name -->` in a docs page. */
+function snippet(page: string, name: string): string {
+  const match = new RegExp(`<!-- snippet: ${name} -->\\n\`\`\`\\w*\\n([\\s\\S]*?)\\n\`\`\`\\n`).exec(doc(page));
+  if (!match) throw new Error(`docs/${page} has no snippet "${name}"`);
+  return match[1]!;
+}
+
+const secret = `whsec_${randomBytes(24).toString('base64')}`;
+let local: LocalAdapter;
+let endpoint: string;
+
+beforeAll(async () => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  local = await startLocalAdapter({ port: 0, env: { WEBHOOK_SECRET: secret }, logger: new Logger({ logLevel: 'SILENT' }) });
+  endpoint = `${local.url}/incidents/site`;
+});
+afterAll(() => local.close());
+
+describe('docs/ci-and-scripts.md', () => {
+  const env = () => ({ ...process.env, WEBHOOK_SECRET: secret, ENDPOINT_URL: endpoint });
+
+  it('moves the incidents with its bash snippet (curl and openssl only)', async () => {
+    const body = '{"incidentNumbers": "20210127-601, 20210127-602", "site": "Tier 2"}';
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', snippet('ci-and-scripts.md', 'bash')], {
+      env: { ...env(), BODY: body },
+    });
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'succeeded', site: 'Tier 2', requested: 2 });
+  });
+
+  it('fails the bash snippet with the problem printed when the secret is wrong', async () => {
+    const wrong = `whsec_${randomBytes(24).toString('base64')}`;
+    const failure = await run('bash', ['-euo', 'pipefail', '-c', snippet('ci-and-scripts.md', 'bash')], {
+      env: { ...env(), WEBHOOK_SECRET: wrong, BODY: '{"incidentNumbers": "1", "site": "x"}' },
+    }).catch((error: { code: number; stdout: string }) => error);
+    expect(failure).toMatchObject({ code: 22 });
+    expect(JSON.parse((failure as { stdout: string }).stdout)).toMatchObject({ status: 401 });
+  });
+
+  it('runs the same commands in its GitHub Actions workflow', () => {
+    const workflow = snippet('ci-and-scripts.md', 'github-actions');
+    const run = workflow.slice(workflow.indexOf('run: |') + 'run: |'.length);
+    const lines = run.split('\n').map((line) => line.trim());
+    for (const line of snippet('ci-and-scripts.md', 'bash').split('\n')) expect(lines).toContain(line.trim());
+    expect(workflow).toContain('WEBHOOK_SECRET: ${{ secrets.');
+  });
+
+  it('moves the incidents with its Node snippet', async () => {
+    // Run from the repository, where `standardwebhooks` resolves.
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', snippet('ci-and-scripts.md', 'node')], {
+      env: env(),
+    });
+    expect(stdout).toMatch(/^200 \{/);
+    expect(stdout).toMatch(/status: 'succeeded'/);
+  });
+
+  const python = spawnSync('python3', ['-c', 'import sys; assert sys.version_info >= (3, 9)']).status === 0;
+  it.skipIf(!python)('moves the incidents with its Python snippet (standard library only)', async () => {
+    const { stdout } = await run('python3', ['-c', snippet('ci-and-scripts.md', 'python')], { env: env() });
+    expect(stdout).toMatch(/^200 /);
+    expect(JSON.parse(stdout.slice(4))).toMatchObject({ status: 'succeeded', requested: 2 });
+  });
+});
+
+describe('docs/jira-automation.md', () => {
+  type Relay = (event: unknown) => Promise<{ statusCode: number; body: string }>;
+  let relay: Relay;
+  const token = randomBytes(32).toString('hex');
+  // What a Lambda function URL hands the relay for Jira's request.
+  const fromJira = (body: string, headers: Record<string, string>) => ({
+    version: '2.0',
+    rawPath: '/',
+    headers: { 'content-type': 'application/json', 'user-agent': 'Automation for Jira', ...headers },
+    body,
+    isBase64Encoded: false,
+  });
+
+  beforeAll(async () => {
+    Object.assign(process.env, { ADAPTER_URL: endpoint, RELAY_TOKEN: token, WEBHOOK_SECRET: secret });
+    const file = join(mkdtempSync(join(tmpdir(), 'relay-')), 'index.mjs');
+    writeFileSync(file, snippet('jira-automation.md', 'relay'));
+    relay = ((await import(pathToFileURL(file).href)) as { handler: Relay }).handler;
+  });
+
+  it('signs and forwards what Jira sends with the token, and hands back the adapter’s answer', async () => {
+    const { body } = JSON.parse(readFileSync('examples/jira-automation.json', 'utf8')) as { body: unknown };
+    const answer = await relay(fromJira(JSON.stringify(body), { 'x-relay-token': token }));
+    expect(answer.statusCode).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 'succeeded', requested: 2 });
+  });
+
+  it('refuses a request without the token, and sends nothing to the adapter', async () => {
+    const before = local.simulator!.stats.requests;
+    const answer = await relay(fromJira('{"incidentNumbers": "20210127-198", "site": "x"}', { 'x-relay-token': 'guess' }));
+    expect(answer.statusCode).toBe(401);
+    expect(local.simulator!.stats.requests).toBe(before);
+  });
+});
+
+describe('docs/servicenow.md', () => {
+  /** Runs the page's script with Node stand-ins for the Glide APIs; returns the request it built. */
+  function buildRequest(numbers: string[], site: string) {
+    const sent: { endpoint?: string; method?: string; headers: Record<string, string>; body?: string } = { headers: {} };
+    const properties: Record<string, string> = {
+      'x_d3_adapter.endpoint_url': endpoint,
+      'x_d3_adapter.webhook_secret': secret,
+    };
+    const context = {
+      gs: {
+        getProperty: (name: string) => properties[name],
+        generateGUID: () => randomBytes(16).toString('hex'),
+        error: () => undefined,
+      },
+      GlideDateTime: class {
+        getNumericValue() {
+          return Date.now();
+        }
+      },
+      // As ServiceNow documents generateMac: a base64 key, the algorithm, the data; a base64 MAC back.
+      GlideCertificateEncryption: class {
+        generateMac(key: string, algorithm: string, data: string) {
+          expect(algorithm).toBe('HmacSHA256');
+          return createHmac('sha256', Buffer.from(key, 'base64')).update(data, 'latin1').digest('base64');
+        }
+      },
+      sn_ws: {
+        RESTMessageV2: class {
+          setEndpoint = (url: string) => (sent.endpoint = url);
+          setHttpMethod = (method: string) => (sent.method = method);
+          setRequestHeader = (name: string, value: string) => (sent.headers[name] = value);
+          setRequestBody = (body: string) => (sent.body = body);
+          setHttpTimeout = () => undefined;
+          execute = () => ({ getStatusCode: () => 200, getBody: () => '{}', getErrorMessage: () => '' });
+        },
+      },
+      numbers,
+      site,
+    };
+    runInNewContext(`${snippet('servicenow.md', 'servicenow')}\nmoveD3IncidentsToSite(numbers, site);`, context);
+    return sent;
+  }
+
+  it.each([
+    ['a plain site name', 'Security Operations'],
+    ['a site name with accents, signed as latin-1 for lack of a documented encoding', 'Opérations de sécurité'],
+  ])('builds a request the adapter accepts, for %s', async (_, site) => {
+    const request = buildRequest(['20210127-701', '20210127-702'], site);
+    expect(request.method).toBe('post');
+    expect(request.body).toMatch(/^[\x20-\x7e]*$/); // plain ASCII, whatever encoding signs it
+    const response = await fetch(request.endpoint!, { method: 'POST', headers: request.headers, body: request.body! });
+    expect(await response.json()).toMatchObject({ status: 'succeeded', site, requested: 2 });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('docs/eventbridge.md', () => {
+  it('shows the stack’s default rule pattern, and sends the recipe that matches it', () => {
+    const pattern = /```json\n(\{ "source"[^\n]*\})\n```/.exec(doc('eventbridge.md'))?.[1];
+    expect(JSON.parse(pattern ?? 'null')).toEqual(DEFAULT_EVENT_PATTERN);
+    expect(snippet('eventbridge.md', 'put-events')).toContain('examples/eventbridge.json');
+    const page = doc('eventbridge.md');
+    for (const value of [...DEFAULT_EVENT_PATTERN.source, ...DEFAULT_EVENT_PATTERN['detail-type']]) {
+      expect(page.match(new RegExp(`"${value}"|'${value}'`, 'g'))?.length ?? 0).toBeGreaterThanOrEqual(2);
+    }
+  });
+});
+
+describe('docs/step-functions.md', () => {
+  const definition = JSON.parse(snippet('step-functions.md', 'asl')) as {
+    States: Record<string, { Retry?: { ErrorEquals: string[] }[]; Catch?: { ErrorEquals: string[]; Next: string }[] }>;
+  };
+  const task = definition.States['Move incidents']!;
+  // Every error class the adapter has, by the name it throws.
+  const adapterErrors = new Map(
+    (Object.values(errors) as unknown[])
+      .filter((value) => typeof value === 'function' && value.prototype instanceof errors.AdapterError)
+      .map((ErrorClass) => {
+        const error = new (ErrorClass as new (message: string, retryAfter: number) => errors.AdapterError)('', 1);
+        return [error.name, error] as const;
+      }),
+  );
+
+  it('retries exactly the errors the adapter marks retryable, except a bug (InternalError)', () => {
+    const retried = task.Retry!.flatMap((retry) => retry.ErrorEquals).filter((name) => !name.startsWith('Lambda.'));
+    const retryable = [...adapterErrors.values()].filter((error) => error.retryable && error.name !== 'InternalError');
+    expect(retried.sort()).toEqual(retryable.map((error) => error.name).sort());
+    expect(retried.sort()).toEqual(['D3RateLimitedError', 'D3UnavailableError', 'SecretsUnavailableError']);
+  });
+
+  it('catches by names the adapter throws, ending with States.ALL, and every Next exists', () => {
+    const caught = task.Catch!.flatMap((entry) => entry.ErrorEquals);
+    expect(caught.at(-1)).toBe('States.ALL');
+    for (const name of caught.slice(0, -1)) {
+      expect(adapterErrors.get(name)?.retryable, name).toBe(false);
+    }
+    expect(caught).toEqual(expect.arrayContaining(['ValidationError', 'D3AuthError', 'ConfigurationError']));
+    for (const { Next } of task.Catch!) expect(definition.States).toHaveProperty([Next]);
+  });
+});
+
+describe('docs/', () => {
+  const pages = readdirSync(DOCS).filter((name) => name.endsWith('.md'));
+
+  it('links every recipe page and every example from its index', () => {
+    const index = doc('README.md');
+    for (const page of pages.filter((name) => name !== 'README.md')) expect(index).toContain(`](${page})`);
+    for (const example of readdirSync('examples').filter((name) => name.endsWith('.json'))) {
+      expect(index).toContain(`](../examples/${example})`);
+    }
+  });
+
+  it.each(pages)('has no broken relative link in %s', (page) => {
+    const directory = dirname(new URL(page, DOCS).pathname);
+    for (const [, target] of doc(page).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+      if (/^[a-z]+:/.test(target!)) continue;
+      expect(existsSync(resolve(directory, target!)), `${page} → ${target}`).toBe(true);
+    }
+  });
+});
