@@ -2,26 +2,16 @@
 // (each the way its caller would), must move every incident they name; the
 // CLI itself must say so in its exit status.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMoveRequest } from '../../lambda/request-schema.ts';
 import { deliver, readExample, requestOf, startLocalRun, type LocalRun } from '../../scripts/invoke.ts';
+import { runScript } from '../support/run-script.ts';
 import { exampleFiles } from './example-files.ts';
 
-function invoke(...files: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/invoke.ts', ...files]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const invoke = (...files: string[]) => runScript('scripts/invoke.ts', files);
 
 describe('examples/', () => {
   it('holds a recipe for each caller the docs describe, each with a description', () => {

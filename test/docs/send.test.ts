@@ -2,37 +2,21 @@
 // signatures: a signed send is answered 200, a wrong or missing secret 401 and
 // a non-zero exit, and nothing reachable exit 2.
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
 import { signatureHeaders } from '../../scripts/send.ts';
+import { runScript, type ScriptRun } from '../support/run-script.ts';
 
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ScriptRun;
 
 /** `node scripts/send.ts ...args`, with the repository's Node 24 (the one running the tests). */
-function send(args: string[], env: Record<string, string | undefined> = {}, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/send.ts', ...args], {
-      env: { ...process.env, WEBHOOK_SECRET: undefined, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+const send = (args: string[], env: Record<string, string | undefined> = {}, stdin?: string): Promise<Run> =>
+  runScript('scripts/send.ts', args, { env: { WEBHOOK_SECRET: undefined, ...env }, ...(stdin === undefined ? {} : { stdin }) });
 
 describe('npm run send', () => {
   const secret = newSecret();
