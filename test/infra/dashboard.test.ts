@@ -5,8 +5,8 @@
 // than imported, so a rename on either side fails a test.
 
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFixture, onlyResourceId, type Fixture } from './fixture.ts';
+import { describe, expect, it } from 'vitest';
+import { defaultAndTunedTemplates, onlyResourceId } from './fixture.ts';
 
 const NAMESPACE = 'D3SiteAdapter';
 const SERVICE = 'd3-site-adapter';
@@ -21,16 +21,7 @@ const COUNTS = [
   'RequestsRejected',
 ];
 
-let fixture: Fixture;
-let template: Template;
-let tuned: Template;
-
-beforeAll(async () => {
-  fixture = await createFixture();
-  template = fixture.synthesize().template;
-  tuned = fixture.synthesize({ failureRatioThreshold: '0.05' }).template;
-}, 60_000);
-afterAll(() => fixture?.cleanup());
+const synthesized = defaultAndTunedTemplates();
 
 type MetricRow = Array<string | Record<string, unknown>>;
 interface Widget {
@@ -80,13 +71,13 @@ const total = (prefix: string) => CALLER_KINDS.map((kind) => `FILL(${prefix}_${k
 
 describe('the dashboard', () => {
   it('exists once, named after the stack and its region, and is output by name and console URL', () => {
-    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+    synthesized.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
       DashboardName: { 'Fn::Join': ['', ['D3SiteAdapter-', { Ref: 'AWS::Region' }]] },
     });
-    const dashboard = { Ref: onlyResourceId(template, 'AWS::CloudWatch::Dashboard') };
-    template.hasOutput('DashboardName', { Value: dashboard });
-    template.hasOutput('DashboardUrl', {
+    const dashboard = { Ref: onlyResourceId(synthesized.template, 'AWS::CloudWatch::Dashboard') };
+    synthesized.template.hasOutput('DashboardName', { Value: dashboard });
+    synthesized.template.hasOutput('DashboardUrl', {
       Value: {
         'Fn::Join': [
           '',
@@ -101,12 +92,12 @@ describe('the dashboard', () => {
   });
 
   it('mentions the namespace and every metric the function emits when the body is read as text', () => {
-    const text = JSON.stringify(dashboardBody(template));
+    const text = JSON.stringify(dashboardBody(synthesized.template));
     for (const name of [NAMESPACE, ...COUNTS, 'D3Latency', 'ColdStart']) expect(text).toContain(`"${name}"`);
   });
 
   it('reads each of the adapter’s metrics for each caller kind, in the one dimension set {service, CallerKind}', () => {
-    const rows = allRows(template);
+    const rows = allRows(synthesized.template);
     for (const metricName of [...COUNTS, 'D3Latency']) {
       const found = rowsOf(rows, NAMESPACE, metricName);
       expect(found.length, metricName).toBeGreaterThan(0);
@@ -120,12 +111,12 @@ describe('the dashboard', () => {
   });
 
   it('graphs each count as the total over the three caller kinds, a kind with no data counting 0', () => {
-    const expressions = allRows(template).map((row) => optionsOf(row).expression);
+    const expressions = allRows(synthesized.template).map((row) => optionsOf(row).expression);
     for (const prefix of ['requested', 'updated', 'failed', 'requests', 'retries', 'throttled']) {
       expect(expressions).toContain(total(prefix));
     }
     // Each id in those totals reads the right metric, as a Sum.
-    const rows = allRows(template);
+    const rows = allRows(synthesized.template);
     const pairs: Record<string, string> = {
       requested: 'IncidentsRequested',
       updated: 'IncidentsUpdated',
@@ -148,7 +139,7 @@ describe('the dashboard', () => {
   });
 
   it('graphs D3 latency at p50 and p99 per caller kind, never summed across kinds', () => {
-    const latency = rowsOf(allRows(template), NAMESPACE, 'D3Latency');
+    const latency = rowsOf(allRows(synthesized.template), NAMESPACE, 'D3Latency');
     const shown = latency.map((row) => `${optionsOf(row).stat} ${row[3]}`).sort();
     expect(shown).toEqual(['p50 direct', 'p50 eventbridge', 'p50 http', 'p99 direct', 'p99 eventbridge', 'p99 http']);
     // Plotted as they are: no hidden query feeding an expression.
@@ -156,25 +147,25 @@ describe('the dashboard', () => {
   });
 
   it('graphs the depth of both dead-letter queues', () => {
-    const depth = rowsOf(allRows(template), 'AWS/SQS', 'ApproximateNumberOfMessagesVisible');
+    const depth = rowsOf(allRows(synthesized.template), 'AWS/SQS', 'ApproximateNumberOfMessagesVisible');
     const queues = depth.map((row) => row[3]).sort();
     expect(queues).toEqual(
       ['FailedInvocationsQueue', 'RuleDeadLetterQueue']
-        .map((prefix) => attOf(idOf(template, 'AWS::SQS::Queue', prefix), 'QueueName'))
+        .map((prefix) => attOf(idOf(synthesized.template, 'AWS::SQS::Queue', prefix), 'QueueName'))
         .sort(),
     );
     for (const row of depth) expect(optionsOf(row).stat).toBe('Maximum');
   });
 
   it('graphs the function’s errors, throttles and duration (with its timeout marked), and its cold starts', () => {
-    const rows = allRows(template);
-    const fn = refTo(onlyResourceId(template, 'AWS::Lambda::Function'));
+    const rows = allRows(synthesized.template);
+    const fn = refTo(onlyResourceId(synthesized.template, 'AWS::Lambda::Function'));
     for (const metricName of ['Errors', 'Throttles', 'Invocations']) {
       expect(rowsOf(rows, 'AWS/Lambda', metricName).map((row) => [row[3], optionsOf(row).stat])).toEqual([[fn, 'Sum']]);
     }
     const duration = rowsOf(rows, 'AWS/Lambda', 'Duration');
     expect(duration.map((row) => optionsOf(row).stat)).toEqual(['p50', 'p99', 'Maximum']);
-    const durationWidget = dashboardBody(template).widgets.find((widget) =>
+    const durationWidget = dashboardBody(synthesized.template).widgets.find((widget) =>
       widget.properties.metrics?.some((row) => row[1] === 'Duration'),
     )!;
     expect(durationWidget.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 25_000 })]);
@@ -185,9 +176,9 @@ describe('the dashboard', () => {
   });
 
   it('shows the state of all seven alarms, and the failure-ratio threshold on the ratio graph', () => {
-    const { widgets } = dashboardBody(template);
+    const { widgets } = dashboardBody(synthesized.template);
     const status = widgets.find((widget) => widget.type === 'alarm')!;
-    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    const alarmIds = Object.keys(synthesized.template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarmIds).toHaveLength(7);
     expect([...status.properties.alarms!].sort()).toEqual(alarmIds.map((id) => attOf(id, 'Arn')).sort());
 
@@ -195,7 +186,7 @@ describe('the dashboard', () => {
       widget.properties.metrics?.some((row) => optionsOf(row).expression === 'IF(requested > 0, failed / requested, 0)'),
     )!;
     expect(ratio.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 0.2 })]);
-    const tunedRatio = dashboardBody(tuned).widgets.find((widget) => widget.properties.title === ratio.properties.title)!;
+    const tunedRatio = dashboardBody(synthesized.tuned).widgets.find((widget) => widget.properties.title === ratio.properties.title)!;
     expect(tunedRatio.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 0.05 })]);
   });
 });

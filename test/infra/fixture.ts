@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { build, type BuildOptions } from 'esbuild';
+import { afterAll, beforeAll } from 'vitest';
 import { bundleOptions } from '../../scripts/lambda-bundle.ts';
 import { D3SiteAdapterStack } from '../../infra/d3-site-adapter-stack.ts';
 
@@ -58,4 +59,21 @@ export function onlyResourceId(template: Template, type: string): string {
   const ids = Object.keys(template.findResources(type));
   if (ids.length !== 1) throw new Error(`expected one ${type}, found ${ids.length}`);
   return ids[0]!;
+}
+
+/**
+ * Registers hooks that synthesize the stack twice for a test file: with the
+ * default context, and with a tighter failure-ratio threshold (0.05).
+ * Read the templates from the returned object inside tests.
+ */
+export function defaultAndTunedTemplates(): { template: Template; tuned: Template } {
+  const templates = {} as { template: Template; tuned: Template };
+  let fixture: Fixture | undefined;
+  beforeAll(async () => {
+    fixture = await createFixture();
+    templates.template = fixture.synthesize().template;
+    templates.tuned = fixture.synthesize({ failureRatioThreshold: '0.05' }).template;
+  }, 60_000);
+  afterAll(() => fixture?.cleanup());
+  return templates;
 }

@@ -5,24 +5,15 @@
 // CallerKind}), written out rather than imported, so a rename on either side
 // fails a test.
 
-import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createFixture, onlyResourceId, type Fixture } from './fixture.ts';
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, it } from 'vitest';
+import { defaultAndTunedTemplates, onlyResourceId } from './fixture.ts';
 
 const NAMESPACE = 'D3SiteAdapter';
 const SERVICE = 'd3-site-adapter';
 const CALLER_KINDS = ['http', 'eventbridge', 'direct'];
 
-let fixture: Fixture;
-let template: Template;
-let tuned: Template;
-
-beforeAll(async () => {
-  fixture = await createFixture();
-  template = fixture.synthesize().template;
-  tuned = fixture.synthesize({ failureRatioThreshold: '0.05' }).template;
-}, 60_000);
-afterAll(() => fixture?.cleanup());
+const synthesized = defaultAndTunedTemplates();
 
 /** A total over the caller kinds, as the alarm's expression reads it. */
 const total = (prefix: string) => CALLER_KINDS.map((kind) => `FILL(${prefix}_${kind}, 0)`).join(' + ');
@@ -50,8 +41,8 @@ const alarmQueries = (prefix: string, metricName: string) =>
 
 describe('the failure-ratio alarm', () => {
   it('fires when failed / requested over five minutes is above 0.2, reading 0 when nothing was requested', () => {
-    const topic = { Ref: onlyResourceId(template, 'AWS::SNS::Topic') };
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    const topic = { Ref: onlyResourceId(synthesized.template, 'AWS::SNS::Topic') };
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayEquals([
         Match.objectLike({ Expression: 'IF(requested > 0, failed / requested, 0)', ReturnData: true }),
         Match.objectLike({ Id: 'requested', Expression: total('requested'), ReturnData: false }),
@@ -70,7 +61,7 @@ describe('the failure-ratio alarm', () => {
   });
 
   it('uses the threshold given as failureRatioThreshold in the context', () => {
-    tuned.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    synthesized.tuned.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(requested > 0, failed / requested, 0)' })]),
       Threshold: 0.05,
       AlarmDescription: Match.stringLikeRegexp('^More than 5% of the incidents'),
@@ -80,8 +71,8 @@ describe('the failure-ratio alarm', () => {
 
 describe('the sustained D3 throttling alarm', () => {
   it('fires when D3 answered 429 at least once in each of three consecutive five-minute periods', () => {
-    const topic = { Ref: onlyResourceId(template, 'AWS::SNS::Topic') };
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    const topic = { Ref: onlyResourceId(synthesized.template, 'AWS::SNS::Topic') };
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayEquals([
         Match.objectLike({ Expression: total('throttled'), ReturnData: true }),
         ...alarmQueries('throttled', 'D3Throttled'),
