@@ -11,6 +11,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig, type Config } from './config.ts';
 import { D3Client, type RetryNotice } from './d3-client.ts';
+import type { HttpPost } from './http-post.ts';
 import { ConfigurationError } from './errors.ts';
 import { moveIncidents, type MoveOutcome } from './move-incidents.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -31,7 +32,7 @@ export interface AdapterDependencies {
   telemetry?: Telemetry;
   /** A ready client (tests, LocalStack); by default the SDK's standard configuration. */
   secretsClient?: SecretsManagerClient;
-  fetch?: typeof globalThis.fetch;
+  post?: HttpPost;
 }
 
 export function createAdapter(env: Record<string, string | undefined>, dependencies: AdapterDependencies): Adapter {
@@ -60,7 +61,7 @@ export function createAdapter(env: Record<string, string | undefined>, dependenc
     limiter: new RateLimiter({ maxPerSecond: config.maxRps }),
     timeoutMs: config.timeoutMs,
     maxAttempts: config.maxAttempts,
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.post ? { post: deps.post } : {}),
     onRetry: (notice: RetryNotice) => {
       deps.telemetry.d3Retry();
       deps.logger.warn('Retrying D3 SOAR', { ...notice });

@@ -8,6 +8,7 @@
 
 import { authHeader, parseD3Credentials, type D3Credentials } from './d3-credentials.ts';
 import { retryDelay, parseRetryAfter } from './backoff.ts';
+import { createHttpPost, type HttpPost, type PostAnswer } from './http-post.ts';
 import { ConfigurationError, D3AuthError, D3RateLimitedError, D3UnavailableError } from './errors.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { SecretSource } from './secret-cache.ts';
@@ -61,7 +62,8 @@ export interface D3ClientOptions {
   limiter: RateLimiter;
   timeoutMs: number;
   maxAttempts: number;
-  fetch?: typeof globalThis.fetch;
+  /** The HTTP POST; by default node:http(s) on keep-alive sockets. */
+  post?: HttpPost;
   random?: () => number;
   onRetry?: (notice: RetryNotice) => void;
   /** Every HTTP request to D3, once settled: its status (undefined if no answer came) and latency. */
@@ -79,14 +81,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export class D3Client implements D3Port {
   readonly #options: D3ClientOptions;
-  readonly #url: string;
-  readonly #fetch: typeof globalThis.fetch;
+  readonly #url: URL;
+  readonly #post: HttpPost;
   #parsed: { value: string; credentials: D3Credentials } | undefined;
 
   constructor(options: D3ClientOptions) {
     this.#options = options;
-    this.#url = `${options.baseUrl}${COMMAND_PATH}`;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#url = new URL(`${options.baseUrl}${COMMAND_PATH}`);
+    this.#post = options.post ?? createHttpPost();
   }
 
   async updateIncidentSite(update: SiteUpdate, { deadline, signal }: CallOptions): Promise<D3Answer> {
@@ -170,21 +172,15 @@ export class D3Client implements D3Port {
     }, Math.max(1, Math.min(this.#options.timeoutMs, deadline - SETTLE_MS - Date.now())));
     const abort = () => controller.abort();
     signal?.addEventListener('abort', abort, { once: true });
-    let status: number;
-    let retryAfter: string | null;
-    let text: string;
+    let answered: PostAnswer;
     const started = performance.now();
     try {
-      const response = await this.#fetch(this.#url, {
-        method: 'POST',
+      answered = await this.#post(this.#url, {
         headers: { 'content-type': 'application/json', accept: 'application/json', [name]: value },
         body,
         signal: controller.signal,
       });
-      status = response.status;
-      retryAfter = response.headers.get('retry-after');
-      text = await response.text();
-      this.#options.onRequest?.(status, performance.now() - started);
+      this.#options.onRequest?.(answered.status, performance.now() - started);
     } catch {
       this.#options.onRequest?.(undefined, performance.now() - started);
       return timedOut || signal?.aborted
@@ -195,7 +191,8 @@ export class D3Client implements D3Port {
       signal?.removeEventListener('abort', abort);
     }
 
-    const retryAfterMs = parseRetryAfter(retryAfter);
+    const { status, text } = answered;
+    const retryAfterMs = parseRetryAfter(answered.retryAfter);
     if (status === 401) return { kind: 'unauthorized' };
     if (status === 429) return { kind: 'rateLimited', reason: 'answered HTTP 429', retryAfterMs };
     if (status === 408 || status >= 500) return { kind: 'unavailable', reason: `answered HTTP ${status}`, retryAfterMs };
@@ -205,7 +202,7 @@ export class D3Client implements D3Port {
     }
     if (status < 200 || status >= 300) throw new D3UnavailableError(`D3 SOAR answered HTTP ${status}.`);
 
-    const answer = readAnswer(text, value);
+    const answer = text === undefined ? undefined : readAnswer(text, value);
     return answer
       ? { kind: 'answer', answer }
       : { kind: 'unavailable', reason: 'sent an unreadable answer', retryAfterMs: undefined };

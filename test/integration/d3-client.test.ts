@@ -16,6 +16,7 @@ import { loadConfig } from '../../lambda/config.ts';
 import { COMMAND_PATH, D3Client } from '../../lambda/d3-client.ts';
 import type { D3ClientOptions, RetryNotice, SiteUpdate } from '../../lambda/d3-client.ts';
 import { ConfigurationError, D3AuthError, D3RateLimitedError, D3UnavailableError } from '../../lambda/errors.ts';
+import { createHttpPost, type HttpPost } from '../../lambda/http-post.ts';
 import { RateLimiter } from '../../lambda/rate-limiter.ts';
 import { SecretCache } from '../../lambda/secret-cache.ts';
 
@@ -49,10 +50,11 @@ async function world(
   const secrets = new SecretCache(new SecretsProvider({ awsSdkV3Client: sdk as never }), 300);
   const limiter = options.limiter ?? new RateLimiter({ maxPerSecond: 50 });
   const urls: string[] = [];
-  // Real fetch, only watched: the simulator records bodies and headers but not the URL.
-  const watchedFetch: typeof fetch = (input, init) => {
-    urls.push(`${init?.method ?? 'GET'} ${String(input)}`);
-    return fetch(input, init);
+  // The real POST, only watched: the simulator records bodies and headers but not the URL.
+  const post = createHttpPost();
+  const watchedPost: HttpPost = (url, request) => {
+    urls.push(`POST ${url.href}`);
+    return post(url, request);
   };
   const w: World = {
     sim,
@@ -71,7 +73,7 @@ async function world(
         limiter,
         timeoutMs: 400,
         maxAttempts: 3,
-        fetch: watchedFetch,
+        post: watchedPost,
         random: () => 0,
         ...overrides,
       }),

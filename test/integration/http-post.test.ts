@@ -1,0 +1,122 @@
+// The D3 client's HTTP POST (lambda/http-post.ts), against real loopback
+// servers that misbehave on purpose: what it sends, keep-alive reuse, an
+// oversized answer, an answer cut off mid-body, an abort.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHttpPost, MAX_ANSWER_BYTES } from '../../lambda/http-post.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+const servers: { close(): void }[] = [];
+
+async function serve(handler: Handler) {
+  const connections = { count: 0 };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => handler(req, res, body));
+  });
+  server.on('connection', () => connections.count++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push({ close: () => server.close() && server.closeAllConnections() });
+  const { port } = server.address() as AddressInfo;
+  return { url: new URL(`http://127.0.0.1:${port}/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk`), connections, server };
+}
+
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+const signal = () => new AbortController().signal;
+
+describe('HTTP POST to D3', () => {
+  it('sends the body with its length and headers, and returns status, Retry-After and text', async () => {
+    let seen: { method?: string; url?: string; headers?: IncomingMessage['headers']; body?: string } = {};
+    const { url } = await serve((req, res, body) => {
+      seen = { method: req.method, url: req.url, headers: req.headers, body };
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' });
+      res.end('{"Error":"Too many requests"}');
+    });
+    const body = JSON.stringify({ Site: 'Sécurité' }); // multi-byte: length in bytes, not characters
+    const answer = await createHttpPost()(url, { headers: { 'content-type': 'application/json', d3key: 'k' }, body, signal: signal() });
+
+    expect(answer).toEqual({ status: 429, retryAfter: '2', text: '{"Error":"Too many requests"}' });
+    expect(seen.method).toBe('POST');
+    expect(seen.url).toBe('/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk');
+    expect(seen.headers).toMatchObject({ d3key: 'k', 'content-length': String(Buffer.byteLength(body)) });
+    expect(seen.body).toBe(body);
+  });
+
+  it('decodes a UTF-8 answer split across chunks', async () => {
+    const text = JSON.stringify({ error: '', contextData: [{ Result: 'Réussi ✓'.repeat(5000) }] });
+    const { url } = await serve((_req, res) => {
+      const bytes = Buffer.from(text);
+      res.write(bytes.subarray(0, 1001)); // splits a multi-byte character
+      setTimeout(() => res.end(bytes.subarray(1001)), 5);
+    });
+    const answer = await createHttpPost()(url, { headers: {}, body: '{}', signal: signal() });
+    expect(answer.text).toBe(text);
+  });
+
+  it('reuses one keep-alive connection for calls in sequence', async () => {
+    const { url, connections } = await serve((_req, res) => res.end('{}'));
+    const post = createHttpPost();
+    for (let i = 0; i < 5; i++) await post(url, { headers: {}, body: '{}', signal: signal() });
+    expect(connections.count).toBe(1);
+  });
+
+  it(`gives up reading an answer over ${MAX_ANSWER_BYTES / 1024 / 1024} MiB and reports no text`, async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(256 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        // Far more than the limit unless the client hangs up first.
+        while (sent < 4 * MAX_ANSWER_BYTES && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('error', () => undefined);
+      pump();
+    });
+    const answer = await createHttpPost()(url, { headers: {}, body: '{}', signal: signal() });
+    expect(answer).toEqual({ status: 200, retryAfter: undefined, text: undefined });
+  });
+
+  it('rejects when the connection is cut off mid-answer', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('{"error":"",');
+      setTimeout(() => res.socket?.destroy(), 5);
+    });
+    await expect(createHttpPost()(url, { headers: {}, body: '{}', signal: signal() })).rejects.toThrow();
+  });
+
+  it('rejects when the connection is refused', async () => {
+    const { url, server } = await serve((_req, res) => res.end('{}'));
+    await new Promise((resolve) => server.close(resolve));
+    await expect(createHttpPost()(url, { headers: {}, body: '{}', signal: signal() })).rejects.toThrow();
+  });
+
+  it('rejects as soon as the signal aborts, before or during the answer', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200);
+      res.write('{');
+      setTimeout(() => res.end('}'), 2_000);
+    });
+    const controller = new AbortController();
+    const started = performance.now();
+    const pending = createHttpPost()(url, { headers: {}, body: '{}', signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toThrow();
+    expect(performance.now() - started).toBeLessThan(1_000);
+
+    const aborted = AbortSignal.abort();
+    await expect(createHttpPost()(url, { headers: {}, body: '{}', signal: aborted })).rejects.toThrow();
+  });
+});
