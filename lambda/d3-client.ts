@@ -157,10 +157,11 @@ export class D3Client implements D3Port {
   }
 
   async #attempt(body: string, credentials: D3Credentials, deadline: number, signal?: AbortSignal): Promise<Outcome> {
-    const [name, value] = await authHeader(credentials, {
-      username: this.#options.username,
-      site: this.#options.commandSite,
-    });
+    // An API key needs no await; a JWT is signed afresh for every attempt.
+    const [name, value] =
+      credentials.kind === 'apiKey'
+        ? [credentials.headerName, credentials.apiKey]
+        : await authHeader(credentials, { username: this.#options.username, site: this.#options.commandSite });
     // One controller and one timer per attempt, both released as soon as the
     // answer is in: cheaper on the warm path than AbortSignal.timeout/any,
     // which leave a timer and a listener behind for every call.
@@ -217,9 +218,14 @@ export class D3Client implements D3Port {
 function readAnswer(text: string, credential: string): D3Answer | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text, (_key, value: unknown) =>
-      typeof value === 'string' && credential !== '' && value.includes(credential) ? value.replaceAll(credential, '[redacted]') : value,
-    );
+    // The reviver only when the credential could be in there: JSON escapes can
+    // hide it from a plain search only by containing a backslash.
+    const mayEcho = credential !== '' && (text.includes(credential) || text.includes('\\'));
+    parsed = mayEcho
+      ? JSON.parse(text, (_key, value: unknown) =>
+          typeof value === 'string' && value.includes(credential) ? value.replaceAll(credential, '[redacted]') : value,
+        )
+      : JSON.parse(text);
   } catch {
     return undefined;
   }

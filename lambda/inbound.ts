@@ -78,11 +78,12 @@ function fromHttp(
   if (method.toUpperCase() !== 'POST') {
     throw new MethodNotAllowedError(`${method.slice(0, 10)} is not allowed; POST the request to ${ROUTE_PATH}.`);
   }
-  const bytes = body == null ? Buffer.alloc(0) : Buffer.from(body, isBase64Encoded ? 'base64' : 'utf8');
-  if (bytes.byteLength > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(
-      `The request body is ${bytes.byteLength} bytes; at most ${MAX_BODY_BYTES} bytes (1 MiB) are accepted.`,
-    );
+  // A plain body is used as it came (no copy); only base64 needs decoding.
+  const bytes = isBase64Encoded && body ? Buffer.from(body, 'base64') : undefined;
+  const rawBody = bytes ? bytes.toString('utf8') : (body ?? '');
+  const byteLength = bytes ? bytes.byteLength : Buffer.byteLength(rawBody);
+  if (byteLength > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`The request body is ${byteLength} bytes; at most ${MAX_BODY_BYTES} bytes (1 MiB) are accepted.`);
   }
   const contentType = headers['content-type'] ?? '';
   if (!JSON_MEDIA_TYPE.test(contentType)) {
@@ -93,7 +94,7 @@ function fromHttp(
   return {
     kind: 'http',
     headers,
-    rawBody: bytes.toString('utf8'),
+    rawBody,
     payload: undefined,
     deliveryId: headers['webhook-id'],
   };

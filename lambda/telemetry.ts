@@ -14,6 +14,7 @@ export const SERVICE_NAME = 'd3-site-adapter';
 
 export class Telemetry {
   readonly metrics: Metrics;
+  #kind: EventKind | undefined;
 
   constructor(env: Record<string, string | undefined> = process.env) {
     this.metrics = new Metrics({
@@ -29,9 +30,11 @@ export class Telemetry {
    * invocation at a time per instance, so the default is this invocation's.
    */
   callerKind(kind: EventKind): void {
+    if (kind === this.#kind) return; // still set from the last invocation
     // Cleared first: overwriting a default dimension makes Powertools warn on every invocation.
     this.metrics.clearDefaultDimensions();
     this.metrics.setDefaultDimensions({ service: SERVICE_NAME, CallerKind: kind });
+    this.#kind = kind;
   }
 
   incidents(requested: number, updated: number, failed: number): void {

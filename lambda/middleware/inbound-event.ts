@@ -16,13 +16,16 @@ export function inboundEvent({ logger, telemetry }: { logger: Logger; telemetry:
   const before = (request: Request<unknown, unknown, Error>) => {
     const kind = eventKind(request.event);
     (request.internal as InboundInternal).eventKind = kind;
-    logger.appendKeys({ eventKind: kind });
     telemetry.callerKind(kind);
-    if (kind === 'eventbridge') logger.appendKeys({ eventId: (request.event as { id: string }).id });
 
-    const inbound = toInbound(request.event);
-    if (inbound.kind === 'http' && inbound.deliveryId) logger.appendKeys({ webhookId: inbound.deliveryId.slice(0, 200) });
-    request.event = inbound;
+    const keys: Record<string, string> = { eventKind: kind };
+    try {
+      const inbound = toInbound(request.event); // throws on an HTTP framing fault
+      if (inbound.deliveryId) keys[kind === 'http' ? 'webhookId' : 'eventId'] = inbound.deliveryId.slice(0, 200);
+      request.event = inbound;
+    } finally {
+      logger.appendKeys(keys); // once: each call merges into every key the logger holds
+    }
   };
   return { name: 'inboundEvent', before };
 }
