@@ -366,6 +366,24 @@ describe('D3Client: retries', () => {
     expect(w.sim.requests).toHaveLength(1);
   });
 
+  it('redacts the key wherever D3 echoes it, spelled plainly or with JSON escapes, and leaves other texts alone', async () => {
+    const w = await world();
+    const answerWith = (...results: string[]) => ({
+      kind: 'status' as const,
+      status: 200,
+      body: `{"error":"","contextData":[${results.map((r, i) => `{"Incident Number":"${i}","Result":"${r}"}`).join(',')}]}`,
+    });
+    const resultsOf = async () =>
+      (await w.client().updateIncidentSite(UPDATE, inSeconds(5))).contextData.map((item) => (item as { Result: string }).Result);
+
+    // `\u0073` is "s", the key's first letter: only decoding the JSON reveals the key.
+    w.sim.inject(answerWith(`Failed: \\u0073${API_KEY.slice(1)} is read-only`, 'Failed: no \\"key\\" here'));
+    expect(await resultsOf()).toEqual(['Failed: [redacted] is read-only', 'Failed: no "key" here']);
+
+    w.sim.inject(answerWith(`Failed: ${API_KEY} again`, 'Successful'));
+    expect(await resultsOf()).toEqual(['Failed: [redacted] again', 'Successful']);
+  });
+
   it('keeps real jittered backoff between zero and the exponential ceiling when D3 keeps failing', async () => {
     const w = await world();
     w.sim.inject(...Array(3).fill({ kind: 'status', status: 500 }));
