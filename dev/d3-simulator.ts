@@ -5,10 +5,12 @@
 // 50 requests/second limit, and a fault queue so tests can provoke every failure
 // the adapter must survive (throttling, 5xx, resets, timeouts, odd bodies).
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { jwtVerify } from 'jose';
+import type { LoopbackTls } from './loopback-tls.ts';
 import { readText } from './read-body.ts';
 
 export interface D3SimulatorOptions {
@@ -21,6 +23,8 @@ export interface D3SimulatorOptions {
   isKnownIncident?: (n: string) => boolean;
   latencyMs?: number;
   faultRate?: number;
+  /** Serve https with this identity (see loopback-tls.ts), as a real D3 does; http otherwise. */
+  tls?: LoopbackTls;
 }
 export type D3Fault =
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
@@ -183,11 +187,12 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
     return send(200, { error: '', returnData: 'Successful', contextData: returned });
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => {
       if (!res.headersSent && !res.destroyed) { res.writeHead(500, { 'content-type': 'application/json' }); res.end(JSON.stringify(UNEXPECTED)); }
     });
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -195,7 +200,7 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
   const { port } = server.address() as AddressInfo;
 
   return {
-    baseUrl: `http://127.0.0.1:${port}${basePath}`,
+    baseUrl: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${basePath}`,
     requests,
     sites,
     stats,

@@ -4,9 +4,11 @@
 // server use it so the adapter's secret loading, caching and error handling run
 // against the real client code, wire format included, without AWS.
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import type { LoopbackTls } from './loopback-tls.ts';
 import { readText } from './read-body.ts';
 
 export type SecretsManagerFault = 'ThrottlingException' | 'InternalServiceError' | 'AccessDeniedException' | 'ResourceNotFoundException' | 'reset';
@@ -37,7 +39,8 @@ const ERRORS: Record<string, [number, string]> = {
 
 
 export async function startLocalSecretsManager(
-  options: { secrets?: Record<string, string>; port?: number; delayMs?: number } = {},
+  /** `tls`: serve https with this identity (see loopback-tls.ts), as AWS does; http otherwise. */
+  options: { secrets?: Record<string, string>; port?: number; delayMs?: number; tls?: LoopbackTls } = {},
 ): Promise<LocalSecretsManager> {
   const secrets = new Map<string, StoredSecret>();
   const calls: Array<{ target: string; secretId: string }> = [];
@@ -109,9 +112,10 @@ export async function startLocalSecretsManager(
     });
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => { if (!res.headersSent) sendError(res, 'InternalServiceError'); });
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -119,7 +123,7 @@ export async function startLocalSecretsManager(
   const { port } = server.address() as AddressInfo;
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     calls,
     set,
     delete: (id) => { const s = lookup(id); if (s !== undefined) secrets.delete(s.name); },

@@ -1,11 +1,15 @@
 // `npm run bench`: measures the built adapter and prints each figure beside
 // its floor. Everything runs on loopback against the D3 simulator and a local
-// Secrets Manager endpoint; every process that is timed cold is a fresh one.
+// Secrets Manager endpoint, both over https as in production (a throwaway
+// certificate, trusted through NODE_EXTRA_CA_CERTS; BENCH_TLS=0 for plain
+// http). The adapter runs as deployed, webhook signatures required. Every
+// process that is timed cold is a fresh one.
 //
 //   bundle        dist/handler.mjs from the esbuild metafile, biggest contributors
 //   cold import   the bundle in fresh processes vs an empty module
 //   first answer  import + secret fetch + one D3 call vs a minimal SDK+fetch handler
 //   warm          per-invocation latency vs a bare fetch of the same D3 request
+//                 (and a bare node:https request, the adapter's own transport)
 //   bulk          10,000 incidents through a strict 50 req/s simulator
 //   secrets       Secrets Manager calls made by warm invocations
 
@@ -17,12 +21,15 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
+import { Webhook } from 'standardwebhooks';
+import { createLoopbackTls } from '../dev/loopback-tls.ts';
 import { startD3Simulator } from '../dev/d3-simulator.ts';
 import { startLocalSecretsManager } from '../dev/secrets-manager-local.ts';
 import { bundleOptions, COLD_START_BUDGET_BYTES, loadedAtColdStart, OUT_FILE } from './lambda-bundle.ts';
 
 const run = promisify(execFile);
-const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 7);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 11);
+const TLS = process.env.BENCH_TLS !== '0';
 const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 300);
 
 const median = (xs: number[]) => quantile(xs, 0.5);
@@ -48,8 +55,11 @@ const baselineFile = join(baselineDir, 'handler.mjs');
 // --- loopback D3 and Secrets Manager -------------------------------------------------
 const d3Key = randomBytes(16).toString('hex');
 const signingKey = `whsec_${randomBytes(24).toString('base64')}`;
-const simulator = await startD3Simulator({ apiKey: d3Key, maxRps: 50 });
-const secrets = await startLocalSecretsManager({ secrets: { 'd3/credentials': d3Key, 'webhook/signing': signingKey } });
+const tls = TLS ? await createLoopbackTls() : undefined;
+const caFile = join(work, 'loopback-ca.pem');
+if (tls) await writeFile(caFile, tls.cert);
+const simulator = await startD3Simulator({ apiKey: d3Key, maxRps: 50, tls });
+const secrets = await startLocalSecretsManager({ secrets: { 'd3/credentials': d3Key, 'webhook/signing': signingKey }, tls });
 const body = JSON.stringify({ incidentNumbers: ['20251124-1', '20251124-2'], site: 'Security Operations' });
 const event = {
   version: '2.0',
@@ -71,7 +81,17 @@ const env = {
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
+  WEBHOOK_SECRET_ID: 'webhook/signing',
   BENCH_EVENT: JSON.stringify(event),
+  ...(tls ? { NODE_EXTRA_CA_CERTS: caFile } : {}),
+};
+// A fresh signature for each fresh process, as a caller would send it.
+const signer = new Webhook(signingKey);
+const signedEvent = (id: string) => {
+  const at = new Date();
+  const signature = signer.sign(id, at, body);
+  const headers = { ...event.headers, 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature };
+  return JSON.stringify({ ...event, headers });
 };
 
 async function child<T>(script: string, args: string[], extraEnv: Record<string, string> = {}): Promise<T> {
@@ -116,7 +136,9 @@ try {
   const baselineAnswer: number[] = [];
   for (let i = 0; i < COLD_RUNS; i++) {
     await new Promise((r) => setTimeout(r, 50)); // let the simulator's rate window breathe
-    const a = await child<{ answerMs: number; cpuMs: number; status: number }>('child-first-answer.mjs', [adapterFile]);
+    const a = await child<{ answerMs: number; cpuMs: number; status: number }>('child-first-answer.mjs', [adapterFile], {
+      BENCH_EVENT: signedEvent(`msg_cold_${i}`),
+    });
     const b = await child<{ answerMs: number; status: number }>('child-first-answer.mjs', [baselineFile]);
     if (a.status !== 200 || b.status !== 200) throw new Error(`first answer statuses ${a.status} / ${b.status}`);
     firstAnswer.push(a.answerMs);
@@ -126,8 +148,7 @@ try {
 
   // --- warm ----------------------------------------------------------------------------
   const callsBeforeWarm = secrets.calls.length;
-  const warm = await child<{ adapterMs: number[]; bareMs: number[]; cpuMsPerCall: number }>('child-warm.ts', [adapterFile], {
-    WEBHOOK_SECRET_ID: 'webhook/signing',
+  const warm = await child<{ adapterMs: number[]; bareMs: number[]; bareHttpsMs: number[]; cpuMsPerCall: number }>('child-warm.ts', [adapterFile], {
     BENCH_SIGNING_KEY: signingKey,
     BENCH_D3_KEY: d3Key,
     BENCH_RUNS: String(WARM_RUNS),
@@ -145,7 +166,7 @@ try {
 
   // --- report --------------------------------------------------------------------------
   console.log('');
-  line('', 'measured', 'floor / target');
+  line('', `measured (loopback ${tls ? 'https' : 'plain http'}, signed webhooks)`, 'floor / target');
   line(
     'bundle',
     `${kib(output.bytes)} min, ${kib(gzip)} gzip (+${kib(staticBytes - output.bytes)} chunks at cold start)`,
@@ -163,6 +184,11 @@ try {
     'warm',
     `p50 ${ms(median(warm.adapterMs))}, p99 ${ms(quantile(warm.adapterMs, 0.99))} (${WARM_RUNS} signed calls)`,
     `bare fetch p50 ${ms(median(warm.bareMs))}, p99 ${ms(quantile(warm.bareMs, 0.99))} (ratio ${(median(warm.adapterMs) / median(warm.bareMs)).toFixed(2)})`,
+  );
+  line(
+    '',
+    'vs the transport it uses (node:https, not fetch):',
+    `bare node:https p50 ${ms(median(warm.bareHttpsMs))} (ratio ${(median(warm.adapterMs) / median(warm.bareHttpsMs)).toFixed(2)})`,
   );
   line(
     'bulk',

@@ -4,14 +4,18 @@
 // its secret through AWS_ENDPOINT_URL_SECRETS_MANAGER with the SDK's own config.
 
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startD3Simulator, type D3Simulator } from '../../dev/d3-simulator.ts';
+import { createLoopbackTls } from '../../dev/loopback-tls.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import type { Metafile } from 'esbuild';
 import { COLD_START_BUDGET_BYTES, loadedAtColdStart, META_FILE, OUT_FILE } from '../../scripts/lambda-bundle.ts';
 import { httpApiEvent } from '../support/events.ts';
+import { SIGNING_KEY, signedHeaders } from '../support/harness.ts';
 
 const run = promisify(execFile);
 
@@ -19,7 +23,8 @@ const invokeBundle = `
 const { handler } = await import(process.cwd() + '/dist/handler.mjs');
 const context = { awsRequestId: 'bundle-test', getRemainingTimeInMillis: () => 10000 };
 const result = await handler(JSON.parse(process.env.EVENT), context);
-process.stdout.write('RESULT ' + JSON.stringify(result) + '\\n');
+const undici = process.moduleLoadList.some((m) => m.includes('deps/undici'));
+process.stdout.write('RESULT ' + JSON.stringify({ ...result, undici }) + '\\n');
 `;
 
 describe('the build artifact', () => {
@@ -72,5 +77,43 @@ describe('the build artifact', () => {
     expect(JSON.parse(response.body)).toMatchObject({ status: 'succeeded', updated: ['20250505-1'] });
     expect(simulator.sites.get('20250505-1')).toBe('From The Bundle');
     expect(secretsManager.calls).toHaveLength(1);
+  });
+
+  it('answers as deployed, over https to D3 and Secrets Manager with signatures required, and never loads fetch (undici)', async () => {
+    const tls = await createLoopbackTls();
+    const dir = await mkdtemp(join(tmpdir(), 'bundle-tls-'));
+    const d3 = await startD3Simulator({ apiKey: 'tls-key', tls });
+    const sm = await startLocalSecretsManager({ secrets: { 'd3/credentials': 'tls-key', 'webhook/signing': SIGNING_KEY }, tls });
+    try {
+      await writeFile(join(dir, 'ca.pem'), tls.cert);
+      const body = JSON.stringify({ incidentNumbers: ['20250505-2'], site: 'Over TLS' });
+      const event = httpApiEvent({ body, headers: signedHeaders(body) });
+      const { stdout } = await run('node', ['--input-type=module', '-e', invokeBundle], {
+        env: {
+          PATH: process.env.PATH,
+          NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
+          EVENT: JSON.stringify(event),
+          D3_BASE_URL: d3.baseUrl,
+          D3_SECRET_ID: 'd3/credentials',
+          WEBHOOK_SECRET_ID: 'webhook/signing',
+          D3_USERNAME: 'Admin',
+          D3_COMMAND_SITE: 'Security Operations',
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+        },
+      });
+      const response = JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice('RESULT '.length));
+      expect(d3.baseUrl).toMatch(/^https:/);
+      expect(response.statusCode).toBe(200);
+      expect(d3.sites.get('20250505-2')).toBe('Over TLS');
+      expect(sm.calls.map((c) => c.secretId).sort()).toEqual(['d3/credentials', 'webhook/signing']);
+      // D3 is called over node:https, which the SDK has loaded already; fetch()
+      // would load undici, about 10 ms of a cold start.
+      expect(response.undici).toBe(false);
+    } finally {
+      await Promise.all([d3.close(), sm.close(), rm(dir, { recursive: true, force: true })]);
+    }
   });
 });
