@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpPost, MAX_ANSWER_BYTES } from '../../lambda/http-post.ts';
+import { createHttpPost, MAX_ANSWER_BYTES, PostTimeoutError } from '../../lambda/http-post.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -30,8 +30,6 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-const signal = () => new AbortController().signal;
-
 describe('HTTP POST to D3', () => {
   it('sends the body with its length and headers, and returns status, Retry-After and text', async () => {
     let seen: { method?: string; url?: string; headers?: IncomingMessage['headers']; body?: string } = {};
@@ -41,7 +39,7 @@ describe('HTTP POST to D3', () => {
       res.end('{"Error":"Too many requests"}');
     });
     const body = JSON.stringify({ Site: 'Sécurité' }); // multi-byte: length in bytes, not characters
-    const answer = await createHttpPost()(url, { headers: { 'content-type': 'application/json', d3key: 'k' }, body, signal: signal() });
+    const answer = await createHttpPost()(url, { headers: { 'content-type': 'application/json', d3key: 'k' }, body, timeoutMs: 5_000 });
 
     expect(answer).toEqual({ status: 429, retryAfter: '2', text: '{"Error":"Too many requests"}' });
     expect(seen.method).toBe('POST');
@@ -57,14 +55,14 @@ describe('HTTP POST to D3', () => {
       res.write(bytes.subarray(0, 1001)); // splits a multi-byte character
       setTimeout(() => res.end(bytes.subarray(1001)), 5);
     });
-    const answer = await createHttpPost()(url, { headers: {}, body: '{}', signal: signal() });
+    const answer = await createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
     expect(answer.text).toBe(text);
   });
 
   it('reuses one keep-alive connection for calls in sequence', async () => {
     const { url, connections } = await serve((_req, res) => res.end('{}'));
     const post = createHttpPost();
-    for (let i = 0; i < 5; i++) await post(url, { headers: {}, body: '{}', signal: signal() });
+    for (let i = 0; i < 5; i++) await post(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
     expect(connections.count).toBe(1);
   });
 
@@ -84,7 +82,7 @@ describe('HTTP POST to D3', () => {
       res.on('error', () => undefined);
       pump();
     });
-    const answer = await createHttpPost()(url, { headers: {}, body: '{}', signal: signal() });
+    const answer = await createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
     expect(answer).toEqual({ status: 200, retryAfter: undefined, text: undefined });
   });
 
@@ -94,13 +92,13 @@ describe('HTTP POST to D3', () => {
       res.write('{"error":"",');
       setTimeout(() => res.socket?.destroy(), 5);
     });
-    await expect(createHttpPost()(url, { headers: {}, body: '{}', signal: signal() })).rejects.toThrow();
+    await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).rejects.toThrow();
   });
 
   it('rejects when the connection is refused', async () => {
     const { url, server } = await serve((_req, res) => res.end('{}'));
     await new Promise((resolve) => server.close(resolve));
-    await expect(createHttpPost()(url, { headers: {}, body: '{}', signal: signal() })).rejects.toThrow();
+    await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).rejects.toThrow();
   });
 
   it('rejects as soon as the signal aborts, before or during the answer', async () => {
@@ -111,12 +109,42 @@ describe('HTTP POST to D3', () => {
     });
     const controller = new AbortController();
     const started = performance.now();
-    const pending = createHttpPost()(url, { headers: {}, body: '{}', signal: controller.signal });
+    const pending = createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000, signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
     await expect(pending).rejects.toThrow();
     expect(performance.now() - started).toBeLessThan(1_000);
 
     const aborted = AbortSignal.abort();
-    await expect(createHttpPost()(url, { headers: {}, body: '{}', signal: aborted })).rejects.toThrow();
+    await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000, signal: aborted })).rejects.toThrow();
+  });
+
+  it('rejects with PostTimeoutError when the whole exchange outlasts timeoutMs, waiting for headers or mid-body', async () => {
+    const silent = await serve(() => undefined); // never answers
+    const slow = await serve((_req, res) => {
+      res.writeHead(200);
+      res.write('{');
+      setTimeout(() => res.end('}'), 2_000);
+    });
+    for (const { url } of [silent, slow]) {
+      const started = performance.now();
+      const error = await createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 150 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PostTimeoutError);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
+  });
+
+  it('reaches the URL’s own port, path and query, and keeps one connection per URL', async () => {
+    let seen = '';
+    const { url, connections } = await serve((req, res) => {
+      seen = req.url ?? '';
+      res.end('{}');
+    });
+    const post = createHttpPost();
+    const withQuery = new URL(`${url.href}?tenant=a`);
+    await post(withQuery, { headers: {}, body: '{}', timeoutMs: 5_000 });
+    expect(seen).toBe(`${url.pathname}?tenant=a`);
+    await post(withQuery, { headers: {}, body: '{}', timeoutMs: 5_000 });
+    expect(connections.count).toBe(1);
   });
 });
