@@ -187,8 +187,8 @@ try {
   );
   line(
     '',
-    'vs the transport it uses (node:https, not fetch):',
-    `bare node:https p50 ${ms(median(warm.bareHttpsMs))} (ratio ${(median(warm.adapterMs) / median(warm.bareHttpsMs)).toFixed(2)})`,
+    `vs the transport it uses (node:${tls ? 'https' : 'http'}, not fetch):`,
+    `bare node:${tls ? 'https' : 'http'} p50 ${ms(median(warm.bareHttpsMs))} (ratio ${(median(warm.adapterMs) / median(warm.bareHttpsMs)).toFixed(2)})`,
   );
   line(
     'bulk',
