@@ -10,13 +10,21 @@
 // than from a URL object each time, and a plain timer rather than an
 // AbortSignal handed to node:http, save about 0.1 ms a call between them.
 
-import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { IncomingMessage, RequestOptions } from 'node:http';
 
 // process.getBuiltinModule, not `import … from 'node:http'`: building the ESM
 // namespace of node:http reads its lazy WebSocket exports, which loads undici
 // all the same (about 10 ms at cold start, measured on Node 24).
 const { Agent: HttpAgent, request: httpRequest } = process.getBuiltinModule('node:http');
 const { Agent: HttpsAgent, request: httpsRequest } = process.getBuiltinModule('node:https');
+
+/**
+ * How long a kept-alive connection to D3 may sit idle and still be reused:
+ * under the idle timeouts of the usual servers and load balancers in front of
+ * D3 (ALB 60 s, nginx 75 s, IIS 120 s), and under a shorter one the server
+ * announces in its Keep-Alive header.
+ */
+export const IDLE_SOCKET_MS = 30_000;
 
 /** An answer larger than this is not D3's (a 100-incident answer is a few KiB). */
 export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
@@ -45,58 +53,101 @@ export class PostTimeoutError extends Error {
 /** Rejects when no answer arrived (refused, reset, timed out, aborted); resolves for any status. */
 export type HttpPost = (url: URL, request: PostRequest) => Promise<PostAnswer>;
 
-export function createHttpPost(): HttpPost {
-  // Sockets are reused across invocations of a warm instance; a socket the
-  // server closed while the instance was frozen fails the attempt, which the
-  // D3 client retries like any other network fault.
-  const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
-  const targets = new Map<string, { send: typeof httpRequest; options: RequestOptions }>();
-  const targetOf = (url: URL) => {
+export interface HttpPostOptions {
+  /** A kept-alive connection idle longer than this is not reused (default IDLE_SOCKET_MS). */
+  idleSocketMs?: number;
+  /** Wall-clock time; tests move it to stand for an instance frozen between invocations. */
+  now?: () => number;
+}
+
+interface Target {
+  send: typeof httpRequest;
+  options: RequestOptions & { agent: InstanceType<typeof HttpAgent> };
+  https: boolean;
+  inFlight: number;
+  /** When the last exchange ended, and how long its connection stays reusable after that. */
+  idleSince: number;
+  reusableForMs: number;
+}
+
+export function createHttpPost({ idleSocketMs = IDLE_SOCKET_MS, now = Date.now }: HttpPostOptions = {}): HttpPost {
+  const targets = new Map<string, Target>();
+  const newAgent = (https: boolean) => {
+    // Its own timer lets an idle socket go too, but timers do not run while
+    // Lambda has the instance frozen, and an invocation takes its socket
+    // before an overdue timer fires: hence the wall-clock check below.
+    const kept = { keepAlive: true, timeout: idleSocketMs };
+    return https ? new HttpsAgent(kept) : new HttpAgent(kept);
+  };
+  const targetOf = (url: URL): Target => {
     let target = targets.get(url.href);
     if (!target) {
       const https = url.protocol === 'https:';
-      const options: RequestOptions = {
+      const options = {
         method: 'POST',
         protocol: url.protocol,
         hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 literal without its brackets
         port: url.port || (https ? 443 : 80),
         path: `${url.pathname}${url.search}`,
-        agent: https ? agents['https:'] : agents['http:'],
+        agent: newAgent(https),
       };
-      target = { send: https ? httpsRequest : httpRequest, options };
+      target = { send: https ? httpsRequest : httpRequest, options, https, inFlight: 0, idleSince: now(), reusableForMs: idleSocketMs };
       targets.set(url.href, target);
     }
+    // Sockets are reused across the invocations of a warm instance, unless
+    // the server has probably closed them since: it would answer the next
+    // request with a reset, and the D3 client would retry after a backoff.
+    if (target.inFlight === 0 && now() - target.idleSince > target.reusableForMs) {
+      target.options.agent.destroy();
+      target.options = { ...target.options, agent: newAgent(target.https) };
+    }
     return target;
+  };
+  const ended = (target: Target, response?: IncomingMessage) => {
+    target.inFlight -= 1;
+    target.idleSince = now();
+    target.reusableForMs = Math.min(idleSocketMs, serverIdleTimeoutMs(response) ?? Number.POSITIVE_INFINITY);
   };
 
   return (url, { headers, body, timeoutMs, signal }) =>
     new Promise<PostAnswer>((resolve, reject) => {
-      const { send, options } = targetOf(url);
-      const request = send({ ...options, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
+      const target = targetOf(url);
+      const request = target.send({ ...target.options, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
+      target.inFlight += 1;
+      let answered: IncomingMessage | undefined;
+      let settled = false;
+      const settle = () => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        ended(target, answered);
+        return true;
+      };
       const timer = setTimeout(() => request.destroy(new PostTimeoutError(`No answer within ${timeoutMs} ms.`)), timeoutMs);
       const abort = () => request.destroy(new Error('The request was aborted.'));
       signal?.addEventListener('abort', abort, { once: true });
-      const settle = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', abort);
-      };
       if (signal?.aborted) abort();
-      request.on('response', (response) => readAnswer(request, response, settle, resolve, reject));
-      request.on('error', (error) => {
-        settle();
-        reject(error);
+      request.on('response', (response) => {
+        answered = response;
+        readAnswer(
+          response,
+          (answer) => settle() && resolve(answer),
+          (error) => settle() && reject(error),
+        );
       });
+      request.on('error', (error) => settle() && reject(error));
       request.end(body);
     });
 }
 
-function readAnswer(
-  request: ClientRequest,
-  response: IncomingMessage,
-  settle: () => void,
-  resolve: (answer: PostAnswer) => void,
-  reject: (error: Error) => void,
-): void {
+/** The idle timeout a server announces in `Keep-Alive: timeout=N`, less a second's margin. */
+function serverIdleTimeoutMs(response: IncomingMessage | undefined): number | undefined {
+  const seconds = /\btimeout=(\d+)/i.exec(String(response?.headers['keep-alive'] ?? ''))?.[1];
+  return seconds === undefined ? undefined : Math.max(0, Number(seconds) * 1000 - 1000);
+}
+
+function readAnswer(response: IncomingMessage, resolve: (answer: PostAnswer) => void, reject: (error: Error) => void): void {
   const status = response.statusCode ?? 0;
   const chunks: Buffer[] = [];
   let bytes = 0;
@@ -109,17 +160,12 @@ function readAnswer(
       response.destroy(); // stop reading; the socket is not reused
     }
   });
-  response.on('end', () => {
-    settle();
-    resolve({ status, retryAfter: response.headers['retry-after'], text: Buffer.concat(chunks).toString('utf8') });
-  });
+  response.on('end', () =>
+    resolve({ status, retryAfter: response.headers['retry-after'], text: Buffer.concat(chunks).toString('utf8') }),
+  );
   // Reset, timed out or aborted mid-body: no answer arrived. Too large: not D3's answer.
-  response.on('error', (error) => {
-    settle();
-    reject(error);
-  });
+  response.on('error', reject);
   response.on('close', () => {
-    settle();
     if (tooLarge) resolve({ status, retryAfter: undefined, text: undefined });
     else if (!response.complete) reject(new Error('The answer was cut off.'));
   });

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpPost, MAX_ANSWER_BYTES, PostTimeoutError } from '../../lambda/http-post.ts';
+import { createHttpPost, IDLE_SOCKET_MS, MAX_ANSWER_BYTES, PostTimeoutError } from '../../lambda/http-post.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -13,17 +13,21 @@ const servers: { close(): void }[] = [];
 
 async function serve(handler: Handler) {
   const connections = { count: 0 };
+  const closed = { count: 0 };
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (c: string) => (body += c));
     req.on('end', () => handler(req, res, body));
   });
-  server.on('connection', () => connections.count++);
+  server.on('connection', (socket) => {
+    connections.count++;
+    socket.on('close', () => closed.count++);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   servers.push({ close: () => server.close() && server.closeAllConnections() });
   const { port } = server.address() as AddressInfo;
-  return { url: new URL(`http://127.0.0.1:${port}/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk`), connections, server };
+  return { url: new URL(`http://127.0.0.1:${port}/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk`), connections, closed, server };
 }
 
 afterEach(() => {
@@ -64,6 +68,54 @@ describe('HTTP POST to D3', () => {
     const post = createHttpPost();
     for (let i = 0; i < 5; i++) await post(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
     expect(connections.count).toBe(1);
+  });
+
+  it('opens a fresh connection instead of reusing one idle longer than idleSocketMs by the wall clock, as after a frozen instance', async () => {
+    let clock = 1_000_000;
+    const { url, connections, closed, server } = await serve((_req, res) => res.end('{}'));
+    server.keepAliveTimeout = 120_000; // a server (IIS-like) that keeps idle connections long
+    const post = createHttpPost({ idleSocketMs: 10_000, now: () => clock });
+    const send = () => post(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
+
+    await send();
+    clock += 9_000; // idle, but not for long
+    await send();
+    expect(connections.count).toBe(1);
+
+    clock += 10_001; // frozen past idleSocketMs: the agent's own timer has not run
+    await send();
+    expect(connections.count).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed.count).toBe(1); // the stale one was let go, not left open
+  });
+
+  it('reuses a connection no longer than the server’s own Keep-Alive timeout allows, less a second', async () => {
+    let clock = 1_000_000;
+    const { url, connections } = await serve((_req, res) => {
+      res.setHeader('keep-alive', 'timeout=3');
+      res.end('{}');
+    });
+    const post = createHttpPost({ now: () => clock });
+    const send = () => post(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
+
+    await send();
+    clock += 1_900;
+    await send();
+    expect(connections.count).toBe(1);
+    clock += 2_100; // past 3 s less a second
+    await send();
+    expect(connections.count).toBe(2);
+  });
+
+  it(`lets a connection idle for idleSocketMs go by its own timer too (default ${IDLE_SOCKET_MS / 1000} s, under an ALB’s 60 s)`, async () => {
+    expect(IDLE_SOCKET_MS).toBeLessThan(60_000);
+    const { url, connections, closed } = await serve((_req, res) => res.end('{}'));
+    const post = createHttpPost({ idleSocketMs: 100 });
+    await post(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(closed.count).toBe(1);
+    await post(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
+    expect(connections.count).toBe(2);
   });
 
   it(`gives up reading an answer over ${MAX_ANSWER_BYTES / 1024 / 1024} MiB and reports no text`, async () => {
