@@ -4,13 +4,10 @@
 // and answer shapes, both auth modes (API key header, HS256 JWT), the documented
 // 50 requests/second limit, and a fault queue so tests can provoke every failure
 // the adapter must survive (throttling, 5xx, resets, timeouts, odd bodies).
-import { createServer } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { jwtVerify } from 'jose';
-import type { LoopbackTls } from './loopback-tls.ts';
+import { listenOnLoopback, type LoopbackTls } from './loopback-tls.ts';
 import { readText } from './read-body.ts';
 
 export interface D3SimulatorOptions {
@@ -192,15 +189,10 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
       if (!res.headersSent && !res.destroyed) { res.writeHead(500, { 'content-type': 'application/json' }); res.end(JSON.stringify(UNEXPECTED)); }
     });
   };
-  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, origin } = await listenOnLoopback(listener, options);
 
   return {
-    baseUrl: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${basePath}`,
+    baseUrl: `${origin}${basePath}`,
     requests,
     sites,
     stats,

@@ -3,12 +3,9 @@
 // AWS_ENDPOINT_URL_SECRETS_MANAGER) to run GetSecretValue. Tests and the local dev
 // server use it so the adapter's secret loading, caching and error handling run
 // against the real client code, wire format included, without AWS.
-import { createServer } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import type { LoopbackTls } from './loopback-tls.ts';
+import { listenOnLoopback, type LoopbackTls } from './loopback-tls.ts';
 import { readText } from './read-body.ts';
 
 export type SecretsManagerFault = 'ThrottlingException' | 'InternalServiceError' | 'AccessDeniedException' | 'ResourceNotFoundException' | 'reset';
@@ -115,15 +112,10 @@ export async function startLocalSecretsManager(
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => { if (!res.headersSent) sendError(res, 'InternalServiceError'); });
   };
-  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, origin } = await listenOnLoopback(listener, options);
 
   return {
-    endpoint: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    endpoint: origin,
     calls,
     set,
     delete: (id) => { const s = lookup(id); if (s !== undefined) secrets.delete(s.name); },
