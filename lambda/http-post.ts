@@ -116,13 +116,14 @@ export function createHttpPost({ idleSocketMs = IDLE_SOCKET_MS, now = Date.now }
       target.inFlight += 1;
       let answered: IncomingMessage | undefined;
       let settled = false;
-      const settle = () => {
-        if (settled) return false;
+      // The first of answer, error, timeout or abort settles the exchange.
+      const settle = (outcome: () => void) => {
+        if (settled) return;
         settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', abort);
         ended(target, answered);
-        return true;
+        outcome();
       };
       const timer = setTimeout(() => request.destroy(new PostTimeoutError(`No answer within ${timeoutMs} ms.`)), timeoutMs);
       const abort = () => request.destroy(new Error('The request was aborted.'));
@@ -132,11 +133,11 @@ export function createHttpPost({ idleSocketMs = IDLE_SOCKET_MS, now = Date.now }
         answered = response;
         readAnswer(
           response,
-          (answer) => settle() && resolve(answer),
-          (error) => settle() && reject(error),
+          (answer) => settle(() => resolve(answer)),
+          (error) => settle(() => reject(error)),
         );
       });
-      request.on('error', (error) => settle() && reject(error));
+      request.on('error', (error) => settle(() => reject(error)));
       request.end(body);
     });
 }

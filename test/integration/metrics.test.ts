@@ -142,6 +142,24 @@ describe('correlation', () => {
 });
 
 describe('metrics housekeeping', () => {
+  it('keeps the caller kind on every invocation when the same kind comes twice in a row (the dimension is set only on a change)', async () => {
+    harness = await startHarness();
+    const request = { incidentNumbers: ['20240401-12'], site: 'Tier 2' };
+    await harness.invoke(httpApiEvent({ body: request }));
+    await harness.invoke(httpApiEvent({ body: request }));
+    await harness.invoke(request);
+    await harness.invoke(request);
+    const kinds = emf(harness)
+      .filter((blob) => 'IncidentsRequested' in blob)
+      .map((blob) => [blob.service, blob.CallerKind]);
+    expect(kinds).toEqual([
+      ['d3-site-adapter', 'http'],
+      ['d3-site-adapter', 'http'],
+      ['d3-site-adapter', 'direct'],
+      ['d3-site-adapter', 'direct'],
+    ]);
+  });
+
   it('writes no Powertools warning when one instance serves callers of different kinds in turn', async () => {
     harness = await startHarness();
     const request = { incidentNumbers: ['20240401-11'], site: 'Tier 2' };
