@@ -10,27 +10,15 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 
-/** POWERTOOLS_METRICS_NAMESPACE. */
-export const METRICS_NAMESPACE = 'D3SiteAdapter';
-/** POWERTOOLS_SERVICE_NAME, which Powertools also puts in the `service` dimension. */
-export const SERVICE_NAME = 'd3-site-adapter';
+import { CALLER_KINDS, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type CallerKind, type MetricName } from '../lambda/names.ts';
 
-/** How the function was invoked: the value of the `CallerKind` dimension. */
-export const CALLER_KINDS = ['http', 'eventbridge', 'direct'] as const;
-export type CallerKind = (typeof CALLER_KINDS)[number];
+export { CALLER_KINDS, METRICS_NAMESPACE, SERVICE_NAME, type CallerKind };
 
 /** Counts (statistic Sum) the function emits per caller kind. */
-export type AdapterCount =
-  | 'IncidentsRequested'
-  | 'IncidentsUpdated'
-  | 'IncidentsFailed'
-  | 'D3Requests'
-  | 'D3Retries'
-  | 'D3Throttled'
-  | 'RequestsRejected';
+export type AdapterCount = Exclude<MetricName, typeof METRIC.d3Latency>;
 
 /** Milliseconds, one value per request sent to D3. */
-export const D3_LATENCY = 'D3Latency';
+export const D3_LATENCY = METRIC.d3Latency;
 
 export const PERIOD = Duration.minutes(5);
 
@@ -76,8 +64,8 @@ export function failureRatio(): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
     expression: 'IF(requested > 0, failed / requested, 0)',
     usingMetrics: {
-      requested: totalOf('IncidentsRequested', 'requested', 'Requested'),
-      failed: totalOf('IncidentsFailed', 'failed', 'Failed'),
+      requested: totalOf(METRIC.incidentsRequested, 'requested', 'Requested'),
+      failed: totalOf(METRIC.incidentsFailed, 'failed', 'Failed'),
     },
     label: 'Failed / requested',
     period: PERIOD,

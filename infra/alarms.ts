@@ -13,6 +13,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PERIOD, failureRatio, totalOf } from './adapter-metrics.ts';
+import { METRIC } from '../lambda/names.ts';
 import { D3_RATE_LIMIT_PER_SECOND } from './settings.ts';
 
 export interface AdapterAlarmsProps {
@@ -106,7 +107,7 @@ export class AdapterAlarms extends Construct {
       `D3 answered 429 (rate limited) in each of ${SUSTAINED_THROTTLING_PERIODS} consecutive five-minute periods: ` +
         `another client shares its limit of ${D3_RATE_LIMIT_PER_SECOND} requests per second; ` +
         'lower reservedConcurrency or d3MaxRps.',
-      totalOf('D3Throttled', 'throttled', 'D3 429s'),
+      totalOf(METRIC.d3Throttled, 'throttled', 'D3 429s'),
       {
         ...FIRST_OCCURRENCE,
         evaluationPeriods: SUSTAINED_THROTTLING_PERIODS,

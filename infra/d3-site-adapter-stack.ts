@@ -29,13 +29,12 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import type { Construct } from 'constructs';
 import { AdapterAlarms } from './alarms.ts';
 import { AdapterFunction } from './adapter-function.ts';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './adapter-metrics.ts';
+import { METRICS_NAMESPACE, ROUTE_PATH, SERVICE_NAME } from '../lambda/names.ts';
 import { AdapterDashboard } from './dashboard.ts';
 import { deadLetterQueue } from './dead-letter-queue.ts';
 import { readSettings, PLACEHOLDER_BASE_URL, type D3SecretSource } from './settings.ts';
 import { signingSecret } from './signing-secret.ts';
 
-export const ROUTE_PATH = '/incidents/site';
 
 /** The output of `npm run build`, wherever the app is run from. */
 const BUILD_DIR = fileURLToPath(new URL('../dist', import.meta.url));

@@ -22,6 +22,7 @@ import {
   failureRatio,
   totalOf,
 } from './adapter-metrics.ts';
+import { METRIC } from '../lambda/names.ts';
 
 export interface AdapterDashboardProps {
   function: lambda.Function;
@@ -71,9 +72,9 @@ export class AdapterDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Incidents requested, updated, failed (all callers, per 5 minutes)',
         left: [
-          totalOf('IncidentsRequested', 'requested', 'Requested'),
-          totalOf('IncidentsUpdated', 'updated', 'Updated'),
-          totalOf('IncidentsFailed', 'failed', 'Failed'),
+          totalOf(METRIC.incidentsRequested, 'requested', 'Requested'),
+          totalOf(METRIC.incidentsUpdated, 'updated', 'Updated'),
+          totalOf(METRIC.incidentsFailed, 'failed', 'Failed'),
         ],
         leftYAxis: { min: 0, showUnits: false },
         ...WIDE,
@@ -92,7 +93,7 @@ export class AdapterDashboard extends Construct {
       // Who asks for moves: webhooks over HTTP, EventBridge rules or direct invocations?
       new cloudwatch.GraphWidget({
         title: 'Incidents requested by caller kind',
-        left: CALLER_KINDS.map((kind) => adapterMetric('IncidentsRequested', kind, { label: kind })),
+        left: CALLER_KINDS.map((kind) => adapterMetric(METRIC.incidentsRequested, kind, { label: kind })),
         stacked: true,
         leftYAxis: { min: 0, showUnits: false },
         ...THIRD,
@@ -100,7 +101,7 @@ export class AdapterDashboard extends Construct {
       // Which callers send requests we turn away (bad signature, invalid body) or fail to serve?
       new cloudwatch.GraphWidget({
         title: 'Requests rejected by caller kind',
-        left: CALLER_KINDS.map((kind) => adapterMetric('RequestsRejected', kind, { label: kind })),
+        left: CALLER_KINDS.map((kind) => adapterMetric(METRIC.requestsRejected, kind, { label: kind })),
         stacked: true,
         leftYAxis: { min: 0, showUnits: false },
         ...THIRD,
@@ -121,9 +122,9 @@ export class AdapterDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'D3 requests, retries and 429s (all callers, per 5 minutes)',
         left: [
-          totalOf('D3Requests', 'requests', 'Requests (retries included)'),
-          totalOf('D3Retries', 'retries', 'Retries'),
-          totalOf('D3Throttled', 'throttled', '429 Too Many Requests'),
+          totalOf(METRIC.d3Requests, 'requests', 'Requests (retries included)'),
+          totalOf(METRIC.d3Retries, 'retries', 'Retries'),
+          totalOf(METRIC.d3Throttled, 'throttled', '429 Too Many Requests'),
         ],
         leftYAxis: { min: 0, showUnits: false },
         ...WIDE,

@@ -10,20 +10,28 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig, type Config } from './config.ts';
-import { D3Client, type RetryNotice } from './d3-client.ts';
-import type { HttpPost } from './http-post.ts';
+import { D3Client } from './d3/client.ts';
+import { RateLimiter } from './d3/rate-limiter.ts';
+import type { HttpPost } from './d3/transport.ts';
 import { ConfigurationError } from './errors.ts';
 import { moveIncidents, type MoveOutcome } from './move-incidents.ts';
-import { RateLimiter } from './rate-limiter.ts';
 import type { MoveRequest } from './request-schema.ts';
-import { SecretCache } from './secret-cache.ts';
-import { Telemetry } from './telemetry.ts';
-import { WebhookVerifier } from './webhook-signature.ts';
+import { SecretCache } from './secrets.ts';
+import type { InvocationMetrics, Telemetry } from './telemetry.ts';
+import { WebhookVerifier } from './webhook-verifier.ts';
+
+export interface MoveCall {
+  deadline: number;
+  requestId: string;
+  signal?: AbortSignal;
+  /** This invocation's metrics; none outside an invocation (tests). */
+  metrics?: InvocationMetrics;
+}
 
 export interface Adapter {
   /** The inbound signature check, or undefined when signatures are not required. */
   verifier(): Promise<WebhookVerifier | undefined>;
-  move(request: MoveRequest, options: { deadline: number; requestId: string; signal?: AbortSignal }): Promise<MoveOutcome>;
+  move(request: MoveRequest, call: MoveCall): Promise<MoveOutcome>;
 }
 
 export interface AdapterDependencies {
@@ -35,8 +43,7 @@ export interface AdapterDependencies {
   post?: HttpPost;
 }
 
-export function createAdapter(env: Record<string, string | undefined>, dependencies: AdapterDependencies): Adapter {
-  const deps = { ...dependencies, telemetry: dependencies.telemetry ?? new Telemetry(env) };
+export function createAdapter(env: Record<string, string | undefined>, deps: AdapterDependencies): Adapter {
   let config: Config;
   try {
     config = loadConfig(env);
@@ -49,7 +56,7 @@ export function createAdapter(env: Record<string, string | undefined>, dependenc
     return { verifier: refuse, move: refuse };
   }
 
-  const provider = new SecretsProvider(deps.secretsClient ? { awsSdkV3Client: deps.secretsClient as never } : {});
+  const provider = new SecretsProvider(deps.secretsClient ? { awsSdkV3Client: deps.secretsClient } : {});
   const secrets = new SecretCache(provider, config.secretCacheTtlSeconds);
   const d3 = new D3Client({
     baseUrl: config.d3BaseUrl,
@@ -62,11 +69,6 @@ export function createAdapter(env: Record<string, string | undefined>, dependenc
     timeoutMs: config.timeoutMs,
     maxAttempts: config.maxAttempts,
     ...(deps.post ? { post: deps.post } : {}),
-    onRetry: (notice: RetryNotice) => {
-      deps.telemetry.d3Retry();
-      deps.logger.warn('Retrying D3 SOAR', { ...notice });
-    },
-    onRequest: (status, latencyMs) => deps.telemetry.d3Request(status, latencyMs),
   });
 
   let signing: { value: string; verifier: WebhookVerifier } | undefined;
@@ -86,19 +88,27 @@ export function createAdapter(env: Record<string, string | undefined>, dependenc
       if (signing?.value !== value) signing = { value, verifier: new WebhookVerifier(value) };
       return signing.verifier;
     },
-    async move(request, options) {
+    async move(request, { metrics, ...call }) {
       const requested = request.incidentNumbers.length;
+      const observer = {
+        request: (status: number | undefined, latencyMs: number) => metrics?.d3Request(status, latencyMs),
+        retry: (notice: object) => {
+          metrics?.d3Retry();
+          deps.logger.warn('Retrying D3 SOAR', { ...notice });
+        },
+      };
       try {
         const outcome = await moveIncidents(request, {
           d3,
           batchSize: config.batchSize,
           concurrency: config.concurrency,
-          ...options,
+          observer,
+          ...call,
         });
-        deps.telemetry.incidents(requested, outcome.result.updated.length, outcome.result.failed.length);
+        metrics?.incidents(requested, outcome.result.updated.length, outcome.result.failed.length);
         return outcome;
       } catch (error) {
-        deps.telemetry.incidents(requested, 0, requested);
+        metrics?.incidents(requested, 0, requested);
         throw error;
       }
     },

@@ -1,10 +1,11 @@
 // Every failure the adapter can answer with, one class each.
 //
-// The class `name` is public API (CONTRACT §6): Step Functions `Retry`/`Catch`
-// match on it, and it chooses the HTTP status and problem type (§5). Messages
-// are written for the caller and never carry a secret or D3's raw credentials
-// error; anything sensitive stays in `cause`, which is only ever logged by
-// name, never serialized into an answer.
+// The class `name` is public API (docs/interface.md, "Error names"): Step
+// Functions `Retry`/`Catch` match on it, and it chooses the HTTP status and
+// problem type. Messages are written for the caller and never carry a secret,
+// a secret's name or ARN, or D3's raw credentials error: what an operator
+// needs beyond that goes in `logFields` (logged, never answered), and a cause
+// is only ever logged by name.
 
 export interface FieldError {
   /** JSON Pointer (RFC 6901) into the request body; '' is the body itself. */
@@ -12,11 +13,49 @@ export interface FieldError {
   message: string;
 }
 
+export interface AdapterErrorOptions extends ErrorOptions {
+  logFields?: Record<string, string>;
+}
+
 export abstract class AdapterError extends Error {
   abstract readonly status: number;
   abstract readonly title: string;
-  /** Whether a later identical call can succeed (drives EventBridge re-delivery). */
+  /**
+   * Whether the same call, made again soon, can succeed: D3 or AWS was busy or
+   * down for a moment. Callers that retry on their own (Step Functions
+   * `Retry`, an HTTP client honouring `Retry-After`) should. Whether an event
+   * is kept for redelivery is a wider question: see `shouldRedeliver`.
+   */
   readonly retryable: boolean = false;
+  /**
+   * Whether the message may be shown to the caller. Our own faults are not:
+   * the caller gets a generic text and the request id, operators the log.
+   */
+  readonly expose: boolean = true;
+  /** For the operator's log line only, never for an answer (e.g. which secret could not be read). */
+  readonly logFields: Record<string, string> = {};
+
+  constructor(message: string, options?: AdapterErrorOptions) {
+    super(message, options);
+    if (options?.logFields) this.logFields = options.logFields;
+  }
+}
+
+/**
+ * The one decision, for every path that can hand a delivery back (EventBridge
+ * through Lambda's async retries, the queue worker through
+ * `batchItemFailures`), whether to do so.
+ *
+ * - The delivery's own fault (4xx: invalid, unsigned, ...) is never
+ *   redelivered: it would fail the same way forever. It is logged and dropped.
+ * - Any other fault is: a transient one (D3 or AWS busy or down) is retried
+ *   and most likely succeeds; a lasting one (our configuration, D3 refusing
+ *   our credentials, a bug) ends in the on-failure destination or the
+ *   dead-letter queue, where it waits for an operator to fix the cause and
+ *   send it again. Dropping it would lose the move.
+ */
+export function shouldRedeliver(error: AdapterError): boolean {
+  return error.retryable || error.status >= 500;
 }
 
 export class ValidationError extends AdapterError {
@@ -68,7 +107,7 @@ export class D3RateLimitedError extends AdapterError {
   override readonly retryable = true;
   /** Seconds the caller should wait before trying again. */
   readonly retryAfterSeconds: number;
-  constructor(detail: string, retryAfterSeconds: number, options?: ErrorOptions) {
+  constructor(detail: string, retryAfterSeconds: number, options?: AdapterErrorOptions) {
     super(detail, options);
     this.retryAfterSeconds = retryAfterSeconds;
   }
@@ -81,7 +120,7 @@ export class D3UnavailableError extends AdapterError {
   readonly title: string;
   override readonly retryable = true;
   readonly timedOut: boolean;
-  constructor(detail: string, options?: ErrorOptions & { timedOut?: boolean }) {
+  constructor(detail: string, options?: AdapterErrorOptions & { timedOut?: boolean }) {
     super(detail, options);
     this.timedOut = options?.timedOut ?? false;
     this.status = this.timedOut ? 504 : 502;
@@ -101,12 +140,13 @@ export class ConfigurationError extends AdapterError {
   override readonly name = 'ConfigurationError';
   readonly status = 500;
   readonly title = 'Adapter misconfigured';
+  override readonly expose = false;
 }
 
 /**
  * Secrets Manager itself failed transiently (throttled, 5xx, network) after
- * the SDK's own retries. Not in CONTRACT §6's list: it is neither a broken
- * configuration (retrying helps) nor a D3 fault, so it gets its own name.
+ * the SDK's own retries: neither a broken configuration (retrying helps) nor
+ * a D3 fault, so it gets its own name.
  */
 export class SecretsUnavailableError extends AdapterError {
   override readonly name = 'SecretsUnavailableError';
@@ -122,6 +162,7 @@ export class InternalError extends AdapterError {
   readonly status = 500;
   readonly title = 'Internal error';
   override readonly retryable = true;
+  override readonly expose = false;
 }
 
 /** Maps any thrown value to an AdapterError; unknown errors become an opaque InternalError. */

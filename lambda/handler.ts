@@ -1,23 +1,22 @@
 // The Lambda entry point: Middy wiring only. Read the `.use` calls top to
-// bottom for the path of a request; the answer middleware sits first so that
-// it has the last word on the way out.
+// bottom for the path of a request; `respond` sits first so that it has the
+// last word on the way out.
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { createAdapter, type AdapterDependencies } from './adapter.ts';
 import { D3UnavailableError } from './errors.ts';
 import { readPayload, type Inbound } from './inbound.ts';
-import { answer } from './middleware/answer.ts';
-import { inboundEvent } from './middleware/inbound-event.ts';
+import { inboundEvent, type AdapterContext } from './middleware/inbound-event.ts';
+import { respond } from './middleware/respond.ts';
 import { webhookSignature } from './middleware/webhook-signature.ts';
+import { SERVICE_NAME } from './names.ts';
 import { parseMoveRequest } from './request-schema.ts';
-import { SERVICE_NAME, Telemetry } from './telemetry.ts';
+import { Telemetry } from './telemetry.ts';
 
-/** Kept back from Lambda's timeout to build and send the answer. */
-export const ANSWER_MARGIN_MS = 500;
+/** Kept back from Lambda's timeout to build and send the response. */
+export const RESPONSE_MARGIN_MS = 500;
 /** Outside Lambda (tests, `npm start`) there is no timeout to read. */
 const DEFAULT_REMAINING_MS = 30_000;
 
@@ -31,27 +30,26 @@ export function createHandler(options: HandlerOptions = {}) {
   const telemetry = options.telemetry ?? new Telemetry(env);
   const adapter = createAdapter(env, { ...options, logger, telemetry });
 
-  return middy<unknown, unknown, Error, Context>({
-    // A backstop only: the D3 client already settles before ANSWER_MARGIN_MS.
-    timeoutEarlyInMillis: ANSWER_MARGIN_MS / 2,
+  return middy<unknown, unknown, Error, AdapterContext>({
+    // A backstop only: the D3 client already settles before RESPONSE_MARGIN_MS.
+    timeoutEarlyInMillis: RESPONSE_MARGIN_MS / 2,
     timeoutEarlyResponse: () => {
       throw new D3UnavailableError('The invocation ran out of time before D3 SOAR answered.', { timedOut: true });
     },
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(telemetry.metrics, { captureColdStartMetric: true })) // flushed once the answer is set
-    .use(answer({ logger, telemetry })) // answer: result or problem, in the caller's terms
+    .use(respond({ logger })) // result or problem, in the caller's terms; one log line; metrics written
     .use(inboundEvent({ logger, telemetry })) // event in: which caller, raw body, HTTP framing
     .use(webhookSignature({ verifier: adapter.verifier })) // signature, on the raw body
-    .handler(async (event: unknown, context: Context, { signal }: { signal: AbortSignal }) => {
+    .handler(async (event: unknown, context: AdapterContext, { signal }: { signal: AbortSignal }) => {
       const request = parseMoveRequest(readPayload(event as Inbound)); // parse, validate
       const remaining = context.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
       return adapter.move(request, {
         // batch, call D3, merge
-        deadline: Date.now() + remaining - ANSWER_MARGIN_MS,
+        deadline: Date.now() + remaining - RESPONSE_MARGIN_MS,
         requestId: context.awsRequestId,
         signal,
+        ...(context.metrics ? { metrics: context.metrics } : {}),
       });
     });
 }
-

@@ -1,9 +1,11 @@
 // Event in: recognises which of the five kinds of event started the invocation
-// (CONTRACT §3) and reduces it to one Inbound value, so that every later step
-// works the same whatever the caller was. The HTTP framing checks that need
-// no secret (method, path, size, content type) happen here too.
+// (HTTP API, REST API, function URL, EventBridge, direct; docs/interface.md,
+// "Entry points") and reduces it to one Inbound value, so that every later
+// step works the same whatever the caller was. The HTTP framing checks that
+// need no secret (method, path, size, content type) happen here too.
 
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
+import { ROUTE_PATH, type CallerKind } from './names.ts';
 import {
   MethodNotAllowedError,
   NotFoundError,
@@ -12,10 +14,8 @@ import {
   ValidationError,
 } from './errors.ts';
 
-export type EventKind = 'http' | 'eventbridge' | 'direct';
-
 export interface Inbound {
-  kind: EventKind;
+  kind: CallerKind;
   /** Lower-cased header names (HTTP only). */
   headers: Record<string, string>;
   /** The body exactly as the caller sent it, decoded from base64 if need be (HTTP only). */
@@ -27,22 +27,25 @@ export interface Inbound {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-export const ROUTE_PATH = '/incidents/site';
+export { ROUTE_PATH };
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /** Which kind of caller sent `event`: anything that is neither HTTP nor EventBridge is a direct invocation. */
-export function eventKind(event: unknown): EventKind {
+export function callerKind(event: unknown): CallerKind {
   if (isHttpV2(event) || isHttpV1(event)) return 'http';
   return isEventBridge(event) ? 'eventbridge' : 'direct';
 }
 
 export function toInbound(event: unknown): Inbound {
   if (isHttpV2(event)) {
-    return fromHttp(event.requestContext.http.method, event.rawPath, event.headers, event.body, event.isBase64Encoded);
+    // API Gateway has routed by its route key (the path template, without a
+    // stage prefix); a function URL routes every path here ('$default').
+    const routed = event.routeKey && event.routeKey !== '$default' ? event.routeKey.replace(/^\S+\s+/, '') : undefined;
+    return fromHttp(event.requestContext.http.method, routed ?? event.rawPath, event.headers, event.body, event.isBase64Encoded);
   }
   if (isHttpV1(event)) {
-    return fromHttp(event.httpMethod, event.path, headersV1(event), event.body, event.isBase64Encoded);
+    return fromHttp(event.httpMethod, event.resource ?? event.path, headersV1(event), event.body, event.isBase64Encoded);
   }
   if (isEventBridge(event)) {
     return { kind: 'eventbridge', headers: {}, rawBody: undefined, payload: event.detail, deliveryId: event.id };
@@ -69,11 +72,10 @@ function fromHttp(
   isBase64Encoded: boolean | undefined,
 ): Inbound {
   const headers = lowerCaseHeaders(rawHeaders);
-  // API Gateway routes only POST /incidents/site here; a function URL routes
-  // every path, so its root is accepted too.
-  const route = (path ?? '/').replace(/\/+$/, '');
-  if (route !== '' && !route.endsWith(ROUTE_PATH)) {
-    throw new NotFoundError(`Nothing is served at ${path?.slice(0, 100)}; POST to ${ROUTE_PATH}.`);
+  // Exactly the stack's route, as API Gateway matches it, wherever the event
+  // came from: a function URL or the local server gets no other path either.
+  if (path !== ROUTE_PATH) {
+    throw new NotFoundError(`Nothing is served at ${JSON.stringify((path ?? '').slice(0, 100))}; POST to ${ROUTE_PATH}.`);
   }
   if (method.toUpperCase() !== 'POST') {
     throw new MethodNotAllowedError(`${method.slice(0, 10)} is not allowed; POST the request to ${ROUTE_PATH}.`);

@@ -1,15 +1,63 @@
 // The use case: split a validated request into batches, send them to D3 with
-// bounded concurrency, and merge the answers into one result (CONTRACT §4, §7).
+// bounded concurrency, and merge the tallies into one result that accounts for
+// every incident (docs/interface.md, "The result").
 //
 // A batch that still fails after its retries stops the batches not yet
 // started (D3 is down or refusing us; hammering it helps no one) and its
 // incidents are reported failed with the reason. If nothing was updated at
 // all, the batch's error is the answer, so callers can retry the whole call.
 
-import type { D3Port } from './d3-client.ts';
 import { toAdapterError, type AdapterError } from './errors.ts';
-import { failAll, normalizeAnswer, type IncidentFailure } from './normalize.ts';
 import type { MoveRequest } from './request-schema.ts';
+
+export interface SiteUpdate {
+  incidentNumbers: string[];
+  site: string;
+  username?: string;
+}
+
+export interface RetryNotice {
+  attempt: number;
+  /** What went wrong, for the log: `answered HTTP 503`, `could not be reached (ECONNREFUSED d3.example:443)`. */
+  reason: string;
+  delayMs: number;
+  /** For the log only: a network error's code and D3's host (`ECONNREFUSED d3.example:443`). */
+  cause?: string;
+}
+
+/** Told of every request to D3, for the invocation's metrics and log lines. */
+export interface D3Observer {
+  /** One HTTP request settled: its status (undefined if no response came) and latency. */
+  request(status: number | undefined, latencyMs: number): void;
+  retry(notice: RetryNotice): void;
+}
+
+export interface CallOptions {
+  /** Epoch ms by which the call must have settled. */
+  deadline: number;
+  signal?: AbortSignal;
+  observer?: D3Observer;
+}
+
+export interface IncidentFailure {
+  incidentNumber: string;
+  reason: string;
+}
+
+/** What became of one batch: each of its incidents in exactly one of the two. */
+export interface BatchTally {
+  updated: string[];
+  failed: IncidentFailure[];
+}
+
+/**
+ * The port this use case depends on, so it is tested without the network;
+ * d3/client.ts implements it against D3 SOAR. It resolves with the batch's
+ * tally, or rejects when D3 could not be used at all.
+ */
+export interface D3Port {
+  updateIncidentSite(update: SiteUpdate, options: CallOptions): Promise<BatchTally>;
+}
 
 export type MoveStatus = 'succeeded' | 'partial' | 'failed';
 
@@ -35,10 +83,11 @@ export interface MoveOptions {
   deadline: number;
   requestId: string;
   signal?: AbortSignal;
+  observer?: D3Observer;
 }
 
 export async function moveIncidents(request: MoveRequest, options: MoveOptions): Promise<MoveOutcome> {
-  const { d3, batchSize, concurrency, deadline, signal } = options;
+  const { d3, batchSize, concurrency, deadline, signal, observer } = options;
   const batches = chunk(request.incidentNumbers, batchSize);
   const updated = new Set<string>();
   const failures = new Map<string, string>();
@@ -53,11 +102,12 @@ export async function moveIncidents(request: MoveRequest, options: MoveOptions):
         continue;
       }
       try {
-        const answer = await d3.updateIncidentSite(
-          { incidentNumbers: batch, site: request.site, ...(request.username ? { username: request.username } : {}) },
-          { deadline, ...(signal ? { signal } : {}) },
+        record(
+          await d3.updateIncidentSite(
+            { incidentNumbers: batch, site: request.site, ...(request.username ? { username: request.username } : {}) },
+            { deadline, ...(signal ? { signal } : {}), ...(observer ? { observer } : {}) },
+          ),
         );
-        record(normalizeAnswer(batch, answer));
       } catch (error) {
         const failure = toAdapterError(error);
         firstError ??= failure;
@@ -65,9 +115,9 @@ export async function moveIncidents(request: MoveRequest, options: MoveOptions):
       }
     }
   };
-  const record = (outcome: ReturnType<typeof normalizeAnswer>) => {
-    for (const number of outcome.updated) updated.add(number);
-    for (const { incidentNumber, reason } of outcome.failed) failures.set(incidentNumber, reason);
+  const record = (tally: BatchTally) => {
+    for (const number of tally.updated) updated.add(number);
+    for (const { incidentNumber, reason } of tally.failed) failures.set(incidentNumber, reason);
   };
 
   await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
@@ -90,4 +140,8 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   const batches: T[][] = [];
   for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
   return batches;
+}
+
+export function failAll(requested: readonly string[], reason: string): BatchTally {
+  return { updated: [], failed: requested.map((incidentNumber) => ({ incidentNumber, reason })) };
 }

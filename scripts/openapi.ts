@@ -30,7 +30,7 @@ import {
   type AdapterError,
 } from '../lambda/errors.ts';
 import { MAX_BODY_BYTES, ROUTE_PATH } from '../lambda/inbound.ts';
-import { toProblem } from '../lambda/problem.ts';
+import { toProblem } from '../lambda/http-response.ts';
 import {
   MAX_INCIDENT_NUMBER_LENGTH,
   MAX_INCIDENTS,

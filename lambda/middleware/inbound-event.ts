@@ -1,24 +1,34 @@
 // Middy middleware, first in: replaces the raw Lambda event with an Inbound
-// (see ../inbound.ts), tags the invocation's logs with the caller's delivery
-// id, so one grep finds a webhook or an EventBridge event, and its metrics
-// with the kind of caller.
+// (see ../inbound.ts), tags the invocation's log lines with the caller kind
+// and the caller's delivery id, so one grep finds a webhook or an EventBridge
+// event, and opens the invocation's metrics for its kind of caller.
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj, Request } from '@middy/core';
-import { eventKind, toInbound, type EventKind } from '../inbound.ts';
-import type { Telemetry } from '../telemetry.ts';
+import type { Context } from 'aws-lambda';
+import { callerKind, toInbound } from '../inbound.ts';
+import type { CallerKind } from '../names.ts';
+import type { InvocationMetrics, Telemetry } from '../telemetry.ts';
 
-export interface InboundInternal extends Record<string, unknown> {
-  eventKind?: EventKind;
+/**
+ * The Lambda context, plus what this invocation carries from middleware to
+ * handler: set on the context, as Middy's own middlewares do (`setToContext`).
+ */
+export interface AdapterContext extends Context {
+  callerKind?: CallerKind;
+  metrics?: InvocationMetrics;
 }
 
-export function inboundEvent({ logger, telemetry }: { logger: Logger; telemetry: Telemetry }): MiddlewareObj<unknown, unknown, Error> {
-  const before = (request: Request<unknown, unknown, Error>) => {
-    const kind = eventKind(request.event);
-    (request.internal as InboundInternal).eventKind = kind;
-    telemetry.callerKind(kind);
+export type AdapterRequest = Request<unknown, unknown, Error, AdapterContext>;
 
-    const keys: Record<string, string> = { eventKind: kind };
+export function inboundEvent({ logger, telemetry }: { logger: Logger; telemetry: Telemetry }): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
+  const inboundEventBefore = (request: AdapterRequest) => {
+    const kind = callerKind(request.event);
+    request.context.callerKind = kind;
+    request.context.metrics = telemetry.invocation(kind);
+    telemetry.coldStart(request.context.functionName);
+
+    const keys: Record<string, string> = { callerKind: kind };
     try {
       const inbound = toInbound(request.event); // throws on an HTTP framing fault
       if (inbound.deliveryId) keys[kind === 'http' ? 'webhookId' : 'eventId'] = inbound.deliveryId.slice(0, 200);
@@ -27,5 +37,5 @@ export function inboundEvent({ logger, telemetry }: { logger: Logger; telemetry:
       logger.appendKeys(keys); // once: each call merges into every key the logger holds
     }
   };
-  return { name: 'inboundEvent', before };
+  return { name: 'inboundEvent', before: inboundEventBefore };
 }

@@ -224,7 +224,7 @@ describe('fault matrix: D3 answers 200 but not as asked', () => {
     const result = answer.json as MoveResult;
     expectAccounted(result, requested, harness.simulator);
     expect(result.failed).toEqual(
-      requested.map((incidentNumber) => ({ incidentNumber, reason: 'D3 SOAR reported an error: Site "Tier 2" does not exist.' })),
+      requested.map((incidentNumber) => ({ incidentNumber, reason: 'Site "Tier 2" does not exist.' })),
     );
     for (const number of requested) expect(harness.simulator.sites.has(number)).toBe(false);
     expect(harness.simulator.requests).toHaveLength(1);

@@ -13,11 +13,11 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { D3Answer, D3Port, SiteUpdate } from '../../lambda/d3-client.ts';
+import type { BatchTally, D3Port, SiteUpdate } from '../../lambda/move-incidents.ts';
 import { AdapterError, D3RateLimitedError, D3UnavailableError, ValidationError } from '../../lambda/errors.ts';
 import { readPayload } from '../../lambda/inbound.ts';
 import { moveIncidents } from '../../lambda/move-incidents.ts';
-import { normalizeAnswer } from '../../lambda/normalize.ts';
+import { tallyReply, type D3Reply } from '../../lambda/d3/reply.ts';
 import {
   MAX_INCIDENT_NUMBER_LENGTH,
   MAX_INCIDENTS,
@@ -25,7 +25,7 @@ import {
   parseMoveRequest,
   type MoveRequest,
 } from '../../lambda/request-schema.ts';
-import { WebhookVerifier } from '../../lambda/webhook-signature.ts';
+import { WebhookVerifier } from '../../lambda/webhook-verifier.ts';
 import { httpApiEvent } from '../support/events.ts';
 import { D3_KEY, startHarness, type Harness } from '../support/harness.ts';
 
@@ -438,7 +438,7 @@ const d3Answer = requestedNumbers.chain((numbers) =>
 );
 
 /** What §4 says about one incident: updated only if D3 reported it, every time, as Successful (any case). */
-function reportedSuccessful(number: string, answer: D3Answer): boolean {
+function reportedSuccessful(number: string, answer: D3Reply): boolean {
   if (answer.error) return false;
   const results: unknown[] = [];
   for (const item of answer.contextData) {
@@ -465,7 +465,7 @@ describe('property: the normalizer', () => {
     let someUpdated = 0;
     fc.assert(
       fc.property(d3Answer, ([requested, answer]) => {
-        const outcome = normalizeAnswer(requested, answer);
+        const outcome = tallyReply(requested, answer);
         const failed = outcome.failed.map((f) => f.incidentNumber);
         expectPartition(requested, outcome.updated, failed);
         expect(outcome.updated).toEqual(requested.filter((n) => reportedSuccessful(n, answer)));
@@ -493,7 +493,7 @@ describe('property: the normalizer', () => {
         const movedByD3 = new Set<string>();
         let calls = 0;
         const d3: D3Port = {
-          async updateIncidentSite(update: SiteUpdate): Promise<D3Answer> {
+          async updateIncidentSite(update: SiteUpdate): Promise<BatchTally> {
             const call = calls++;
             for (let i = 0; i < yields[call % yields.length]!; i++) await Promise.resolve(); // interleave batches
             const kind = behaviours[call % behaviours.length]!;
@@ -502,10 +502,10 @@ describe('property: the normalizer', () => {
             if (kind === 'bug') throw new TypeError('boom');
             const ok = (n: string, i: number) => kind === 'all' || (kind === 'some' && i % 2 === 0);
             update.incidentNumbers.forEach((n, i) => ok(n, i) && movedByD3.add(n));
-            return {
+            return tallyReply(update.incidentNumbers, {
               error: '',
               contextData: update.incidentNumbers.map((n, i) => ({ 'Incident Number': n, Result: ok(n, i) ? 'Successful' : 'Failed.' })),
-            };
+            });
           },
         };
         const request = { incidentNumbers: requested, site: 'Tier 2' };

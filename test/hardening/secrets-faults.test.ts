@@ -1,6 +1,5 @@
-// Issue #4, item 2: Secrets Manager faults through the real handler, the real
-// AWS SDK client and a local Secrets Manager endpoint. Each fault gets the
-// answer the contract gives it (503 + Retry-After when Secrets Manager is
+// Secrets Manager faults through the real handler, the real AWS SDK client
+// and a local Secrets Manager endpoint. Each fault gets its documented answer (503 + Retry-After when Secrets Manager is
 // throttled or down, 500 when our own secret is missing or unreadable, 200
 // after one re-read when a key is rotated mid-flight), and none of them is a
 // crash loop: the same warm handler answers every failed invocation with one
@@ -83,6 +82,21 @@ describe('Secrets Manager throttled or unavailable', () => {
     expectQuietFailures(harness, 3, 'SecretsUnavailableError');
   });
 
+  it('names no secret id or ARN in the 503 detail, even to an unsigned caller, and logs it for the operator', async () => {
+    // As deployed, the secret ids are full ARNs: account, region and name.
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:D3SiteAdapter/d3-credentials-AbCdEf';
+    harness = await startHarness({ env: { D3_SECRET_ID: arn }, secrets: { [arn]: JSON.stringify({ apiKey: D3_KEY }) } });
+    await harness.secretsManager.close();
+    harness.coldStart();
+
+    const answer = await post(harness, request());
+    expect(answer.statusCode).toBe(503);
+    for (const part of [arn, '123456789012', 'd3-credentials', 'secretsmanager:']) expect(answer.body).not.toContain(part);
+    expect(answer.json.detail).toMatch(/requestId/);
+    const logged = harness.logs().find((line) => line.message === 'Request failed');
+    expect(logged).toMatchObject({ errorName: 'SecretsUnavailableError', secretId: arn, function_request_id: answer.json.requestId });
+  });
+
   it('keeps answering 200 from its cached secrets when Secrets Manager goes down after the instance is warm', async () => {
     harness = await startHarness({ signed: true });
     const first = JSON.stringify(request());
@@ -133,7 +147,7 @@ describe('our own secret missing or unreadable', () => {
     }
     // The operator finds which secret in the log line, and fixes it: no redeploy, no cold start.
     const logged = harness.logs().find((line) => line.message === 'Request failed');
-    expect(logged).toMatchObject({ errorName: 'ConfigurationError', detail: expect.stringContaining(D3_SECRET) });
+    expect(logged).toMatchObject({ errorName: 'ConfigurationError', secretId: D3_SECRET });
     harness.secretsManager.set(D3_SECRET, JSON.stringify({ apiKey: D3_KEY }));
 
     expect((await post(harness, request())).statusCode).toBe(200);

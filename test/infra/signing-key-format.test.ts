@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { UnauthorizedError } from '../../lambda/errors.ts';
-import { WebhookVerifier } from '../../lambda/webhook-signature.ts';
+import { WebhookVerifier } from '../../lambda/webhook-verifier.ts';
 import { SIGNING_KEY_FORMAT } from '../../infra/signing-secret.ts';
 
 // What Secrets Manager draws from with ExcludePunctuation and no spaces.

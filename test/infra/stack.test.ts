@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { Token } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseD3Credentials } from '../../lambda/d3-credentials.ts';
+import { parseD3Credentials } from '../../lambda/d3/credentials.ts';
 import { ConfigurationError } from '../../lambda/errors.ts';
 import { D3_RATE_LIMIT_PER_SECOND, PLACEHOLDER_BASE_URL } from '../../infra/settings.ts';
 import { createFixture, onlyResourceId, type Fixture, type Synthesized } from './fixture.ts';

@@ -11,19 +11,23 @@ import { startD3Simulator } from '../../dev/d3-simulator.ts';
 import type { D3Simulator, D3SimulatorOptions } from '../../dev/d3-simulator.ts';
 import { startLocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import type { LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
-import { BACKOFF_BASE_MS } from '../../lambda/backoff.ts';
+import { BACKOFF_BASE_MS } from '../../lambda/d3/backoff.ts';
 import { loadConfig } from '../../lambda/config.ts';
-import { COMMAND_PATH, D3Client } from '../../lambda/d3-client.ts';
-import type { D3ClientOptions, RetryNotice, SiteUpdate } from '../../lambda/d3-client.ts';
+import { COMMAND_PATH, D3Client } from '../../lambda/d3/client.ts';
+import type { D3ClientOptions } from '../../lambda/d3/client.ts';
+import type { D3Observer, RetryNotice, SiteUpdate } from '../../lambda/move-incidents.ts';
 import { ConfigurationError, D3AuthError, D3RateLimitedError, D3UnavailableError } from '../../lambda/errors.ts';
-import { createHttpPost, type HttpPost } from '../../lambda/http-post.ts';
-import { RateLimiter } from '../../lambda/rate-limiter.ts';
-import { SecretCache } from '../../lambda/secret-cache.ts';
+import { createHttpPost, type HttpPost } from '../../lambda/d3/transport.ts';
+import { RateLimiter } from '../../lambda/d3/rate-limiter.ts';
+import { SecretCache } from '../../lambda/secrets.ts';
 
 const SECRET_ID = 'd3/credentials';
 const API_KEY = 'sim-api-key';
 const USERNAME = 'svc-adapter';
 const COMMAND_SITE = 'Security Operations';
+/** An observer that keeps the retry notices. */
+const noting = (notices: RetryNotice[]): D3Observer => ({ request: () => undefined, retry: (n) => notices.push(n) });
+
 const UPDATE: SiteUpdate = { incidentNumbers: ['20210127-198', '20210127-197'], site: 'Tier 2' };
 const AWS_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 const D3_RAW_AUTH_ERROR = 'Invalid authentication key.';
@@ -116,13 +120,7 @@ describe('D3Client: the request it sends', () => {
     expect(request!.headers['content-type']).toBe('application/json');
     expect(request!.headers.d3key).toBe(API_KEY);
     expect(request!.status).toBe(200);
-    expect(answer).toEqual({
-      error: '',
-      contextData: [
-        { 'Incident Number': '20210127-198', 'Incident Owner': 'Tier 2', Result: 'Successful' },
-        { 'Incident Number': '20210127-197', 'Incident Owner': 'Tier 2', Result: 'Successful' },
-      ],
-    });
+    expect(answer).toEqual({ updated: ['20210127-198', '20210127-197'], failed: [] });
     expect([...w.sim.sites]).toEqual([['20210127-198', 'Tier 2'], ['20210127-197', 'Tier 2']]);
   });
 
@@ -144,7 +142,7 @@ describe('D3Client: the request it sends', () => {
       const config = loadConfig({ ...env, D3_BASE_URL: pasted });
       expect(config.d3BaseUrl).toBe(w.sim.baseUrl);
       const answer = await w.client({ baseUrl: config.d3BaseUrl }).updateIncidentSite(UPDATE, inSeconds(5));
-      expect(answer.error).toBe('');
+      expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     }
     expect(w.urls).toEqual(Array(3).fill(`POST ${w.sim.baseUrl}${COMMAND_PATH}`));
     expect(w.sim.requests.map((r) => r.status)).toEqual([200, 200, 200]);
@@ -159,7 +157,7 @@ describe('D3Client: authentication', () => {
     });
     const answer = await w.client().updateIncidentSite(UPDATE, inSeconds(5));
 
-    expect(answer.error).toBe('');
+    expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     const { headers, status } = w.sim.requests[0]!;
     expect(status).toBe(200);
     expect(headers['x-d3-api-key']).toBe('custom-key');
@@ -173,7 +171,7 @@ describe('D3Client: authentication', () => {
     });
     const answer = await w.client().updateIncidentSite(UPDATE, inSeconds(5));
 
-    expect(answer.error).toBe('');
+    expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     const { headers, status } = w.sim.requests[0]!;
     expect(status).toBe(200);
     expect(headers.d3key).toBeUndefined();
@@ -205,7 +203,7 @@ describe('D3Client: authentication', () => {
 
     const answer = await w.client().updateIncidentSite(UPDATE, inSeconds(5));
 
-    expect(answer.error).toBe('');
+    expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     expect(w.sm.calls).toHaveLength(2); // exactly one re-read
     expect(w.sim.requests.map((r) => [r.status, r.headers.d3key])).toEqual([
       [401, 'key-v1'],
@@ -262,7 +260,7 @@ describe('D3Client: retries', () => {
     w.sim.inject({ kind: 'status', status: 429, headers: { 'Retry-After': '1' } });
     const answer = await w.client().updateIncidentSite(UPDATE, inSeconds(5));
 
-    expect(answer.error).toBe('');
+    expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     expect(w.sim.requests.map((r) => r.status)).toEqual([429, 200]);
     const [gap] = gaps(w.sim);
     expect(gap).toBeGreaterThanOrEqual(990);
@@ -280,10 +278,9 @@ describe('D3Client: retries', () => {
     const w = await world();
     w.sim.inject(fault, fault);
     const notices: RetryNotice[] = [];
-    const answer = await w.client({ onRetry: (n) => notices.push(n) }).updateIncidentSite(UPDATE, inSeconds(5));
+    const answer = await w.client().updateIncidentSite(UPDATE, { ...inSeconds(5), observer: noting(notices) });
 
-    expect(answer.error).toBe('');
-    expect(answer.contextData).toHaveLength(2);
+    expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     expect(w.sim.requests).toHaveLength(3);
     expect(w.sim.requests[2]!.status).toBe(200);
     expect(notices.map((n) => n.attempt)).toEqual([1, 2]);
@@ -297,7 +294,7 @@ describe('D3Client: retries', () => {
     const answer = await w.client({ timeoutMs: 300 }).updateIncidentSite(UPDATE, inSeconds(5));
     const took = performance.now() - started;
 
-    expect(answer.error).toBe('');
+    expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     expect(w.sim.requests).toHaveLength(2);
     expect(w.sim.requests[1]!.status).toBe(200);
     const [gap] = gaps(w.sim);
@@ -357,12 +354,15 @@ describe('D3Client: retries', () => {
     expect(performance.now() - started).toBeLessThan(1200);
   });
 
-  it('returns D3’s error field without retrying when D3 answers 200 with an error', async () => {
+  it('fails every incident of the batch with D3’s own text, without retrying, when D3 answers 200 with an error', async () => {
     const w = await world();
     w.sim.inject({ kind: 'errorField', error: 'Site "Tier 9" does not exist.' });
     const answer = await w.client().updateIncidentSite(UPDATE, inSeconds(5));
 
-    expect(answer).toEqual({ error: 'Site "Tier 9" does not exist.', contextData: [] });
+    expect(answer).toEqual({
+      updated: [],
+      failed: UPDATE.incidentNumbers.map((incidentNumber) => ({ incidentNumber, reason: 'Site "Tier 9" does not exist.' })),
+    });
     expect(w.sim.requests).toHaveLength(1);
   });
 
@@ -371,10 +371,15 @@ describe('D3Client: retries', () => {
     const answerWith = (...results: string[]) => ({
       kind: 'status' as const,
       status: 200,
-      body: `{"error":"","contextData":[${results.map((r, i) => `{"Incident Number":"${i}","Result":"${r}"}`).join(',')}]}`,
+      body: `{"error":"","contextData":[${results.map((r, i) => `{"Incident Number":"${UPDATE.incidentNumbers[i]}","Result":"${r}"}`).join(',')}]}`,
     });
-    const resultsOf = async () =>
-      (await w.client().updateIncidentSite(UPDATE, inSeconds(5))).contextData.map((item) => (item as { Result: string }).Result);
+    // Each incident's result as the caller sees it: D3's text when it failed.
+    const resultsOf = async () => {
+      const tally = await w.client().updateIncidentSite(UPDATE, inSeconds(5));
+      return UPDATE.incidentNumbers.map((n) =>
+        tally.updated.includes(n) ? 'Successful' : tally.failed.find((f) => f.incidentNumber === n)?.reason,
+      );
+    };
 
     // `\u0073` is "s", the key's first letter: only decoding the JSON reveals the key.
     w.sim.inject(answerWith(`Failed: \\u0073${API_KEY.slice(1)} is read-only`, 'Failed: no \\"key\\" here'));
@@ -388,10 +393,10 @@ describe('D3Client: retries', () => {
     const w = await world();
     w.sim.inject(...Array(3).fill({ kind: 'status', status: 500 }));
     const notices: RetryNotice[] = [];
-    const client = w.client({ random: undefined, maxAttempts: 4, onRetry: (n) => notices.push(n) });
-    const answer = await client.updateIncidentSite(UPDATE, inSeconds(5));
+    const client = w.client({ random: undefined, maxAttempts: 4 });
+    const answer = await client.updateIncidentSite(UPDATE, { ...inSeconds(5), observer: noting(notices) });
 
-    expect(answer.error).toBe('');
+    expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     const ceilings = [1, 2, 4].map((m) => m * BACKOFF_BASE_MS);
     expect(notices.map((n) => n.attempt)).toEqual([1, 2, 3]);
     notices.forEach((n, i) => {
@@ -476,7 +481,7 @@ describe('D3Client: pacing under a burst from one instance', () => {
     shared.sim.reset();
     const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => client.updateIncidentSite(one(i), inSeconds(15))));
 
-    expect(answers.every((a) => a.error === '' && a.contextData.length === 1)).toBe(true);
+    expect(answers.every((a) => a.updated.length === 1 && a.failed.length === 0)).toBe(true);
     expect(shared.sim.stats.requests).toBe(120);
     expect(shared.sim.stats.rateLimited).toBe(0);
     expect(shared.sim.stats.maxInAnyWindow).toBeGreaterThanOrEqual(45); // it did run near the limit
@@ -489,7 +494,7 @@ describe('D3Client: pacing under a burst from one instance', () => {
     shared.sim.inject(...Array(25).fill({ kind: 'status', status: 429 }));
     const answers = await Promise.all(Array.from({ length: 80 }, (_, i) => client.updateIncidentSite(one(i), inSeconds(15))));
 
-    expect(answers.every((a) => a.error === '')).toBe(true);
+    expect(answers.every((a) => a.updated.length === 1 && a.failed.length === 0)).toBe(true);
     expect(shared.sim.stats.requests).toBe(105); // 80 calls + 25 retries
     expect(shared.sim.stats.faultsInjected).toBe(25);
     expect(shared.sim.stats.rateLimited).toBe(0); // the simulator's own limiter never tripped

@@ -135,8 +135,8 @@ describe('correlation', () => {
     await harness.invoke(eventBridgeEvent({ incidentNumbers: ['20240401-9'], site: 'Tier 2' }, 'evt-correlate'));
     await harness.invoke({ incidentNumbers: ['20240401-10'], site: 'Tier 2' });
     const [first, second] = appLogs(harness).filter((line) => line.message === 'Incidents moved');
-    expect(first).toMatchObject({ eventId: 'evt-correlate', eventKind: 'eventbridge' });
-    expect(second).toMatchObject({ eventKind: 'direct' });
+    expect(first).toMatchObject({ eventId: 'evt-correlate', callerKind: 'eventbridge' });
+    expect(second).toMatchObject({ callerKind: 'direct' });
     expect(second).not.toHaveProperty('eventId');
   });
 });

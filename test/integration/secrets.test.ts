@@ -14,7 +14,7 @@ import { startLocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import type { LocalSecretsManager, SecretsManagerFault } from '../../dev/secrets-manager-local.ts';
 import { createAdapter } from '../../lambda/adapter.ts';
 import { ConfigurationError, SecretsUnavailableError } from '../../lambda/errors.ts';
-import { SecretCache } from '../../lambda/secret-cache.ts';
+import { SecretCache } from '../../lambda/secrets.ts';
 
 const SECRET_ID = 'd3/credentials';
 const VALUE = 'k3y-that-must-never-be-logged';
@@ -142,16 +142,17 @@ describe('SecretCache: failures', () => {
   it.each([
     ['ResourceNotFoundException'],
     ['AccessDeniedException'],
-  ] as const)('throws ConfigurationError naming the secret but not its value when Secrets Manager answers %s', async (fault) => {
+  ] as const)('throws ConfigurationError naming the secret for the log only, and not its value, when Secrets Manager answers %s', async (fault) => {
     const sm = await localSecretsManager();
     sm.inject(fault);
     const error = await rejection(cacheFor(sm.endpoint).get(SECRET_ID));
 
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.name).toBe('ConfigurationError');
-    expect(error.message).toContain(SECRET_ID);
+    expect(error.message).not.toContain(SECRET_ID);
     expect(error.message).toContain(fault);
     expect(error.message).not.toContain(VALUE);
+    expect((error as ConfigurationError).logFields).toMatchObject({ secretId: SECRET_ID, cause: fault });
     expect(sm.calls).toHaveLength(1); // not retried: retrying cannot help
   });
 
@@ -160,7 +161,8 @@ describe('SecretCache: failures', () => {
     const error = await rejection(cacheFor(sm.endpoint).get('no/such/secret'));
 
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error.message).toContain('no/such/secret');
+    expect(error.message).not.toContain('no/such/secret');
+    expect((error as ConfigurationError).logFields.secretId).toBe('no/such/secret');
   });
 
   it.each([
@@ -174,8 +176,9 @@ describe('SecretCache: failures', () => {
 
     expect(error).toBeInstanceOf(SecretsUnavailableError);
     expect(error.name).toBe('SecretsUnavailableError');
-    expect(error.message).toContain(SECRET_ID);
+    expect(error.message).not.toContain(SECRET_ID);
     expect(error.message).not.toContain(VALUE);
+    expect((error as SecretsUnavailableError).logFields.secretId).toBe(SECRET_ID);
     expect(sm.calls).toHaveLength(1);
   });
 
@@ -184,7 +187,8 @@ describe('SecretCache: failures', () => {
     const error = await rejection(cacheFor(`http://127.0.0.1:${port}`, { maxAttempts: 1 }).get(SECRET_ID));
 
     expect(error).toBeInstanceOf(SecretsUnavailableError);
-    expect(error.message).toContain(SECRET_ID);
+    expect(error.message).not.toContain(SECRET_ID);
+    expect((error as SecretsUnavailableError).logFields.secretId).toBe(SECRET_ID);
   });
 
   it('reads the secret on the next call when a transient failure was not cached', async () => {
@@ -202,7 +206,8 @@ describe('SecretCache: failures', () => {
     const error = await rejection(cacheFor(sm.endpoint).get(SECRET_ID));
 
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error.message).toContain(SECRET_ID);
+    expect(error.message).not.toContain(SECRET_ID);
+    expect((error as ConfigurationError).logFields.secretId).toBe(SECRET_ID);
   });
 });
 

@@ -14,10 +14,14 @@ export interface HttpOptions {
   headers?: Record<string, string>;
   method?: string;
   path?: string;
+  /** A stage or base-path prefix: in the raw path, not in the route API Gateway matched. */
+  stage?: string;
   base64?: boolean;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+const rawPath = (stage: string | undefined, path: string) => (stage ? `/${stage}${path}` : path);
 
 function bodyText(body: unknown): string | undefined {
   if (body === undefined) return undefined;
@@ -39,9 +43,13 @@ export function httpApiEvent(options: HttpOptions = {}): APIGatewayProxyEventV2 
   return {
     ...event,
     routeKey: `${method} ${path}`,
-    rawPath: path,
+    rawPath: rawPath(options.stage, path),
     headers,
-    requestContext: { ...event.requestContext, routeKey: `${method} ${path}`, http: { ...event.requestContext.http, method, path } },
+    requestContext: {
+      ...event.requestContext,
+      routeKey: `${method} ${path}`,
+      http: { ...event.requestContext.http, method, path: rawPath(options.stage, path) },
+    },
     ...encode(bodyText(options.body), options.base64),
   };
 }
@@ -56,7 +64,7 @@ export function restApiEvent(options: HttpOptions = {}): APIGatewayProxyEvent {
   return {
     ...event,
     resource: path,
-    path,
+    path: rawPath(options.stage, path),
     httpMethod: method,
     headers,
     multiValueHeaders,
@@ -65,11 +73,11 @@ export function restApiEvent(options: HttpOptions = {}): APIGatewayProxyEvent {
   } as APIGatewayProxyEvent;
 }
 
-/** Lambda function URL (same shape as payload 2.0, route `$default`). */
+/** Lambda function URL (same shape as payload 2.0, route `$default`: every path comes as sent). */
 export function functionUrlEvent(options: HttpOptions = {}): APIGatewayProxyEventV2 {
   const event = sample<APIGatewayProxyEventV2>('function-url.json');
   const method = options.method ?? 'POST';
-  const path = options.path ?? '/';
+  const path = options.path ?? '/incidents/site';
   return {
     ...event,
     rawPath: path,

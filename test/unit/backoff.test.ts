@@ -1,7 +1,7 @@
 // CONTRACT §7: exponential backoff with full jitter, honoring Retry-After.
 
 import { describe, it, expect } from 'vitest';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay, parseRetryAfter, retryDelay } from '../../lambda/backoff.ts';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay, parseRetryAfter, retryDelay } from '../../lambda/d3/backoff.ts';
 
 /** The largest value Math.random can return. */
 const ALMOST_ONE = 1 - Number.EPSILON;

@@ -8,7 +8,7 @@ import {
   JWT_LIFETIME_SECONDS,
   authHeader,
   parseD3Credentials,
-} from '../../lambda/d3-credentials.ts';
+} from '../../lambda/d3/credentials.ts';
 import { ConfigurationError } from '../../lambda/errors.ts';
 
 const CLAIMS = { username: 'Admin', site: 'Security Operations' };

@@ -10,7 +10,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../lambda/errors.ts';
-import { MAX_BODY_BYTES, eventKind, readPayload, toInbound, type Inbound } from '../../lambda/inbound.ts';
+import { MAX_BODY_BYTES, callerKind, readPayload, toInbound, type Inbound } from '../../lambda/inbound.ts';
 import { eventBridgeEvent, functionUrlEvent, httpApiEvent, restApiEvent } from '../support/events.ts';
 
 const REQUEST = { incidentNumbers: ['20210127-198', '20210127-197'], site: 'Sécurité Opérations' };
@@ -45,13 +45,13 @@ const httpBuilders = [
   ['Lambda function URL', functionUrlEvent],
 ] as const;
 
-describe('eventKind', () => {
+describe('callerKind', () => {
   it.each(httpBuilders)('detects %s as http', (_name, build) => {
-    expect(eventKind(build({ body: REQUEST }))).toBe('http');
+    expect(callerKind(build({ body: REQUEST }))).toBe('http');
   });
 
   it('detects an EventBridge event as eventbridge', () => {
-    expect(eventKind(eventBridgeEvent(REQUEST))).toBe('eventbridge');
+    expect(callerKind(eventBridgeEvent(REQUEST))).toBe('eventbridge');
   });
 
   it.each([
@@ -63,7 +63,7 @@ describe('eventKind', () => {
     ['a request with a detail field but no EventBridge envelope', { ...REQUEST, detail: REQUEST }],
     ['a request with a version field', { ...REQUEST, version: '2.0' }],
   ])('detects %s as direct', (_name, event) => {
-    expect(eventKind(event)).toBe('direct');
+    expect(callerKind(event)).toBe('direct');
   });
 });
 
@@ -136,7 +136,7 @@ describe('toInbound: HTTP events', () => {
 
 describe('toInbound: method and path', () => {
   it.each(httpBuilders)('answers 405 when %s sends GET', (_name, build) => {
-    const path = build === functionUrlEvent ? '/' : '/incidents/site';
+    const path = '/incidents/site';
     const error = thrown(() => toInbound(build({ method: 'GET', path })));
     expect(error).toBeInstanceOf(MethodNotAllowedError);
     expect((error as MethodNotAllowedError).status).toBe(405);
@@ -163,17 +163,19 @@ describe('toInbound: method and path', () => {
     },
   );
 
-  it.each(['/incidents/site', '/incidents/site/', '/prod/incidents/site', '/v1/prod/incidents/site'])(
-    'accepts %s when it ends with the route (stage prefixes, a trailing slash)',
+  it.each(['prod', 'v1/prod'])('accepts the route under a stage or base path %s, as API Gateway matched it', (stage) => {
+    expect(toInbound(httpApiEvent({ stage, body: REQUEST })).rawBody).toBe(REQUEST_TEXT);
+    expect(toInbound(restApiEvent({ stage, body: REQUEST })).rawBody).toBe(REQUEST_TEXT);
+  });
+
+  it.each(['/', '/incidents/site/', '//incidents/site', '/prod/incidents/site', '/INCIDENTS/SITE'])(
+    'answers 404 when a function URL (or the local server) is called at %s, as the deployed API would',
     (path) => {
-      expect(toInbound(httpApiEvent({ path, body: REQUEST })).rawBody).toBe(REQUEST_TEXT);
-      expect(toInbound(restApiEvent({ path, body: REQUEST })).rawBody).toBe(REQUEST_TEXT);
+      const error = thrown(() => toInbound(functionUrlEvent({ path, body: REQUEST })));
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect((error as NotFoundError).message).toContain('POST to /incidents/site');
     },
   );
-
-  it('accepts the root when a function URL is called without a path', () => {
-    expect(toInbound(functionUrlEvent({ body: REQUEST })).rawBody).toBe(REQUEST_TEXT);
-  });
 
   it('accepts the route when a function URL is called at /incidents/site', () => {
     expect(toInbound(functionUrlEvent({ path: '/incidents/site', body: REQUEST })).rawBody).toBe(REQUEST_TEXT);
@@ -188,7 +190,7 @@ describe('toInbound: body size', () => {
   });
 
   it.each(httpBuilders)('answers 413 when %s sends 1,048,577 bytes', (_name, build) => {
-    const event = build({ body: bodyOfBytes(1_048_577), path: build === functionUrlEvent ? '/' : '/incidents/site' });
+    const event = build({ body: bodyOfBytes(1_048_577), path: '/incidents/site' });
     const error = thrown(() => toInbound(event));
     expect(error).toBeInstanceOf(PayloadTooLargeError);
     expect((error as PayloadTooLargeError).status).toBe(413);
@@ -230,7 +232,7 @@ describe('toInbound: content type', () => {
   );
 
   it.each(httpBuilders)('answers 415 when %s sends no content type', (_name, build) => {
-    const event = withoutContentType(build({ body: REQUEST, path: build === functionUrlEvent ? '/' : '/incidents/site' }));
+    const event = withoutContentType(build({ body: REQUEST, path: '/incidents/site' }));
     const error = thrown(() => toInbound(event));
     expect(error).toBeInstanceOf(UnsupportedMediaTypeError);
     expect(error.message).toBe('The request must be sent as application/json.');

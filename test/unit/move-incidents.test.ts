@@ -3,9 +3,17 @@
 // against a fake D3Port.
 
 import { describe, it, expect } from 'vitest';
-import type { CallOptions, D3Answer, D3Port, SiteUpdate } from '../../lambda/d3-client.ts';
+import { tallyReply, type D3Reply } from '../../lambda/d3/reply.ts';
 import { D3AuthError, D3RateLimitedError, D3UnavailableError, InternalError } from '../../lambda/errors.ts';
-import { chunk, moveIncidents, type MoveOptions } from '../../lambda/move-incidents.ts';
+import {
+  chunk,
+  moveIncidents,
+  type BatchTally,
+  type CallOptions,
+  type D3Port,
+  type MoveOptions,
+  type SiteUpdate,
+} from '../../lambda/move-incidents.ts';
 import type { MoveRequest } from '../../lambda/request-schema.ts';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -20,7 +28,7 @@ interface FakeBehaviour {
   delay?: (update: SiteUpdate, index: number) => number;
   results?: Record<string, string>;
   fail?: (update: SiteUpdate, index: number) => Error | undefined;
-  answer?: (update: SiteUpdate) => D3Answer;
+  answer?: (update: SiteUpdate) => D3Reply;
 }
 
 /**
@@ -37,7 +45,7 @@ class FakeD3 implements D3Port {
     this.behaviour = behaviour;
   }
 
-  async updateIncidentSite(update: SiteUpdate, options: CallOptions): Promise<D3Answer> {
+  async updateIncidentSite(update: SiteUpdate, options: CallOptions): Promise<BatchTally> {
     const index = this.calls.length;
     this.calls.push({ update: structuredClone(update), options });
     this.inFlight += 1;
@@ -46,15 +54,15 @@ class FakeD3 implements D3Port {
       await sleep(this.behaviour.delay?.(update, index) ?? 1);
       const failure = this.behaviour.fail?.(update, index);
       if (failure) throw failure;
-      if (this.behaviour.answer) return this.behaviour.answer(update);
-      return {
+      if (this.behaviour.answer) return tallyReply(update.incidentNumbers, this.behaviour.answer(update));
+      return tallyReply(update.incidentNumbers, {
         error: '',
         contextData: update.incidentNumbers.map((n) => ({
           'Incident Number': n,
           'Incident Owner': update.site,
           Result: this.behaviour.results?.[n] ?? 'Successful',
         })),
-      };
+      });
     } finally {
       this.inFlight -= 1;
     }
@@ -215,8 +223,8 @@ describe('moveIncidents: the result', () => {
     const { result } = await moveIncidents(request(['A', 'B']), options(d3));
     expect(result.status).toBe('failed');
     expect(result.failed).toEqual([
-      { incidentNumber: 'A', reason: 'D3 SOAR reported an error: Site does not exist' },
-      { incidentNumber: 'B', reason: 'D3 SOAR reported an error: Site does not exist' },
+      { incidentNumber: 'A', reason: 'Site does not exist' },
+      { incidentNumber: 'B', reason: 'Site does not exist' },
     ]);
   });
 

@@ -5,7 +5,7 @@
 // Real timers with small numbers: what matters is what a server would see.
 
 import { describe, it, expect } from 'vitest';
-import { RateLimiter } from '../../lambda/rate-limiter.ts';
+import { RateLimiter } from '../../lambda/d3/rate-limiter.ts';
 
 /** The most grants that fall inside any window [t, t + windowMs) of the sorted `times`. */
 function busiestWindow(times: number[], windowMs: number): number {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { ConfigurationError, UnauthorizedError } from '../../lambda/errors.ts';
-import { WebhookVerifier } from '../../lambda/webhook-signature.ts';
+import { WebhookVerifier } from '../../lambda/webhook-verifier.ts';
 
 const newKey = () => `whsec_${randomBytes(24).toString('base64')}`;
 const BODY = JSON.stringify({ incidentNumbers: ['20210127-198'], site: 'Tier 2' });

@@ -1,8 +1,8 @@
-// D3's credentials as stored in Secrets Manager (CONTRACT §8), and the auth
-// header each kind produces (§7): an API key in `d3key` (or the secret's own
+// D3's credentials as stored in Secrets Manager (docs/interface.md, "The
+// secrets"), and the auth header each kind produces: an API key in `d3key` (or the secret's own
 // `headerName`), or an HS256 JWT in `d3jwt`.
 
-import { ConfigurationError } from './errors.ts';
+import { ConfigurationError } from '../errors.ts';
 
 export type D3Credentials =
   | { kind: 'apiKey'; headerName: string; apiKey: string }
@@ -19,11 +19,25 @@ export const JWT_HEADER = 'd3jwt';
 export const JWT_LIFETIME_SECONDS = 60;
 
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// What an API key may hold to be sent as a header value: visible ASCII and
+// spaces. Anything else (a typographic quote or a line break pasted with the
+// key) would make every request fail before it leaves, and look like D3 down.
+const HEADER_VALUE = /^[\x20-\x7e]+$/;
+
+function apiKeyOf(key: string, headerName: string): D3Credentials {
+  if (!HEADER_VALUE.test(key)) {
+    throw new ConfigurationError(
+      'The D3 API key holds a character that cannot be sent in an HTTP header (a typographic quote or a line ' +
+        'break pasted with it?); store the key exactly as D3 issued it.',
+    );
+  }
+  return { kind: 'apiKey', headerName, apiKey: key };
+}
 
 /** Parses a secret value; messages name the fault, never the value. */
 export function parseD3Credentials(secretValue: string): D3Credentials {
   const value = secretValue.trim();
-  if (!/^[{["]/.test(value)) return { kind: 'apiKey', headerName: API_KEY_HEADER, apiKey: value };
+  if (!/^[{["]/.test(value)) return apiKeyOf(value, API_KEY_HEADER);
 
   let parsed: unknown;
   try {
@@ -33,7 +47,7 @@ export function parseD3Credentials(secretValue: string): D3Credentials {
   }
   // A key stored as a JSON string ("\"abc\"", as some tools write it) is still just the key.
   if (typeof parsed === 'string' && parsed.trim() !== '') {
-    return { kind: 'apiKey', headerName: API_KEY_HEADER, apiKey: parsed.trim() };
+    return apiKeyOf(parsed.trim(), API_KEY_HEADER);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigurationError('The D3 credentials secret must be a JSON object or the bare key.');
@@ -44,7 +58,7 @@ export function parseD3Credentials(secretValue: string): D3Credentials {
     if (typeof header !== 'string' || !HEADER_TOKEN.test(header)) {
       throw new ConfigurationError('The D3 credentials secret has a headerName that is not a valid HTTP header name.');
     }
-    return { kind: 'apiKey', headerName: header.toLowerCase(), apiKey: apiKey.trim() };
+    return apiKeyOf(apiKey.trim(), header.toLowerCase());
   }
   if (typeof jwtSecret === 'string' && jwtSecret !== '') {
     return { kind: 'jwt', jwtSecret: new TextEncoder().encode(jwtSecret) };

@@ -19,7 +19,7 @@ import {
   type AdapterError,
 } from '../../lambda/errors.ts';
 import type { MoveResult } from '../../lambda/move-incidents.ts';
-import { problemResponse, resultResponse, toProblem } from '../../lambda/problem.ts';
+import { problemResponse, resultResponse, toProblem } from '../../lambda/http-response.ts';
 
 const REQUEST_ID = 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef';
 
@@ -139,7 +139,7 @@ describe('problemResponse', () => {
     const error = new ConfigurationError('Secret arn:aws:secretsmanager:eu-west-1:123456789012:secret:d3/creds could not be read (AccessDeniedException).');
     const response = problemResponse(error, REQUEST_ID);
     const problem = JSON.parse(response.body);
-    expect(problem.detail).toBe('The adapter is misconfigured; its operators can find the cause in the logs by this requestId.');
+    expect(problem.detail).toBe('Adapter misconfigured: its operators can find the cause in the logs by this requestId.');
     expect(response.body).not.toContain('arn:aws');
     expect(response.body).not.toContain('AccessDenied');
   });
@@ -151,7 +151,7 @@ describe('problemResponse', () => {
     const response = problemResponse(error, REQUEST_ID);
     expect(response.statusCode).toBe(500);
     expect(JSON.parse(response.body).detail).toBe(
-      'The adapter failed unexpectedly; its operators can find the cause in the logs by this requestId.',
+      'Internal error: its operators can find the cause in the logs by this requestId.',
     );
     expect(response.body).not.toContain('hunter2');
     expect(response.body).not.toContain('TypeError');

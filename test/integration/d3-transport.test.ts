@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpPost, IDLE_SOCKET_MS, MAX_ANSWER_BYTES, PostTimeoutError } from '../../lambda/http-post.ts';
+import { createHttpPost, IDLE_SOCKET_MS, MAX_ANSWER_BYTES, PostTimeoutError } from '../../lambda/d3/transport.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 

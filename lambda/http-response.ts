@@ -1,5 +1,5 @@
-// HTTP answers (CONTRACT §5): the result object with a status that says how
-// it went, or an RFC 9457 problem document for every rejection.
+// HTTP responses: the result object with a status that says how it went, or
+// an RFC 9457 problem document for every rejection (docs/interface.md).
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { D3RateLimitedError, SecretsUnavailableError, type AdapterError, type FieldError } from './errors.ts';
@@ -22,21 +22,23 @@ const COMMON_HEADERS = {
 };
 
 // Our own faults are explained in the logs, not to a caller who cannot fix them.
-const OPAQUE_DETAIL: Record<string, string> = {
-  ConfigurationError: 'The adapter is misconfigured; its operators can find the cause in the logs by this requestId.',
-  InternalError: 'The adapter failed unexpectedly; its operators can find the cause in the logs by this requestId.',
-};
+const UNEXPOSED_DETAIL = 'its operators can find the cause in the logs by this requestId.';
 
 export function toProblem(error: AdapterError, requestId: string): Problem {
   const problem: Problem = {
     type: `urn:d3-site-adapter:problem:${kebab(error.name)}`,
     title: error.title,
     status: error.status,
-    detail: OPAQUE_DETAIL[error.name] ?? error.message,
+    detail: publicDetail(error),
     requestId,
   };
   if ('errors' in error && Array.isArray(error.errors)) problem.errors = error.errors as FieldError[];
   return problem;
+}
+
+/** The error's message, unless it is one of our own faults (`expose` false): those are for the log. */
+export function publicDetail(error: AdapterError): string {
+  return error.expose ? error.message : `${error.title}: ${UNEXPOSED_DETAIL}`;
 }
 
 export function resultResponse(result: MoveResult): APIGatewayProxyResult {

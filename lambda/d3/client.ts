@@ -1,17 +1,19 @@
-// The call to D3 SOAR's UpdateIncidentSiteInBulk command (CONTRACT §7): one
-// batch per call, paced by the shared rate limiter, retried on 429/5xx/network
+// The call to D3 SOAR's UpdateIncidentSiteInBulk command (docs/interface.md,
+// "The call to D3"): one batch per call, paced by the shared rate limiter, retried on 429/5xx/network
 // faults/timeouts with backoff and jitter, and always finished (answer or
 // typed error) before the invocation's deadline.
 //
 // Moving an incident to a site is idempotent, so re-sending a batch whose
 // answer was lost can never do harm; not re-sending it could lose the move.
 
-import { authHeader, parseD3Credentials, type D3Credentials } from './d3-credentials.ts';
+import { authHeader, parseD3Credentials, type D3Credentials } from './credentials.ts';
 import { retryDelay, parseRetryAfter } from './backoff.ts';
-import { createHttpPost, PostTimeoutError, type HttpPost, type PostAnswer } from './http-post.ts';
-import { ConfigurationError, D3AuthError, D3RateLimitedError, D3UnavailableError } from './errors.ts';
+import { createHttpPost, PostTimeoutError, type HttpPost, type PostAnswer } from './transport.ts';
+import { ConfigurationError, D3AuthError, D3RateLimitedError, D3UnavailableError } from '../errors.ts';
+import type { BatchTally, CallOptions, D3Observer, D3Port, SiteUpdate } from '../move-incidents.ts';
+import type { SecretSource } from '../secrets.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-import type { SecretSource } from './secret-cache.ts';
+import { parseReply, tallyReply, type D3Reply } from './reply.ts';
 
 export const COMMAND_PATH = '/api/Command/UpdateIncidentSiteInBulk';
 /** Below this much time left, an attempt could not finish; answer instead. */
@@ -22,36 +24,6 @@ export const MIN_ATTEMPT_MS = 250;
  * deadline itself would settle just after it.
  */
 export const SETTLE_MS = 50;
-
-export interface SiteUpdate {
-  incidentNumbers: string[];
-  site: string;
-  username?: string;
-}
-
-/** D3's 200 answer, reduced to the two fields the result is built from. */
-export interface D3Answer {
-  /** D3's `error` field; '' when the command ran. */
-  error: string;
-  contextData: unknown[];
-}
-
-export interface CallOptions {
-  /** Epoch ms by which the call must have settled. */
-  deadline: number;
-  signal?: AbortSignal;
-}
-
-/** The port the core depends on, so it can be tested without the network. */
-export interface D3Port {
-  updateIncidentSite(update: SiteUpdate, options: CallOptions): Promise<D3Answer>;
-}
-
-export interface RetryNotice {
-  attempt: number;
-  reason: string;
-  delayMs: number;
-}
 
 export interface D3ClientOptions {
   baseUrl: string;
@@ -65,17 +37,16 @@ export interface D3ClientOptions {
   /** The HTTP POST; by default node:http(s) on keep-alive sockets. */
   post?: HttpPost;
   random?: () => number;
-  onRetry?: (notice: RetryNotice) => void;
-  /** Every HTTP request to D3, once settled: its status (undefined if no answer came) and latency. */
-  onRequest?: (status: number | undefined, latencyMs: number) => void;
 }
 
+/** `reason` may reach the caller; `cause` (a network error's code and D3's host) is for the log only. */
 type Failure =
-  | { kind: 'rateLimited'; reason: string; retryAfterMs: number | undefined }
-  | { kind: 'unavailable'; reason: string; retryAfterMs: number | undefined }
-  | { kind: 'timeout'; reason: string; retryAfterMs: undefined };
+  | { kind: 'rateLimited'; reason: string; retryAfterMs: number | undefined; cause?: string }
+  | { kind: 'unavailable'; reason: string; retryAfterMs: number | undefined; cause?: string }
+  | { kind: 'timeout'; reason: string; retryAfterMs: undefined; cause?: string };
 
-type Outcome = { kind: 'answer'; answer: D3Answer } | { kind: 'unauthorized' } | Failure;
+/** How one HTTP attempt went. */
+type Attempt = { kind: 'reply'; reply: D3Reply } | { kind: 'unauthorized' } | Failure;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -91,7 +62,7 @@ export class D3Client implements D3Port {
     this.#post = options.post ?? createHttpPost();
   }
 
-  async updateIncidentSite(update: SiteUpdate, { deadline, signal }: CallOptions): Promise<D3Answer> {
+  async updateIncidentSite(update: SiteUpdate, { deadline, signal, observer }: CallOptions): Promise<BatchTally> {
     const { secrets, secretId, limiter, maxAttempts } = this.#options;
     const body = JSON.stringify(this.#commandBody(update));
     let secretValue = await secrets.get(secretId);
@@ -115,9 +86,9 @@ export class D3Client implements D3Port {
         throw giveUp(last ?? ownBudget, failures, 'its rate budget was spent');
       }
 
-      const outcome = await this.#attempt(body, this.#credentials(secretValue), deadline, signal);
-      if (outcome.kind === 'answer') return outcome.answer;
-      if (outcome.kind === 'unauthorized') {
+      const attempt = await this.#attempt(body, this.#credentials(secretValue), { deadline, signal, observer });
+      if (attempt.kind === 'reply') return tallyReply(update.incidentNumbers, attempt.reply);
+      if (attempt.kind === 'unauthorized') {
         // Keys get rotated: re-read the secret once before calling it a fault.
         if (refreshedAfter401) {
           throw new D3AuthError('D3 SOAR rejected the adapter’s credentials, also after re-reading them.');
@@ -128,11 +99,11 @@ export class D3Client implements D3Port {
       }
 
       failures += 1;
-      last = outcome;
+      last = attempt;
       if (failures >= maxAttempts) throw giveUp(last, failures);
-      const delayMs = retryDelay(failures, outcome.retryAfterMs, this.#options.random);
+      const delayMs = retryDelay(failures, attempt.retryAfterMs, this.#options.random);
       if (Date.now() + delayMs + MIN_ATTEMPT_MS > deadline) throw giveUp(last, failures, 'no time was left');
-      this.#options.onRetry?.({ attempt: failures, reason: outcome.reason, delayMs });
+      observer?.retry({ attempt: failures, reason: attempt.reason, delayMs, ...(attempt.cause ? { cause: attempt.cause } : {}) });
       await sleep(delayMs);
     }
   }
@@ -156,7 +127,7 @@ export class D3Client implements D3Port {
     return this.#parsed.credentials;
   }
 
-  async #attempt(body: string, credentials: D3Credentials, deadline: number, signal?: AbortSignal): Promise<Outcome> {
+  async #attempt(body: string, credentials: D3Credentials, { deadline, signal, observer }: CallOptions): Promise<Attempt> {
     // An API key needs no await; a JWT is signed afresh for every attempt.
     const [name, value] =
       credentials.kind === 'apiKey'
@@ -171,12 +142,13 @@ export class D3Client implements D3Port {
         timeoutMs: Math.max(1, Math.min(this.#options.timeoutMs, deadline - SETTLE_MS - Date.now())),
         ...(signal ? { signal } : {}),
       });
-      this.#options.onRequest?.(answered.status, performance.now() - started);
+      observer?.request(answered.status, performance.now() - started);
     } catch (error) {
-      this.#options.onRequest?.(undefined, performance.now() - started);
+      observer?.request(undefined, performance.now() - started);
+      const cause = `${networkErrorCode(error)} ${this.#url.host}`;
       return error instanceof PostTimeoutError || signal?.aborted
-        ? { kind: 'timeout', reason: 'did not answer in time', retryAfterMs: undefined }
-        : { kind: 'unavailable', reason: 'could not be reached', retryAfterMs: undefined };
+        ? { kind: 'timeout', reason: 'did not answer in time', retryAfterMs: undefined, cause }
+        : { kind: 'unavailable', reason: 'could not be reached', retryAfterMs: undefined, cause };
     }
 
     const { status, text } = answered;
@@ -190,37 +162,11 @@ export class D3Client implements D3Port {
     }
     if (status < 200 || status >= 300) throw new D3UnavailableError(`D3 SOAR answered HTTP ${status}.`);
 
-    const answer = text === undefined ? undefined : readAnswer(text, value);
-    return answer
-      ? { kind: 'answer', answer }
+    const reply = text === undefined ? undefined : parseReply(text, value);
+    return reply
+      ? { kind: 'reply', reply }
       : { kind: 'unavailable', reason: 'sent an unreadable answer', retryAfterMs: undefined };
   }
-}
-
-/**
- * D3's 200 body: `{ error, returnData, contextData }`; anything else is
- * unreadable. D3's texts reach callers and logs (`error`, each `Result`), so a
- * credential D3 echoes back is redacted here, after JSON unescaping.
- */
-function readAnswer(text: string, credential: string): D3Answer | undefined {
-  let parsed: unknown;
-  try {
-    // The reviver only when the credential could be in there: JSON escapes can
-    // hide it from a plain search only by containing a backslash.
-    const mayEcho = credential !== '' && (text.includes(credential) || text.includes('\\'));
-    parsed = mayEcho
-      ? JSON.parse(text, (_key, value: unknown) =>
-          typeof value === 'string' && value.includes(credential) ? value.replaceAll(credential, '[redacted]') : value,
-        )
-      : JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { error, contextData } = parsed as { error?: unknown; contextData?: unknown };
-  const message = typeof error === 'string' ? error.trim() : '';
-  if (message) return { error: message, contextData: Array.isArray(contextData) ? contextData : [] };
-  return Array.isArray(contextData) ? { error: '', contextData } : undefined;
 }
 
 const ownBudget: Failure = {
@@ -232,9 +178,22 @@ const ownBudget: Failure = {
 function giveUp(last: Failure | undefined, attempts: number, why?: string): Error {
   const tail = `${attempts} attempt${attempts === 1 ? '' : 's'}${why ? `; ${why}` : ''}`;
   if (!last) return new D3UnavailableError(`D3 SOAR was not called: ${why ?? 'no time was left'}.`, { timedOut: true });
+  const logFields: Record<string, string> = last.cause ? { cause: last.cause } : {};
   if (last.kind === 'rateLimited') {
     const seconds = Math.max(1, Math.ceil((last.retryAfterMs ?? 1000) / 1000));
-    return new D3RateLimitedError(`D3 SOAR ${last.reason} (${tail}).`, seconds);
+    return new D3RateLimitedError(`D3 SOAR ${last.reason} (${tail}).`, seconds, { logFields });
   }
-  return new D3UnavailableError(`D3 SOAR ${last.reason} (${tail}).`, { timedOut: last.kind === 'timeout' });
+  return new D3UnavailableError(`D3 SOAR ${last.reason} (${tail}).`, { timedOut: last.kind === 'timeout', logFields });
+}
+
+/**
+ * What an operator needs to tell a refused connection from a DNS failure or a
+ * certificate problem: Node's error code (ECONNREFUSED, ENOTFOUND,
+ * CERT_HAS_EXPIRED, ...), never the message, which could quote a header.
+ */
+function networkErrorCode(error: unknown): string {
+  if (error instanceof PostTimeoutError) return 'timeout';
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code)) return code;
+  return error instanceof Error ? error.name : 'UnknownError';
 }
