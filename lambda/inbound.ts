@@ -4,6 +4,7 @@
 // step works the same whatever the caller was. The HTTP framing checks that
 // need no secret (method, path, size, content type) happen here too.
 
+import { isUtf8 } from 'node:buffer';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
 import { ROUTE_PATH, type CallerKind } from './names.ts';
 import {
@@ -56,8 +57,11 @@ export function toInbound(event: unknown): Inbound {
 /** The request as a JSON value: HTTP bodies are parsed here, after the signature check. */
 export function readPayload(inbound: Inbound): unknown {
   if (inbound.rawBody === undefined) return inbound.payload;
+  // A UTF-8 byte-order mark is allowed before JSON (RFC 8259 §8.1 lets a
+  // parser ignore it); it was part of the signed bytes, so it goes only here.
+  const text = inbound.rawBody.charCodeAt(0) === 0xfeff ? inbound.rawBody.slice(1) : inbound.rawBody;
   try {
-    return JSON.parse(inbound.rawBody);
+    return JSON.parse(text);
   } catch (error) {
     const reason = error instanceof SyntaxError ? error.message : 'not JSON';
     throw new ValidationError('The request body is not valid JSON.', [{ path: '', message: reason }]);
@@ -93,6 +97,7 @@ function fromHttp(
       `The request must be sent as application/json${contentType ? `, not ${contentType.slice(0, 100)}` : ''}.`,
     );
   }
+  checkUtf8(bytes, rawBody, contentType);
   return {
     kind: 'http',
     headers,
@@ -100,6 +105,24 @@ function fromHttp(
     payload: undefined,
     deliveryId: headers['webhook-id'],
   };
+}
+
+/**
+ * JSON between systems is UTF-8 (RFC 8259 §8.1). Bytes that are not would
+ * reach D3 as U+FFFD in a site name, so they are refused, never "repaired".
+ * With base64 the bytes are at hand. A plain body was decoded by the platform
+ * already: there, replacement characters in a body labelled with another
+ * charset are the trace of bytes that were not UTF-8.
+ */
+function checkUtf8(bytes: Buffer | undefined, text: string, contentType: string): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase();
+  const otherCharset = charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' ? charset : undefined;
+  const broken = bytes ? !isUtf8(bytes) : otherCharset !== undefined && text.includes('\ufffd');
+  if (!broken) return;
+  const hint = otherCharset
+    ? ` It was sent as charset=${otherCharset.slice(0, 40)}; send the JSON encoded as UTF-8 (charset=utf-8) instead.`
+    : ' Send the JSON encoded as UTF-8.';
+  throw new ValidationError(`The request body is not valid UTF-8.${hint}`, [{ path: '', message: 'is not valid UTF-8' }]);
 }
 
 function lowerCaseHeaders(headers: Record<string, string | undefined> | null | undefined): Record<string, string> {

@@ -1,5 +1,5 @@
-// The simplified "move these incidents to that site" request (CONTRACT §2),
-// in both accepted shapes, and the one function that turns any parsed body
+// The simplified "move these incidents to that site" request
+// (docs/interface.md, "The request"), in both accepted shapes, and the one function that turns any parsed body
 // into a MoveRequest or a ValidationError naming every field that is wrong.
 //
 // zod/mini rather than classic zod: same engine, a fraction of the bundle.
@@ -21,9 +21,16 @@ export const MAX_INCIDENT_NUMBER_LENGTH = 64;
 export const MAX_NAME_LENGTH = 256;
 
 const SEPARATORS = /[\s,;]+/;
-// C0, DEL and C1 controls: never part of an incident number, and a classic
-// log-forging vector.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * C0, DEL and C1 controls, as the inside of a regular expression's character
+ * class: never part of an incident number, a site or a user name, and a
+ * classic way to forge log lines or smuggle terminal escapes. The one
+ * definition: the schema below, the OpenAPI document and the property tests
+ * all build on it.
+ */
+export const CONTROL_CHARACTER_CLASS = '\\u0000-\\u001f\\u007f-\\u009f';
+export const CONTROL_CHARACTERS = new RegExp(`[${CONTROL_CHARACTER_CLASS}]`);
+const NO_CONTROL_CHARACTERS = 'must not contain control characters';
 
 const typeMessage = (expected: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? 'is required' : `must be ${expected}`;
@@ -34,6 +41,7 @@ const name = z
     z.trim(),
     z.minLength(1, 'must not be empty'),
     z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+    z.refine((value) => !CONTROL_CHARACTERS.test(value), NO_CONTROL_CHARACTERS),
   );
 
 /**
@@ -49,9 +57,11 @@ const incidentNumbers = z.pipe(
   z.transform((input, ctx) => {
     const entries = typeof input === 'string' ? input.split(SEPARATORS) : input;
     const unique = new Set<string>();
+    let refused = 0;
     entries.forEach((entry, index) => {
       const path = typeof input === 'string' ? [] : [index];
       if (typeof entry !== 'string') {
+        refused += 1;
         ctx.issues.push({ code: 'custom', message: 'must be a string', input: entry, path });
         return;
       }
@@ -61,17 +71,20 @@ const incidentNumbers = z.pipe(
         trimmed.length > MAX_INCIDENT_NUMBER_LENGTH
           ? `must be at most ${MAX_INCIDENT_NUMBER_LENGTH} characters`
           : CONTROL_CHARACTERS.test(trimmed)
-            ? 'must not contain control characters'
+            ? NO_CONTROL_CHARACTERS
             : undefined;
       if (problem) {
         const shown = trimmed.length > 20 ? `${trimmed.slice(0, 20)}…` : trimmed;
         const which = typeof input === 'string' ? `entry ${JSON.stringify(shown)} ` : '';
+        refused += 1;
         ctx.issues.push({ code: 'custom', message: `${which}${problem}`, input: entry, path });
         return;
       }
       unique.add(trimmed);
     });
-    if (unique.size === 0) {
+    // "At least one" only when nothing was sent: after a refused entry it would
+    // be a second, redundant error about the same mistake.
+    if (unique.size === 0 && refused === 0) {
       ctx.issues.push({ code: 'custom', message: 'must contain at least one incident number', input });
     } else if (unique.size > MAX_INCIDENTS) {
       ctx.issues.push({
@@ -112,12 +125,12 @@ export function parseMoveRequest(body: unknown): MoveRequest {
   }
   if (!('incidentNumbers' in body) && 'CommandParams' in body) {
     const parsed = d3RequestSchema.safeParse(body);
-    if (!parsed.success) throw invalid(parsed.error.issues);
+    if (!parsed.success) throw invalid(parsed.error.issues, body);
     const params = parsed.data.CommandParams;
     return withUsername({ incidentNumbers: params['Incident Numbers'], site: params.Site }, params.Username);
   }
   const parsed = simplifiedRequestSchema.safeParse(body);
-  if (!parsed.success) throw invalid(parsed.error.issues);
+  if (!parsed.success) throw invalid(parsed.error.issues, body);
   const { incidentNumbers: numbers, site, username } = parsed.data;
   return withUsername({ incidentNumbers: numbers, site }, username);
 }
@@ -130,10 +143,10 @@ function withUsername(request: MoveRequest, username: string | undefined): MoveR
 // the request without echoing the whole body back.
 const MAX_REPORTED_ERRORS = 100;
 
-function invalid(issues: readonly z.core.$ZodIssue[]): ValidationError {
+function invalid(issues: readonly z.core.$ZodIssue[], body: object): ValidationError {
   const errors: FieldError[] = issues.slice(0, MAX_REPORTED_ERRORS).map((issue) => ({
     path: toPointer(issue.path),
-    message: issue.message,
+    message: issue.message === 'is required' ? `is required${nearMiss(issue.path, body)}` : issue.message,
   }));
   const shown = errors.slice(0, 3).map((e) => `${e.path || 'body'} ${e.message}`);
   if (issues.length > shown.length) shown.push(`and ${issues.length - shown.length} more`);
@@ -143,4 +156,19 @@ function invalid(issues: readonly z.core.$ZodIssue[]): ValidationError {
 /** RFC 6901 JSON Pointer, so `CommandParams/Incident Numbers/3` stays unambiguous. */
 function toPointer(path: readonly PropertyKey[]): string {
   return path.map((key) => `/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+}
+
+/**
+ * A missing field's likely misspelling in the body: `incidentNumber` or
+ * `IncidentNumbers` for `incidentNumbers`, `Site` for `site`. Compared without
+ * case, spaces, dashes, underscores or a trailing "s".
+ */
+function nearMiss(path: readonly PropertyKey[], body: object): string {
+  let container: unknown = body;
+  for (const key of path.slice(0, -1)) container = (container as Record<PropertyKey, unknown> | undefined)?.[key];
+  const wanted = path.at(-1);
+  if (typeof wanted !== 'string' || typeof container !== 'object' || container === null) return '';
+  const fold = (key: string) => key.toLowerCase().replace(/[\s_-]/g, '').replace(/s$/, '');
+  const found = Object.keys(container).find((key) => key !== wanted && fold(key) === fold(wanted));
+  return found === undefined ? '' : ` (the body has ${JSON.stringify(found.slice(0, 40))}: did you mean ${JSON.stringify(wanted)}?)`;
 }

@@ -29,9 +29,11 @@ import {
   ValidationError,
   type AdapterError,
 } from '../lambda/errors.ts';
-import { MAX_BODY_BYTES, ROUTE_PATH } from '../lambda/inbound.ts';
+import { MAX_BODY_BYTES } from '../lambda/inbound.ts';
+import { ROUTE_PATH } from '../lambda/names.ts';
 import { toProblem } from '../lambda/http-response.ts';
 import {
+  CONTROL_CHARACTER_CLASS,
   MAX_INCIDENT_NUMBER_LENGTH,
   MAX_INCIDENTS,
   MAX_NAME_LENGTH,
@@ -44,9 +46,9 @@ type Json = Record<string, unknown>;
 export const OPENAPI_FILE = new URL('../docs/openapi.json', import.meta.url);
 
 // String.prototype.trim removes exactly what `\s` matches (ECMA-262), so these
-// patterns can say "after trimming". CONTROL mirrors request-schema.ts's
-// CONTROL_CHARACTERS (C0, DEL, C1).
-const CONTROL = '\\u0000-\\u001f\\u007f-\\u009f';
+// patterns can say "after trimming". CONTROL is the parser's own character
+// class (C0, DEL, C1).
+const CONTROL = CONTROL_CHARACTER_CLASS;
 const SEPARATOR = '[\\s,;]';
 const LIST_TOKEN = `[^\\s,;${CONTROL}]{1,${MAX_INCIDENT_NUMBER_LENGTH}}`;
 export const PATTERNS = {
@@ -55,8 +57,8 @@ export const PATTERNS = {
   /** One entry of a list: blank (dropped), or 1..64 characters without controls once trimmed. */
   incidentEntry:
     `^\\s*(?:[^\\s${CONTROL}](?:[^${CONTROL}]{0,${MAX_INCIDENT_NUMBER_LENGTH - 2}}[^\\s${CONTROL}])?)?\\s*$`,
-  /** A site or user name: 1..256 characters once trimmed. */
-  name: `^\\s*\\S(?:[\\s\\S]{0,${MAX_NAME_LENGTH - 2}}\\S)?\\s*$`,
+  /** A site or user name: 1..256 characters once trimmed, no control characters. */
+  name: `^\\s*[^\\s${CONTROL}](?:[^${CONTROL}]{0,${MAX_NAME_LENGTH - 2}}[^\\s${CONTROL}])?\\s*$`,
 } as const;
 
 const incidentNumbersSchema = simplifiedRequestSchema.shape.incidentNumbers;
@@ -91,7 +93,7 @@ function requestSchema(schema: z.ZodMiniType): Json {
         replace(jsonSchema, {
           type: 'string',
           pattern: PATTERNS.name,
-          description: `Trimmed, then 1 to ${MAX_NAME_LENGTH} characters.`,
+          description: `Trimmed, then 1 to ${MAX_NAME_LENGTH} characters with no control characters.`,
         });
       }
     },

@@ -19,6 +19,7 @@ import { readPayload } from '../../lambda/inbound.ts';
 import { moveIncidents } from '../../lambda/move-incidents.ts';
 import { tallyReply, type D3Reply } from '../../lambda/d3/reply.ts';
 import {
+  CONTROL_CHARACTERS,
   MAX_INCIDENT_NUMBER_LENGTH,
   MAX_INCIDENTS,
   MAX_NAME_LENGTH,
@@ -45,9 +46,10 @@ export const NUM_RUNS = {
 
 // ─── The request parser ──────────────────────────────────────────────────────
 
-// §2, literally: what splits a string, and what no entry may contain.
+// The request rules, literally: what splits a string, and what no entry or name
+// may contain (the parser's own character class: one definition).
 const SEPARATORS = /[\s,;]+/;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL = CONTROL_CHARACTERS;
 
 type Verdict = { valid: true; request: MoveRequest } | { valid: false };
 
@@ -74,10 +76,10 @@ function modelNumbers(input: unknown): string[] | undefined {
 function modelName(input: unknown): string | undefined {
   if (typeof input !== 'string') return undefined;
   const trimmed = input.trim();
-  return trimmed.length >= 1 && trimmed.length <= MAX_NAME_LENGTH ? trimmed : undefined;
+  return trimmed.length >= 1 && trimmed.length <= MAX_NAME_LENGTH && !CONTROL.test(trimmed) ? trimmed : undefined;
 }
 
-/** CONTRACT §2 as a reference implementation: slow, obvious, and independent of zod. */
+/** The request rules as a reference implementation: slow, obvious, and independent of zod. */
 function model(body: unknown): Verdict {
   if (!isObject(body)) return { valid: false };
   let numbers: unknown, site: unknown, username: unknown, hasUsername: boolean;

@@ -1,5 +1,4 @@
-// CONTRACT §3 and §6: one handler for every caller, each answered in its own
-// terms: HTTP responses for API Gateway (v1, v2) and function URLs, result
+// One handler for every caller, each answered in its own terms: HTTP responses for API Gateway (v1, v2) and function URLs, result
 // objects for EventBridge and direct invocations, and errors named by kind.
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -128,6 +127,44 @@ describe('entry points', () => {
       expect(partialOutage.simulator.requests).toHaveLength(2);
     } finally {
       await partialOutage.close();
+    }
+  });
+
+  // One decision for redelivery (shouldRedeliver): the event is kept whenever
+  // the fault is not the event's own, so a broken configuration or a refused
+  // D3 key leaves the event in the on-failure destination until it is fixed.
+  it('throws on EventBridge with ConfigurationError when the D3 secret cannot be read, so the event is kept', async () => {
+    harness.secretsManager.inject('AccessDeniedException');
+    harness.coldStart();
+    try {
+      const error = await thrownBy(harness.invoke(eventBridgeEvent(move, 'evt-config')));
+      expect(error.name).toBe('ConfigurationError');
+      expect(error.message).not.toContain('d3/credentials');
+    } finally {
+      harness.coldStart();
+    }
+  });
+
+  it('throws on EventBridge with D3AuthError when D3 refuses the key, so the event is kept', async () => {
+    harness.simulator.inject({ kind: 'status', status: 401 }, { kind: 'status', status: 401 });
+    const error = await thrownBy(harness.invoke(eventBridgeEvent(move, 'evt-auth')));
+    expect(error.name).toBe('D3AuthError');
+  });
+
+  it('throws on EventBridge when some batches were updated and D3 then refused the key', async () => {
+    const partialAuth = await startHarness({ env: { D3_BATCH_SIZE: '1', D3_CONCURRENCY: '1' } });
+    try {
+      partialAuth.simulator.inject(
+        { kind: 'contextData', transform: (items) => items },
+        { kind: 'status', status: 401 },
+        { kind: 'status', status: 401 },
+      );
+      const event = eventBridgeEvent({ incidentNumbers: ['20240101-1', '20240101-2'], site: 'Tier 2' }, 'evt-partial-auth');
+      const error = await thrownBy(partialAuth.invoke(event));
+      expect(error.name).toBe('D3AuthError');
+      expect(partialAuth.simulator.sites.get('20240101-1')).toBe('Tier 2');
+    } finally {
+      await partialAuth.close();
     }
   });
 

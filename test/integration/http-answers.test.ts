@@ -1,5 +1,5 @@
-// CONTRACT §5, row by row: the HTTP answer for each outcome, through the real
-// handler, the D3 simulator and a local Secrets Manager, over loopback.
+// The HTTP answer for each outcome (docs/interface.md, "HTTP responses"),
+// through the real handler, the D3 simulator and a local Secrets Manager.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { D3_KEY, post, SIGNING_KEY, signedHeaders, startHarness, type Harness } from '../support/harness.ts';
@@ -181,6 +181,40 @@ describe('HTTP answers for credentials and configuration', () => {
       await harness.close();
     }
   });
+
+  it('answers 500 before any D3 call, not a retried 502, when the D3 key holds a character no header can carry', async () => {
+    // A typographic apostrophe pasted with the key (U+2019).
+    const harness = await startHarness({ secrets: { 'd3/credentials': JSON.stringify({ apiKey: `${D3_KEY}\u2019` }) } });
+    try {
+      const response = await post(harness, move);
+      expectProblem(response, 500);
+      expect(response.json.type).toMatch(/configuration/);
+      expect(harness.simulator.requests).toHaveLength(0);
+      const logged = harness.logs().find((line) => line.message === 'Request failed');
+      expect(logged).toMatchObject({ errorName: 'ConfigurationError', detail: expect.stringMatching(/cannot be sent in an HTTP header/) });
+      expect(harness.logs().filter((line) => line.message === 'Retrying D3 SOAR')).toEqual([]);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('logs the network error code and D3’s host, and no credential, when D3 cannot be reached', async () => {
+    const harness = await startHarness({ env: { D3_MAX_ATTEMPTS: '2' } });
+    try {
+      const { host } = new URL(harness.simulator.baseUrl);
+      await harness.simulator.close();
+      const response = await post(harness, move);
+      expectProblem(response, 502);
+      expect(response.body).not.toContain(host); // the caller gets the kind of fault, the operator the details
+      const retry = harness.logs().find((line) => line.message === 'Retrying D3 SOAR');
+      expect(retry).toMatchObject({ reason: 'could not be reached', cause: `ECONNREFUSED ${host}` });
+      const failed = harness.logs().find((line) => line.message === 'Request failed');
+      expect(failed).toMatchObject({ errorName: 'D3UnavailableError', cause: `ECONNREFUSED ${host}` });
+      expect(harness.rawLogs()).not.toContain(D3_KEY);
+    } finally {
+      await harness.close().catch(() => undefined);
+    }
+  });
 });
 
 describe('HTTP answers with signatures required', () => {
@@ -214,7 +248,7 @@ describe('HTTP answers with signatures required', () => {
     const body = JSON.stringify(move);
     const response = await post(harness, body, signedHeaders(body, SIGNING_KEY, new Date(Date.now() - 6 * 60_000)));
     expectProblem(response, 401);
-    expect(response.json.detail).toMatch(/5 minutes/);
+    expect(response.json.detail).toMatch(/is 3\d\d s behind the adapter's clock; at most 300 s either way/);
   });
 
   it('checks the signature before parsing, so an unsigned bad body is 401, not 400', async () => {

@@ -1,4 +1,4 @@
-// CONTRACT §8 (the D3 credentials secret) and §7 (the auth header it produces).
+// The D3 credentials secret and the auth header it produces (docs/interface.md, "The secrets").
 
 import { describe, it, expect } from 'vitest';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
@@ -142,5 +142,26 @@ describe('parseD3Credentials with JSON that is not an object', () => {
   it('refuses a JSON array without echoing it', () => {
     expect(() => parseD3Credentials('["array-key"]')).toThrowError(ConfigurationError);
     expect(() => parseD3Credentials('["array-key"]')).not.toThrowError(/array-key/);
+  });
+});
+
+describe('parseD3Credentials: keys no HTTP header can carry', () => {
+  it.each([
+    ['a typographic apostrophe', 'abc\u2019def'],
+    ['a line break inside', 'abc\ndef'],
+    ['a NUL', 'abc\u0000def'],
+    ['an accented letter', 'abcé'],
+  ])('refuses a key with %s as a ConfigurationError naming the likely cause, not the key', (_name, key) => {
+    for (const secret of [key, JSON.stringify({ apiKey: key }), JSON.stringify(key)]) {
+      let error: unknown;
+      try {
+        parseD3Credentials(secret);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toMatch(/cannot be sent in an HTTP header/);
+      expect((error as Error).message).not.toContain('abc');
+    }
   });
 });

@@ -1,5 +1,5 @@
-// CONTRACT §5: HTTP answers, the result with a status that says how it went
-// or an RFC 9457 problem that never leaks our internals.
+// HTTP responses: the result with a status that says how it went or an RFC
+// 9457 problem that never leaks our internals; and which errors keep a delivery.
 
 import { describe, it, expect } from 'vitest';
 import {
@@ -15,6 +15,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
+  shouldRedeliver,
   toAdapterError,
   type AdapterError,
 } from '../../lambda/errors.ts';
@@ -173,5 +174,27 @@ describe('toProblem', () => {
   it('builds the same document the HTTP answer carries when EventBridge logs a validation failure', () => {
     const error = new ValidationError('The request body is invalid: /site is required.', [{ path: '/site', message: 'is required' }]);
     expect(toProblem(error, REQUEST_ID)).toEqual(JSON.parse(problemResponse(error, REQUEST_ID).body));
+  });
+});
+
+describe('shouldRedeliver', () => {
+  it.each([
+    ['ValidationError', new ValidationError('')],
+    ['UnauthorizedError', new UnauthorizedError('')],
+    ['NotFoundError', new NotFoundError('')],
+    ['PayloadTooLargeError', new PayloadTooLargeError('')],
+  ])('drops a delivery whose own fault it is (%s): it would fail the same way again', (_name, error) => {
+    expect(shouldRedeliver(error)).toBe(false);
+  });
+
+  it.each([
+    ['D3RateLimitedError', new D3RateLimitedError('', 1)],
+    ['D3UnavailableError', new D3UnavailableError('')],
+    ['SecretsUnavailableError', new SecretsUnavailableError('')],
+    ['ConfigurationError', new ConfigurationError('')],
+    ['D3AuthError', new D3AuthError('')],
+    ['InternalError', new InternalError('')],
+  ])('keeps a delivery the adapter, D3 or AWS failed (%s), to be retried or dead-lettered', (_name, error) => {
+    expect(shouldRedeliver(error)).toBe(true);
   });
 });

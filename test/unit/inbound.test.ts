@@ -1,5 +1,5 @@
-// CONTRACT §3 (which caller sent the event) and §5's HTTP framing (method,
-// path, size, content type), on real AWS event samples.
+// Which caller sent the event, and the HTTP framing checks (method, path,
+// size, content type, UTF-8), on real AWS event samples.
 
 import { describe, it, expect } from 'vitest';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -300,5 +300,57 @@ describe('readPayload', () => {
 
   it('returns the event unchanged when invoked directly', () => {
     expect(readPayload(toInbound(REQUEST))).toBe(REQUEST);
+  });
+});
+
+describe('toInbound: the body must be UTF-8', () => {
+  // "Sécurité" in ISO-8859-1: é is the single byte 0xE9, which UTF-8 never allows alone.
+  const latin1 = Buffer.concat([Buffer.from('{"incidentNumbers": ["A"], "site": "S'), Buffer.from([0xe9]), Buffer.from('curit'), Buffer.from([0xe9]), Buffer.from('"}')]);
+
+  it.each(httpBuilders)('answers 400 naming the charset when %s brings ISO-8859-1 bytes base64-encoded', (_name, build) => {
+    const event = build({ headers: { 'content-type': 'application/json; charset=iso-8859-1' } });
+    const error = thrown(() => toInbound({ ...event, body: latin1.toString('base64'), isBase64Encoded: true }));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toBe(
+      'The request body is not valid UTF-8. It was sent as charset=iso-8859-1; send the JSON encoded as UTF-8 (charset=utf-8) instead.',
+    );
+    expect((error as ValidationError).errors).toEqual([{ path: '', message: 'is not valid UTF-8' }]);
+  });
+
+  it('answers 400 when invalid bytes arrive base64-encoded with no charset at all', () => {
+    const event = httpApiEvent();
+    const error = thrown(() => toInbound({ ...event, body: latin1.toString('base64'), isBase64Encoded: true }));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toBe('The request body is not valid UTF-8. Send the JSON encoded as UTF-8.');
+  });
+
+  it('answers 400 when the platform already decoded non-UTF-8 bytes into replacement characters', () => {
+    const lossy = latin1.toString('utf8'); // what a lenient decoder makes of the bytes: U+FFFD for each é
+    expect(lossy).toContain('\ufffd');
+    const event = httpApiEvent({ body: lossy, headers: { 'content-type': 'application/json;charset=ISO-8859-1' } });
+    expect(thrown(() => toInbound(event))).toBeInstanceOf(ValidationError);
+  });
+
+  it('accepts a charset label on a body whose bytes are UTF-8 anyway (plain ASCII)', () => {
+    const event = httpApiEvent({ body: REQUEST_TEXT.normalize('NFD').replace(/[^\x00-\x7f]/g, ''), headers: { 'content-type': 'application/json; charset=iso-8859-1' } });
+    expect(toInbound(event).rawBody).toContain('incidentNumbers');
+  });
+
+  it('accepts a replacement character the caller really sent in a UTF-8 body', () => {
+    const body = JSON.stringify({ incidentNumbers: ['A'], site: 'Tier \ufffd' });
+    expect(toInbound(httpApiEvent({ body })).rawBody).toBe(body);
+    expect(toInbound(httpApiEvent({ body, base64: true })).rawBody).toBe(body);
+  });
+});
+
+describe('readPayload: a UTF-8 byte-order mark', () => {
+  it.each([
+    ['a plain body', false],
+    ['a base64 body', true],
+  ])('is dropped, not a JSON error, when it starts %s', (_name, base64) => {
+    const body = `\ufeff${REQUEST_TEXT}`;
+    const inbound = toInbound(httpApiEvent({ body, base64 }));
+    expect(inbound.rawBody).toBe(body); // kept in the raw body, which signatures cover
+    expect(readPayload(inbound)).toEqual(REQUEST);
   });
 });

@@ -1,5 +1,5 @@
-// CONTRACT §2: the simplified request, D3's own sample shape, and the errors
-// a caller gets back when either is wrong.
+// The request rules (docs/interface.md, "The request"): the simplified shape,
+// D3's own sample shape, and the errors a caller gets back when either is wrong.
 
 import { describe, it, expect } from 'vitest';
 import { ValidationError } from '../../lambda/errors.ts';
@@ -313,5 +313,73 @@ describe('parseMoveRequest error text for a string of incident numbers', () => {
 
   it('shortens a long bad entry to 20 characters and marks the cut', () => {
     expect(() => parseMoveRequest({ incidentNumbers: 'x'.repeat(70), site: 's' })).toThrowError(`entry "${'x'.repeat(20)}…" must be at most 64`);
+  });
+});
+
+describe('parseMoveRequest: control characters in site and username', () => {
+  it.each([
+    ['NUL', 'Tier\u00002'],
+    ['an ESC sequence', 'Tier \u001b[31m2'],
+    ['a newline inside', 'Tier\n2'],
+    ['DEL', 'Tier\u007f2'],
+    ['a C1 control (NEL)', 'Tier\u00852'],
+  ])('refuses %s in site and username, as in incident numbers', (_name, value) => {
+    expect(rejection({ incidentNumbers: ['A'], site: value }).errors).toEqual([
+      { path: '/site', message: 'must not contain control characters' },
+    ]);
+    expect(rejection({ incidentNumbers: ['A'], site: 'S', username: value }).errors).toEqual([
+      { path: '/username', message: 'must not contain control characters' },
+    ]);
+    expect(rejection({ CommandParams: { 'Incident Numbers': ['A'], Site: value } }).errors).toEqual([
+      { path: '/CommandParams/Site', message: 'must not contain control characters' },
+    ]);
+  });
+
+  it('accepts a newline or tab that trimming removes, and printable characters beside the control ranges', () => {
+    expect(parseMoveRequest({ incidentNumbers: ['A'], site: '\tSécurité 🙂\u00a0\n', username: ' ann\u00a1 ' })).toEqual({
+      incidentNumbers: ['A'],
+      site: 'Sécurité 🙂',
+      username: 'ann\u00a1',
+    });
+  });
+});
+
+describe('parseMoveRequest: errors that point at the fix', () => {
+  it.each([
+    ['incidentNumber', 'incidentNumbers'],
+    ['IncidentNumbers', 'incidentNumbers'],
+    ['incident_numbers', 'incidentNumbers'],
+  ])('asks "did you mean incidentNumbers?" when the body has %s instead', (sent) => {
+    const error = rejection({ [sent]: ['A'], site: 'S' });
+    expect(error.errors).toEqual([
+      { path: '/incidentNumbers', message: `is required (the body has "${sent}": did you mean "incidentNumbers"?)` },
+    ]);
+    expect(error.message).toContain('did you mean "incidentNumbers"?');
+  });
+
+  it('asks "did you mean site?" when the body has Site instead', () => {
+    expect(rejection({ incidentNumbers: ['A'], Site: 'S' }).errors).toEqual([
+      { path: '/site', message: 'is required (the body has "Site": did you mean "site"?)' },
+    ]);
+  });
+
+  it('says only "is required" when nothing in the body looks like the missing field', () => {
+    expect(rejection({ incidentNumbers: ['A'], place: 'S' }).errors).toEqual([{ path: '/site', message: 'is required' }]);
+  });
+
+  it.each([
+    ['a control character', ['A\u0000']],
+    ['an over-long entry', ['x'.repeat(65)]],
+    ['an entry that is not a string', [42]],
+  ])('reports only the bad entry, with no second "at least one" error, when the only entry has %s', (_name, entries) => {
+    const { errors } = rejection({ incidentNumbers: entries, site: 'S' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.path).toBe('/incidentNumbers/0');
+  });
+
+  it('reports only the bad entry when the only entry of a string is bad', () => {
+    const { errors } = rejection({ incidentNumbers: `${'x'.repeat(65)}`, site: 'S' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(/at most 64 characters/);
   });
 });
