@@ -13,8 +13,8 @@ const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.met
   devDependencies: Record<string, string>;
 };
 const NODE_VERSION = PACKAGE.devDependencies.node!;
-/** The paragraph right after the opening commands. */
-const INSTALL_NOTE = README.split('\n\n')[2]!;
+/** The paragraph right after the opening commands, its line breaks as spaces. */
+const INSTALL_NOTE = README.split('\n\n')[2]!.replace(/\s+/g, ' ');
 
 describe('installing, as the README says', () => {
   it('runs npx commands on the node devDependency even when the PATH npm starts from has another Node', () => {
