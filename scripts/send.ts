@@ -27,7 +27,7 @@ const MIN_KEY_BYTES = 16;
 export function defaultUrl(env: NodeJS.ProcessEnv = process.env): string {
   const port = env.PORT?.trim() || '3000';
   if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
-    throw new UsageError(`PORT must be the port npm start listens on, 1 to 65535 (it is ${JSON.stringify(env.PORT)}); or give --url.`);
+    throw new InputError(`PORT must be the port npm start listens on, 1 to 65535 (it is ${JSON.stringify(env.PORT)}); or give --url.`);
   }
   return `http://127.0.0.1:${Number(port)}${ROUTE}`;
 }
@@ -35,7 +35,8 @@ export function defaultUrl(env: NodeJS.ProcessEnv = process.env): string {
 const usage = (url: string) => `Usage: npm run send -- [--url URL] [--secret KEY] FILE.json|-
 
 Signs FILE.json (or standard input for -) with Standard Webhooks and POSTs it.
-  --url URL        where to send it (default ${url}, from PORT);
+  --url URL        where to send it (default ${url}: npm start's,
+                   on PORT or 3000);
                    for a deployed stack, its EndpointUrl output
   --secret KEY     the signing secret: the SigningSecretArn secret's value as
                    stored (whsec_ in front is optional; a value holding several
@@ -53,8 +54,14 @@ function usageText(): string {
   }
 }
 
+/** The command line is wrong: the message, then the usage. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** What it was given cannot be sent (the key, the file, PORT): the message says what to change. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
 }
 
 /**
@@ -66,25 +73,25 @@ export class UsageError extends Error {
 export function parseSigningKeys(secret: string): string[] {
   const values = secret.trim().split(/\s+/).filter(Boolean);
   if (values.length === 0) {
-    throw new UsageError('The signing secret is empty: set WEBHOOK_SECRET (or --secret) to the value of the stack’s SigningSecretArn secret.');
+    throw new InputError('The signing secret is empty: set WEBHOOK_SECRET (or --secret) to the value of the stack’s SigningSecretArn secret.');
   }
   return values.map((value, index) => {
     const which = values.length === 1 ? 'The signing secret' : `Key ${index + 1} of ${values.length} in the signing secret`;
     if (value.startsWith(PREFIX + PREFIX)) {
-      throw new UsageError(
+      throw new InputError(
         `${which} starts with whsec_whsec_: the whsec_ prefix is doubled. Remove one (or both: the key as stored works as it is).`,
       );
     }
     const key = value.startsWith(PREFIX) ? value.slice(PREFIX.length) : value;
     if (!BASE64.test(key) || key === '') {
-      throw new UsageError(
+      throw new InputError(
         `${which} is not a Standard Webhooks key: it must be base64 (letters, digits, + and /, = padding), ` +
           'optionally after whsec_. Use the SigningSecretArn secret’s value exactly as stored.',
       );
     }
     const bytes = Buffer.from(key, 'base64').length;
     if (bytes < MIN_KEY_BYTES) {
-      throw new UsageError(
+      throw new InputError(
         `${which} decodes to ${bytes} bytes, too short for a signing key (the stack generates 24): was it cut short when copied?`,
       );
     }
@@ -140,7 +147,7 @@ export function readPayload(text: string, source = 'Standard input'): Payload {
   const caller = invokeOnlyCaller(parsed);
   if (caller) {
     const file = source === 'Standard input' ? '<its file>' : source;
-    throw new UsageError(
+    throw new InputError(
       `${source} is a recipe for ${caller}, which does not call over HTTP, so npm run send cannot post it. ` +
         `Run it against the local adapter with: npm run invoke -- ${file}`,
     );
@@ -200,8 +207,8 @@ async function readInput(file: string): Promise<string> {
       return readFileSync(file, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new UsageError(`${file}: no such file. Give a JSON file, or - to read standard input.`);
-      if (code === 'EISDIR') throw new UsageError(`${file} is a directory. Give a JSON file, or - to read standard input.`);
+      if (code === 'ENOENT') throw new InputError(`${file}: no such file. Give a JSON file, or - to read standard input.`);
+      if (code === 'EISDIR') throw new InputError(`${file} is a directory. Give a JSON file, or - to read standard input.`);
       throw error;
     }
   }
@@ -243,7 +250,10 @@ async function main(argv: string[]): Promise<number> {
     answer = await send(url, payload, secret);
   } catch (error) {
     if (values.url !== undefined) throw error;
-    throw new Error(`${(error as Error).message}. Is npm start running (it listens on PORT, 3000 by default)? For a deployed stack, give --url.`);
+    throw new Error(
+      `${(error as Error).message}. Is npm start running (it listens on PORT, 3000 by default)? For a deployed stack, give --url.`,
+      { cause: error },
+    );
   }
   const requestId = answer.headers.get('x-request-id');
   const retryAfter = answer.headers.get('retry-after');

@@ -58,8 +58,9 @@ describe('npm run send', () => {
   it('refuses a doubled whsec_whsec_ prefix by name, exits 2 and sends nothing', async () => {
     const before = local.simulator!.stats.requests;
     const run = await send(['--url', url, 'examples/ci-script.json'], { WEBHOOK_SECRET: `whsec_whsec_${secret}` });
-    expect(run.stderr).toMatch(/starts with whsec_whsec_: the whsec_ prefix is doubled/);
-    expect(run.stderr).not.toContain(secret);
+    expect(run.stderr).toBe(
+      'The signing secret starts with whsec_whsec_: the whsec_ prefix is doubled. Remove one (or both: the key as stored works as it is).\n',
+    );
     expect(run.stdout).toBe('');
     expect(run.code).toBe(2);
     expect(local.simulator!.stats.requests).toBe(before);
@@ -126,11 +127,29 @@ describe('npm run send', () => {
     expect(run.code).toBe(2);
   });
 
-  it('exits 2 with the usage when the secret is not a key at all', async () => {
+  it('exits 2 saying what the secret must be when it is not a key at all', async () => {
     const run = await send(['--url', url, '--secret', 'hunter2', 'examples/ci-script.json']);
-    expect(run.stderr).toMatch(/is not a Standard Webhooks key: it must be base64/);
-    expect(run.stderr).toMatch(/Usage: npm run send/);
+    expect(run.stderr).toMatch(/^The signing secret is not a Standard Webhooks key: it must be base64/);
+    expect(run.stderr).not.toContain('hunter2');
     expect(run.code).toBe(2);
+  });
+
+  it('exits 2 with the usage when the command line is wrong', async () => {
+    const unknown = await send(['--ur', url, 'examples/ci-script.json']);
+    expect(unknown.stderr).toMatch(/^Unknown option '--ur'/);
+    expect(unknown.stderr).toMatch(/Usage: npm run send/);
+    expect(unknown.code).toBe(2);
+    const twoFiles = await send(['--url', url, 'examples/ci-script.json', 'examples/servicenow.json']);
+    expect(twoFiles.stderr).toMatch(/^Give one file to send, or - for standard input\.\n\nUsage: npm run send/);
+    expect(twoFiles.code).toBe(2);
+  });
+
+  it('prints its usage for --help, naming the default URL and the key forms, and exits 0', async () => {
+    const run = await send(['--help'], { PORT: '4123' });
+    expect(run.stdout).toMatch(/^Usage: npm run send -- \[--url URL\] \[--secret KEY\] FILE\.json\|-$/m);
+    expect(run.stdout).toContain('default http://127.0.0.1:4123/incidents/site');
+    expect(run.stdout).toContain('whsec_ in front is optional');
+    expect(run.code).toBe(0);
   });
 });
 
