@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sends one Standard Webhooks-signed request with curl and openssl only.
 #   WEBHOOK_SECRET=<the SigningSecretArn value, whsec_ optional> ./examples/signed-curl.sh [URL] [BODY]
+# URL defaults to npm start's, on PORT or 3000, as for npm run send.
 set -euo pipefail
 url=${1:-http://127.0.0.1:${PORT:-3000}/incidents/site}
 body=${2:-'{"incidentNumbers": ["20210127-198", "20210127-197"], "site": "Security Operations"}'}
