@@ -45,7 +45,7 @@ Signs FILE.json (or standard input for -) with Standard Webhooks and POSTs it.
 FILE.json may also be an examples/*.json file of kind "http": its body is sent.
 Exits 0 on a 2xx answer, 1 on any other answer, 2 when nothing was sent.`;
 
-/** The usage with the default URL, or with the one npm start uses when PORT is unusable. */
+/** The usage with the default URL, or a placeholder for it when PORT is unusable (that error comes first). */
 function usageText(): string {
   try {
     return usage(defaultUrl());
