@@ -161,7 +161,7 @@ export class D3SiteAdapterStack extends Stack {
       value: `${stage.url.replace(/\/$/, '')}${ROUTE_PATH}`,
     });
     new CfnOutput(this, 'SigningSecretArn', {
-      description: 'The Standard Webhooks key; callers sign with whsec_<its value>',
+      description: 'Holds the Standard Webhooks signing key, bare base64 (two, space-separated, during a rotation); callers sign with it as stored, whsec_ optional',
       value: signing.secretArn,
     });
     new CfnOutput(this, 'D3CredentialsSecretId', {

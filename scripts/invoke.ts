@@ -15,8 +15,9 @@
 //                  is printed as Lambda reports it (errorType, errorMessage)
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
@@ -68,19 +69,54 @@ export class NotARecipeError extends Error {
 }
 
 export function readExample(file: string): Example {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new NotARecipeError(`${file}: no such file. The recipes: ${recipeFiles().join(', ')}.`);
+    throw new NotARecipeError(`${file}: ${(error as Error).message}`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (error) {
-    throw new NotARecipeError(`${file}: ${(error as Error).message}`);
+    throw new NotARecipeError(`${file} is not JSON (${(error as Error).message}).`);
   }
   const parsed = exampleSchema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${explain(issue)}`);
-    throw new NotARecipeError(`${file} is not a recipe (${problems.join('; ')}).`);
+    const bareBody = typeof json === 'object' && json !== null && !('kind' in json);
+    throw new NotARecipeError(
+      `${file} is not a recipe (${problems.join('; ')}).` +
+        (bareBody ? ` If it is a request body, post it with: npm run send -- ${file}` : ''),
+    );
   }
   return parsed.data;
 }
+
+/** The recipes this repository ships, for the usage and for a mistyped name. */
+function recipeFiles(): string[] {
+  try {
+    return readdirSync(new URL('../examples/', import.meta.url))
+      .filter((name) => name.endsWith('.json'))
+      .sort()
+      .map((name) => `examples/${name}`);
+  } catch {
+    return [];
+  }
+}
+
+const usage = () => `Usage: npm run invoke -- examples/<file>.json [...]
+
+Runs caller recipes against the local adapter and its D3 SOAR simulator (no
+AWS account needed), each delivered as its caller delivers it: "http" as a
+signed POST, "eventbridge" as the event the stack's rule hands Lambda, "direct"
+as a Step Functions or SDK invocation. Prints each answer.
+  -h, --help       this text
+Recipes: ${recipeFiles().join(', ')}
+Exits 0 when every recipe moved every incident, 1 otherwise, 2 when a file is
+not a recipe. To post a body to a deployed stack: npm run send -- --help`;
 
 // zod/mini carries no messages of its own (and a global locale would change
 // the handler's answers in this same process), so the few that matter here.
@@ -144,7 +180,8 @@ export interface LocalRun {
 export async function startLocalRun(): Promise<LocalRun> {
   // The answers are the output; the handler's per-invocation metrics (EMF lines on stdout) are not.
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  // Bare, as the stack stores it; senders take it as it is.
+  const secret = randomBytes(24).toString('base64');
   const adapter = await startLocalAdapter({
     port: 0,
     env: { WEBHOOK_SECRET: secret },
@@ -208,9 +245,18 @@ function isJsonObject(text: string): boolean {
   }
 }
 
-async function main(files: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals: files } = parseArgs({
+    args: argv,
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(usage());
+    return 0;
+  }
   if (files.length === 0) {
-    console.error('Usage: npm run invoke -- examples/<file>.json [...]\nRuns each recipe against the local adapter and its D3 simulator.');
+    console.error(`Give at least one recipe to run.\n\n${usage()}`);
     return 2;
   }
   const examples = files.map((file) => ({ file, example: readExample(file) }));
@@ -233,7 +279,8 @@ if (import.meta.main) {
   try {
     process.exitCode = await main(process.argv.slice(2));
   } catch (error) {
-    console.error(error instanceof NotARecipeError ? error.message : error);
+    const usageError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    console.error(error instanceof NotARecipeError ? error.message : usageError ? `${(error as Error).message}\n\n${usage()}` : error);
     process.exitCode = 2;
   }
 }

@@ -102,4 +102,32 @@ describe('npm run invoke', () => {
     expect(notRecipe.stderr).toMatch(/typo\.json is not a recipe \(.*unknown "paylod"/);
     expect(notRecipe.code).toBe(2);
   });
+
+  it.each(['--help', '-h'])('prints its usage for %s, with the recipes it can run, and exits 0', async (flag) => {
+    const result = await invoke(flag);
+    expect(result.stdout).toMatch(/^Usage: npm run invoke -- examples\/<file>\.json \[\.\.\.\]$/m);
+    for (const file of exampleFiles()) expect(result.stdout).toContain(file);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('refuses an unknown flag with its name and the usage, exit 2', async () => {
+    const result = await invoke('--verbose', 'examples/eventbridge.json');
+    expect(result.stderr).toMatch(/^Unknown option '--verbose'/);
+    expect(result.stderr).toContain('Usage: npm run invoke');
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+
+  it('names the recipes when a file does not exist, and points a bare request body at npm run send', async () => {
+    const missing = await invoke('examples/servicenow.jsn');
+    expect(missing.stderr).toContain('examples/servicenow.jsn: no such file. The recipes: examples/ci-script.json,');
+    expect(missing.code).toBe(2);
+
+    const body = join(mkdtempSync(join(tmpdir(), 'recipes-')), 'body.json');
+    writeFileSync(body, JSON.stringify({ incidentNumbers: ['20210127-198'], site: 'Tier 2' }));
+    const bare = await invoke(body);
+    expect(bare.stderr).toContain(`If it is a request body, post it with: npm run send -- ${body}`);
+    expect(bare.code).toBe(2);
+  });
 });

@@ -1,7 +1,10 @@
 // The code on the docs/ pages works as written: each snippet marked
 // `<!-- snippet: name -->` is run (or, for AWS-only ones, checked against the
 // code) against the local adapter requiring signatures, and every relative
-// link points at a file that exists.
+// link points at a file that exists. The adapter holds its key bare, as the
+// stack generates and stores it; every recipe signs with that value as read,
+// or with `whsec_` in front, and names a doubled `whsec_whsec_` instead of
+// signing with a wrong key.
 
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes, createHmac } from 'node:crypto';
@@ -28,7 +31,16 @@ function snippet(page: string, name: string): string {
   return match[1]!;
 }
 
-const secret = `whsec_${randomBytes(24).toString('base64')}`;
+/** The signing secret as the stack stores it: a bare base64 key. */
+const secret = randomBytes(24).toString('base64');
+/** The forms a sender may hold it in. */
+const FORMS = [
+  ['the key as stored (bare)', secret],
+  ['the key after whsec_', `whsec_${secret}`],
+] as const;
+const DOUBLED = `whsec_whsec_${secret}`;
+const DOUBLED_MESSAGE = /starts with whsec_whsec_: the prefix is doubled; remove one/;
+
 let local: LocalAdapter;
 let endpoint: string;
 
@@ -39,24 +51,44 @@ beforeAll(async () => {
 });
 afterAll(() => local.close());
 
-describe('docs/ci-and-scripts.md', () => {
-  const env = () => ({ ...process.env, WEBHOOK_SECRET: secret, ENDPOINT_URL: endpoint });
+/** Runs a command expected to fail; its exit code and output. */
+async function failing(command: string, args: string[], env: NodeJS.ProcessEnv) {
+  const failure = await run(command, args, { env }).then(
+    () => expect.unreachable(`${command} succeeded`),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+  return failure as { code: number; stdout: string; stderr: string };
+}
 
-  it('moves the incidents with its bash snippet (curl and openssl only)', async () => {
+describe('docs/ci-and-scripts.md', () => {
+  const env = (key: string = secret) => ({ ...process.env, WEBHOOK_SECRET: key, ENDPOINT_URL: endpoint });
+  const bash = () => ['-euo', 'pipefail', '-c', snippet('ci-and-scripts.md', 'bash')];
+
+  it.each(FORMS)('moves the incidents with its bash snippet (curl and openssl only), given %s', async (_, key) => {
     const body = '{"incidentNumbers": "20210127-601, 20210127-602", "site": "Tier 2"}';
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', snippet('ci-and-scripts.md', 'bash')], {
-      env: { ...env(), BODY: body },
-    });
+    const { stdout } = await run('bash', bash(), { env: { ...env(key), BODY: body } });
     expect(JSON.parse(stdout)).toMatchObject({ status: 'succeeded', site: 'Tier 2', requested: 2 });
+  });
+
+  it('stops its bash snippet on a doubled whsec_ prefix, naming it, before sending anything', async () => {
+    const before = local.simulator!.stats.requests;
+    const failure = await failing('bash', bash(), { ...env(DOUBLED), BODY: '{"incidentNumbers": "20210127-603", "site": "x"}' });
+    expect(failure.code).toBe(2);
+    expect(failure.stderr).toMatch(DOUBLED_MESSAGE);
+    expect(local.simulator!.stats.requests).toBe(before);
+  });
+
+  it('stops its bash snippet on a value holding two keys, asking for one', async () => {
+    const failure = await failing('bash', bash(), { ...env(`${secret} ${secret}`), BODY: '{}' });
+    expect(failure.code).toBe(2);
+    expect(failure.stderr).toMatch(/must be one base64 key, whsec_ optional/);
   });
 
   it('fails the bash snippet with the problem printed when the secret is wrong', async () => {
     const wrong = `whsec_${randomBytes(24).toString('base64')}`;
-    const failure = await run('bash', ['-euo', 'pipefail', '-c', snippet('ci-and-scripts.md', 'bash')], {
-      env: { ...env(), WEBHOOK_SECRET: wrong, BODY: '{"incidentNumbers": "1", "site": "x"}' },
-    }).catch((error: { code: number; stdout: string }) => error);
+    const failure = await failing('bash', bash(), { ...env(wrong), BODY: '{"incidentNumbers": "1", "site": "x"}' });
     expect(failure).toMatchObject({ code: 22 });
-    expect(JSON.parse((failure as { stdout: string }).stdout)).toMatchObject({ status: 401 });
+    expect(JSON.parse(failure.stdout)).toMatchObject({ status: 401 });
   });
 
   it('runs the same commands in its GitHub Actions workflow', () => {
@@ -67,20 +99,32 @@ describe('docs/ci-and-scripts.md', () => {
     expect(workflow).toContain('WEBHOOK_SECRET: ${{ secrets.');
   });
 
-  it('moves the incidents with its Node snippet', async () => {
-    // Run from the repository, where `standardwebhooks` resolves.
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', snippet('ci-and-scripts.md', 'node')], {
-      env: env(),
-    });
+  // Run from the repository, where `standardwebhooks` resolves.
+  const node = () => ['--input-type=module', '-e', snippet('ci-and-scripts.md', 'node')];
+
+  it.each(FORMS)('moves the incidents with its Node snippet, given %s', async (_, key) => {
+    const { stdout } = await run(process.execPath, node(), { env: env(key) });
     expect(stdout).toMatch(/^200 \{/);
     expect(stdout).toMatch(/status: 'succeeded'/);
   });
 
+  it('stops its Node snippet on a doubled whsec_ prefix, naming it', async () => {
+    const failure = await failing(process.execPath, node(), env(DOUBLED));
+    expect(failure.stderr).toMatch(DOUBLED_MESSAGE);
+    expect(failure.stdout).toBe('');
+  });
+
   const python = spawnSync('python3', ['-c', 'import sys; assert sys.version_info >= (3, 9)']).status === 0;
-  it.skipIf(!python)('moves the incidents with its Python snippet (standard library only)', async () => {
-    const { stdout } = await run('python3', ['-c', snippet('ci-and-scripts.md', 'python')], { env: env() });
+  it.skipIf(!python).each(FORMS)('moves the incidents with its Python snippet (standard library only), given %s', async (_, key) => {
+    const { stdout } = await run('python3', ['-c', snippet('ci-and-scripts.md', 'python')], { env: env(key) });
     expect(stdout).toMatch(/^200 /);
     expect(JSON.parse(stdout.slice(4))).toMatchObject({ status: 'succeeded', requested: 2 });
+  });
+
+  it.skipIf(!python)('stops its Python snippet on a doubled whsec_ prefix, naming it', async () => {
+    const failure = await failing('python3', ['-c', snippet('ci-and-scripts.md', 'python')], env(DOUBLED));
+    expect(failure.code).toBe(1);
+    expect(failure.stderr).toMatch(DOUBLED_MESSAGE);
   });
 });
 
@@ -97,18 +141,29 @@ describe('docs/jira-automation.md', () => {
     isBase64Encoded: false,
   });
 
-  beforeAll(async () => {
-    Object.assign(process.env, { ADAPTER_URL: endpoint, RELAY_TOKEN: token, WEBHOOK_SECRET: secret });
+  let loads = 0;
+  /** A cold start of the relay as the Lambda console would run it, with this WEBHOOK_SECRET. */
+  async function coldStart(key: string): Promise<Relay> {
+    Object.assign(process.env, { ADAPTER_URL: endpoint, RELAY_TOKEN: token, WEBHOOK_SECRET: key });
     const file = join(mkdtempSync(join(tmpdir(), 'relay-')), 'index.mjs');
     writeFileSync(file, snippet('jira-automation.md', 'relay'));
-    relay = ((await import(pathToFileURL(file).href)) as { handler: Relay }).handler;
+    // A new query each time: a fresh module, read with the environment of the moment.
+    return ((await import(`${pathToFileURL(file).href}?load=${loads++}`)) as { handler: Relay }).handler;
+  }
+
+  beforeAll(async () => {
+    relay = await coldStart(secret);
   });
 
-  it('signs and forwards what Jira sends with the token, and hands back the adapter’s answer', async () => {
+  it.each(FORMS)('signs and forwards what Jira sends with the token, given %s, and hands back the adapter’s answer', async (_, key) => {
     const { body } = JSON.parse(readFileSync('examples/jira-automation.json', 'utf8')) as { body: unknown };
-    const answer = await relay(fromJira(JSON.stringify(body), { 'x-relay-token': token }));
+    const answer = await (await coldStart(key))(fromJira(JSON.stringify(body), { 'x-relay-token': token }));
     expect(answer.statusCode).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ status: 'succeeded', requested: 2 });
+  });
+
+  it('does not start with a doubled whsec_ prefix, and says so', async () => {
+    await expect(coldStart(DOUBLED)).rejects.toThrow(DOUBLED_MESSAGE);
   });
 
   it('refuses a request without the token, and sends nothing to the adapter', async () => {
@@ -121,11 +176,11 @@ describe('docs/jira-automation.md', () => {
 
 describe('docs/servicenow.md', () => {
   /** Runs the page's script with Node stand-ins for the Glide APIs; returns the request it built. */
-  function buildRequest(numbers: string[], site: string) {
+  function buildRequest(numbers: string[], site: string, key: string = secret) {
     const sent: { endpoint?: string; method?: string; headers: Record<string, string>; body?: string } = { headers: {} };
     const properties: Record<string, string> = {
       'x_d3_adapter.endpoint_url': endpoint,
-      'x_d3_adapter.webhook_secret': secret,
+      'x_d3_adapter.webhook_secret': key,
     };
     const context = {
       gs: {
@@ -172,6 +227,38 @@ describe('docs/servicenow.md', () => {
     const response = await fetch(request.endpoint!, { method: 'POST', headers: request.headers, body: request.body! });
     expect(await response.json()).toMatchObject({ status: 'succeeded', site, requested: 2 });
     expect(response.status).toBe(200);
+  });
+
+  it.each(FORMS)('builds a request the adapter accepts from the property holding %s', async (_, key) => {
+    const request = buildRequest(['20210127-703'], 'Tier 3', key);
+    const response = await fetch(request.endpoint!, { method: 'POST', headers: request.headers, body: request.body! });
+    expect(response.status).toBe(200);
+  });
+
+  it('throws, naming the doubled prefix, when the property holds whsec_whsec_', () => {
+    expect(() => buildRequest(['20210127-704'], 'Tier 3', DOUBLED)).toThrow(DOUBLED_MESSAGE);
+  });
+});
+
+describe('examples/signed-curl.sh', () => {
+  const curl = (key: string) => run('bash', ['examples/signed-curl.sh', endpoint], { env: { ...process.env, WEBHOOK_SECRET: key } });
+
+  it.each(FORMS)('moves the incidents, given %s', async (_, key) => {
+    const { stdout } = await curl(key);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'succeeded', requested: 2 });
+  });
+
+  it('stops on a doubled whsec_ prefix, naming it, before sending anything', async () => {
+    const before = local.simulator!.stats.requests;
+    const failure = await failing('bash', ['examples/signed-curl.sh', endpoint], { ...process.env, WEBHOOK_SECRET: DOUBLED });
+    expect(failure.code).toBe(2);
+    expect(failure.stderr).toMatch(DOUBLED_MESSAGE);
+    expect(local.simulator!.stats.requests).toBe(before);
+  });
+
+  it('says what to set when WEBHOOK_SECRET is missing', async () => {
+    const failure = await failing('bash', ['examples/signed-curl.sh', endpoint], { ...process.env, WEBHOOK_SECRET: '' });
+    expect(failure.stderr).toMatch(/set WEBHOOK_SECRET to the signing secret: the SigningSecretArn value as stored/);
   });
 });
 

@@ -1,16 +1,20 @@
 // `npm run send`, run as a user runs it, against the local adapter requiring
-// signatures: a signed send is answered 200, a wrong or missing secret 401 and
-// a non-zero exit, and nothing reachable exit 2.
+// signatures with a key stored bare, as the stack stores it: a signed send is
+// answered 200 whether the sender's copy carries `whsec_` or not, a wrong or
+// missing secret 401 and a non-zero exit; a doubled prefix, a recipe meant for
+// `npm run invoke` and nothing reachable exit 2 before anything is sent.
 
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
-import { signatureHeaders } from '../../scripts/send.ts';
+import { defaultUrl, parseSigningKeys, readPayload, signatureHeaders } from '../../scripts/send.ts';
 import { runScript, type ScriptRun } from '../support/run-script.ts';
 
-const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
+/** A key as the stack stores it and as `openssl rand -base64 24` prints it: bare base64. */
+const newKey = () => randomBytes(24).toString('base64');
+const newSecret = () => `whsec_${newKey()}`;
 
 type Run = ScriptRun;
 
@@ -19,7 +23,7 @@ const send = (args: string[], env: Record<string, string | undefined> = {}, stdi
   runScript('scripts/send.ts', args, { env: { WEBHOOK_SECRET: undefined, ...env }, ...(stdin === undefined ? {} : { stdin }) });
 
 describe('npm run send', () => {
-  const secret = newSecret();
+  const secret = newKey();
   let local: LocalAdapter;
   let url: string;
 
@@ -38,6 +42,61 @@ describe('npm run send', () => {
     expect(run.code).toBe(0);
     expect(local.simulator?.sites.get('20210127-301')).toBe('Security Operations');
   });
+
+  it('gets 200 when its copy of the key carries the optional whsec_ prefix', async () => {
+    const run = await send(['--url', url, 'examples/ci-script.json'], { WEBHOOK_SECRET: `whsec_${secret}` });
+    expect(run.stderr).toMatch(/^HTTP 200 OK/m);
+    expect(run.code).toBe(0);
+  });
+
+  it('gets 200 with the value read during a rotation (two keys, one of them the adapter’s): it signs with each', async () => {
+    const run = await send(['--url', url, 'examples/ci-script.json'], { WEBHOOK_SECRET: `${newKey()} ${secret}` });
+    expect(run.stderr).toMatch(/^HTTP 200 OK/m);
+    expect(run.code).toBe(0);
+  });
+
+  it('refuses a doubled whsec_whsec_ prefix by name, exits 2 and sends nothing', async () => {
+    const before = local.simulator!.stats.requests;
+    const run = await send(['--url', url, 'examples/ci-script.json'], { WEBHOOK_SECRET: `whsec_whsec_${secret}` });
+    expect(run.stderr).toBe(
+      'The signing secret starts with whsec_whsec_: the whsec_ prefix is doubled. Remove one (or both: the key as stored works as it is).\n',
+    );
+    expect(run.stdout).toBe('');
+    expect(run.code).toBe(2);
+    expect(local.simulator!.stats.requests).toBe(before);
+  });
+
+  it('sends to the port in PORT when no --url is given, as npm start listens on it', async () => {
+    const run = await send(['examples/ci-script.json'], { WEBHOOK_SECRET: secret, PORT: new URL(local.url).port });
+    expect(run.stderr).toMatch(/^HTTP 200 OK/m);
+    expect(run.code).toBe(0);
+  });
+
+  it('says to start the adapter when nothing listens at the default URL', async () => {
+    const closed = await startLocalAdapter({ port: 0, logger: new Logger({ logLevel: 'SILENT' }) });
+    await closed.close();
+    const run = await send(['examples/ci-script.json'], { WEBHOOK_SECRET: secret, PORT: new URL(closed.url).port });
+    expect(run.stderr).toMatch(/connect ECONNREFUSED .*Is npm start running/);
+    expect(run.code).toBe(2);
+  });
+
+  it('refuses a PORT that is not a port, naming it', async () => {
+    const run = await send(['examples/ci-script.json'], { WEBHOOK_SECRET: secret, PORT: 'abc' });
+    expect(run.stderr).toMatch(/^PORT must be the port npm start listens on, 1 to 65535 \(it is "abc"\); or give --url\./);
+    expect(run.code).toBe(2);
+  });
+
+  it.each(['examples/eventbridge.json', 'examples/step-functions.json'])(
+    'refuses %s, a recipe for a caller that does not use HTTP, pointing at npm run invoke',
+    async (file) => {
+      const before = local.simulator!.stats.requests;
+      const run = await send(['--url', url, file], { WEBHOOK_SECRET: secret });
+      expect(run.stderr).toContain(`Run it against the local adapter with: npm run invoke -- ${file}`);
+      expect(run.stderr).not.toMatch(/^HTTP /m);
+      expect(run.code).toBe(2);
+      expect(local.simulator!.stats.requests).toBe(before);
+    },
+  );
 
   it('signs and sends a body read from standard input with --secret', async () => {
     const body = '{"incidentNumbers": "20210127-311; 20210127-312", "site": "Tier 2"}';
@@ -68,11 +127,86 @@ describe('npm run send', () => {
     expect(run.code).toBe(2);
   });
 
-  it('exits 2 with the usage when the secret is not a whsec_ key', async () => {
+  it('exits 2 saying what the secret must be when it is not a key at all', async () => {
     const run = await send(['--url', url, '--secret', 'hunter2', 'examples/ci-script.json']);
-    expect(run.stderr).toMatch(/must be a Standard Webhooks key/);
-    expect(run.stderr).toMatch(/Usage: npm run send/);
+    expect(run.stderr).toMatch(/^The signing secret is not a Standard Webhooks key: it must be base64/);
+    expect(run.stderr).not.toContain('hunter2');
     expect(run.code).toBe(2);
+  });
+
+  it('exits 2 with the usage when the command line is wrong', async () => {
+    const unknown = await send(['--ur', url, 'examples/ci-script.json']);
+    expect(unknown.stderr).toMatch(/^Unknown option '--ur'/);
+    expect(unknown.stderr).toMatch(/Usage: npm run send/);
+    expect(unknown.code).toBe(2);
+    const twoFiles = await send(['--url', url, 'examples/ci-script.json', 'examples/servicenow.json']);
+    expect(twoFiles.stderr).toMatch(/^Give one file to send, or - for standard input\.\n\nUsage: npm run send/);
+    expect(twoFiles.code).toBe(2);
+  });
+
+  it('prints its usage for --help, naming the default URL and the key forms, and exits 0', async () => {
+    const run = await send(['--help'], { PORT: '4123' });
+    expect(run.stdout).toMatch(/^Usage: npm run send -- \[--url URL\] \[--secret KEY\] FILE\.json\|-$/m);
+    expect(run.stdout).toContain('default http://127.0.0.1:4123/incidents/site');
+    expect(run.stdout).toContain('whsec_ in front is optional');
+    expect(run.code).toBe(0);
+  });
+});
+
+describe('parseSigningKeys', () => {
+  const key = newKey();
+
+  it('takes a key bare, as the stack stores it, or after whsec_, and returns it bare', () => {
+    expect(parseSigningKeys(key)).toEqual([key]);
+    expect(parseSigningKeys(`whsec_${key}`)).toEqual([key]);
+    expect(parseSigningKeys(`  ${key}\n`)).toEqual([key]);
+  });
+
+  it('takes the several keys of a rotation, separated by whitespace, each with or without whsec_', () => {
+    const other = newKey();
+    expect(parseSigningKeys(`${key} whsec_${other}`)).toEqual([key, other]);
+    expect(parseSigningKeys(`whsec_${key}\n\t${other}`)).toEqual([key, other]);
+  });
+
+  it('names a doubled whsec_whsec_ prefix, and which key carries it', () => {
+    expect(() => parseSigningKeys(`whsec_whsec_${key}`)).toThrow(
+      'The signing secret starts with whsec_whsec_: the whsec_ prefix is doubled. Remove one (or both: the key as stored works as it is).',
+    );
+    expect(() => parseSigningKeys(`${key} whsec_whsec_${newKey()}`)).toThrow(/^Key 2 of 2 in the signing secret starts with whsec_whsec_/);
+  });
+
+  it('refuses what is not base64, or too short to be a key, without repeating it', () => {
+    for (const value of ['hunter2', `${key.slice(0, -1)}`, `{"secret": "${key}"}`, 'whsec_']) {
+      expect(() => parseSigningKeys(value), value).toThrow(/is not a Standard Webhooks key: it must be base64/);
+    }
+    expect(() => parseSigningKeys('c2hvcnQ=')).toThrow(/decodes to 5 bytes, too short/);
+    expect(() => parseSigningKeys('  ')).toThrow(/empty: set WEBHOOK_SECRET/);
+    try {
+      parseSigningKeys(`${key}!`);
+    } catch (error) {
+      expect((error as Error).message).not.toContain(key);
+    }
+  });
+});
+
+describe('defaultUrl', () => {
+  it('is npm start’s address: PORT when set, 3000 otherwise', () => {
+    expect(defaultUrl({})).toBe('http://127.0.0.1:3000/incidents/site');
+    expect(defaultUrl({ PORT: '' })).toBe('http://127.0.0.1:3000/incidents/site');
+    expect(defaultUrl({ PORT: '8123' })).toBe('http://127.0.0.1:8123/incidents/site');
+    expect(() => defaultUrl({ PORT: '70000' })).toThrow(/PORT must be the port npm start listens on/);
+  });
+});
+
+describe('readPayload', () => {
+  it('sends an HTTP recipe’s body and a bare body as written', () => {
+    expect(readPayload('{"kind": "http", "description": "x", "body": {"site": "x"}}')).toMatchObject({ body: '{"site":"x"}', fromExample: true });
+    expect(readPayload('{ "site": "x" }')).toEqual({ body: '{ "site": "x" }', headers: {}, fromExample: false });
+  });
+
+  it('refuses EventBridge and direct-invocation recipes, naming the command that runs them', () => {
+    expect(() => readPayload('{"kind": "eventbridge", "entry": {}}', 'my.json')).toThrow(/EventBridge.*npm run invoke -- my\.json$/);
+    expect(() => readPayload('{"kind": "direct", "payload": {}}')).toThrow(/^Standard input is a recipe for a direct invocation/);
   });
 });
 
@@ -84,5 +218,15 @@ describe('signatureHeaders', () => {
     expect(headers['webhook-id']).toMatch(/^msg_/);
     expect(() => new Webhook(secret).verify(body, headers)).not.toThrow();
     expect(() => new Webhook(secret).verify(`${body} `, headers)).toThrow();
+  });
+
+  it('signs with every key of a rotation, so a receiver holding either accepts it', () => {
+    const [old, next] = [newKey(), newKey()];
+    const body = '{"incidentNumbers": ["20210127-198"], "site": "Tier 2"}';
+    const headers = signatureHeaders(`${old} whsec_${next}`, body);
+    expect(headers['webhook-signature']).toMatch(/^v1,\S+ v1,\S+$/);
+    expect(() => new Webhook(old).verify(body, headers)).not.toThrow();
+    expect(() => new Webhook(next).verify(body, headers)).not.toThrow();
+    expect(() => new Webhook(newKey()).verify(body, headers)).toThrow();
   });
 });

@@ -1,8 +1,13 @@
 // The stack as an operator configures it: an existing D3 secret (by name or by
-// ARN), an alarm e-mail, their own event pattern, D3 address and pacing.
+// ARN), an alarm e-mail, their own event pattern, D3 address and pacing; and
+// what `cdk synth` prints when the context is refused.
 
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScript } from '../support/run-script.ts';
 import { createFixture, onlyResourceId, type Fixture } from './fixture.ts';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:d3/credentials-AbC123';
@@ -114,5 +119,42 @@ describe('with an existing D3 secret given by ARN', () => {
 
   it('outputs the ARN as the secret to fill', () => {
     byArn.hasOutput('D3CredentialsSecretId', { Value: SECRET_ARN });
+  });
+});
+
+describe('the app, given context it refuses', () => {
+  // As `cdk synth -c key=value` runs it: the CLI hands the context over in
+  // CDK_CONTEXT_JSON and the output directory in CDK_OUTDIR.
+  async function synth(context: Record<string, string>) {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-out-'));
+    try {
+      const run = await runScript('infra/app.ts', [], {
+        env: { CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+      });
+      return { ...run, wroteTemplate: existsSync(join(outdir, 'D3SiteAdapter.template.json')) };
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }
+
+  it.each([
+    [
+      'a reserved concurrency that is not a number',
+      { reservedConcurrency: 'abc' },
+      ['reservedConcurrency must be a whole number from 1 to 50 (got "abc")'],
+    ],
+    [
+      'a product over D3’s 50 requests per second, and a second problem',
+      { reservedConcurrency: '10', d3MaxRps: '10', alarmEmail: 'soc' },
+      ['alarmEmail must be an e-mail address', "reservedConcurrency × d3MaxRps is 10 × 10 = 100, over D3's limit"],
+    ],
+  ])('prints every reason on one line, no stack trace, and exits non-zero: %s', async (_, context, reasons) => {
+    const run = await synth(context);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/^Invalid CDK context: .* Set these with -c key=value or in cdk\.json's "context" \(README, Deploy\)\.\n$/);
+    for (const reason of reasons) expect(run.stderr).toContain(reason);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(run.stdout).toBe('');
+    expect(run.wroteTemplate).toBe(false);
   });
 });
