@@ -28,7 +28,6 @@ export interface Inbound {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-export { ROUTE_PATH };
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 

@@ -23,7 +23,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { startLocalAdapter, type LocalAdapter } from '../dev/server.ts';
 import { DEFAULT_EVENT_PATTERN } from '../infra/settings.ts';
-import { ROUTE_PATH } from '../lambda/inbound.ts';
+import { ROUTE_PATH } from '../lambda/names.ts';
 import { formatAnswer, signatureHeaders } from './send.ts';
 
 const description = z.string().check(z.minLength(1));

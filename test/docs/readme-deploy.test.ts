@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { WebhookVerifier } from '../../lambda/webhook-signature.ts';
+import { WebhookVerifier } from '../../lambda/webhook-verifier.ts';
 import { parseSigningKeys, signatureHeaders } from '../../scripts/send.ts';
 
 const run = promisify(execFile);
