@@ -4,6 +4,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import cdkNag from 'cdk-nag';
 import { D3SiteAdapterStack } from './d3-site-adapter-stack.ts';
+import { InvalidContextError } from './settings.ts';
 
 const { AwsSolutionsChecks } = cdkNag;
 
@@ -19,7 +20,7 @@ try {
 } catch (error) {
   // settings.ts names every problem with the context in one message; the stack
   // trace Node would print under it says nothing an operator can act on.
-  if (!(error instanceof Error && error.message.startsWith('Invalid CDK context: '))) throw error;
+  if (!(error instanceof InvalidContextError)) throw error;
   console.error(`${error.message} Set these with -c key=value or in cdk.json's "context" (README, Deploy).`);
   process.exitCode = 1;
 }

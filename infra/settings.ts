@@ -112,10 +112,9 @@ export function readSettings(node: Node): AdapterSettings {
     return value;
   };
 
-  const rawBaseUrl = text('d3BaseUrl', DEFAULTS.d3BaseUrl);
-  const baseUrlProblems: string[] = [];
-  const d3BaseUrl = normalizeBaseUrl(rawBaseUrl, baseUrlProblems);
-  problems.push(...baseUrlProblems.map((problem) => problem.replace('D3_BASE_URL', 'd3BaseUrl')));
+  const baseUrl = normalizeBaseUrl(text('d3BaseUrl', DEFAULTS.d3BaseUrl));
+  if ('problem' in baseUrl) problems.push(`d3BaseUrl ${baseUrl.problem}`);
+  const d3BaseUrl = 'url' in baseUrl ? baseUrl.url : '';
 
   const settings: AdapterSettings = {
     d3BaseUrl,
@@ -133,19 +132,29 @@ export function readSettings(node: Node): AdapterSettings {
 
   // Lambda never runs more instances than the reserved concurrency, and each
   // instance paces itself to d3MaxRps (retries included), so this product is the
-  // most D3 can receive from the adapter in any second.
+  // most D3 can receive from the adapter in any second. Not checked when either
+  // value was refused: the product would be of a fallback the operator never set.
   const ceiling = settings.reservedConcurrency * settings.d3MaxRps;
-  if (ceiling > D3_RATE_LIMIT_PER_SECOND) {
+  const bothGiven = !problems.some((problem) => /^(reservedConcurrency|d3MaxRps) /.test(problem));
+  if (bothGiven && ceiling > D3_RATE_LIMIT_PER_SECOND) {
     problems.push(
       `reservedConcurrency × d3MaxRps is ${settings.reservedConcurrency} × ${settings.d3MaxRps} = ${ceiling}, ` +
         `over D3's limit of ${D3_RATE_LIMIT_PER_SECOND} requests per second`,
     );
   }
 
-  if (problems.length > 0) {
-    throw new Error(`Invalid CDK context: ${problems.join('; ')}.`);
-  }
+  if (problems.length > 0) throw new InvalidContextError(problems);
   return settings;
+}
+
+/** The CDK context is refused: every problem, in one line an operator can act on. */
+export class InvalidContextError extends Error {
+  override readonly name = 'InvalidContextError';
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(`Invalid CDK context: ${problems.join('; ')}.`);
+    this.problems = problems;
+  }
 }
 
 function readSecretSource(arn: unknown, name: unknown, problems: string[]): D3SecretSource {

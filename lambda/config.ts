@@ -1,4 +1,4 @@
-// The function's configuration (CONTRACT §8), read once at cold start.
+// The function's configuration (docs/interface.md, "Configuration"), read once at cold start.
 //
 // Every problem is collected and reported in one ConfigurationError that names
 // each variable, so an operator fixes them all in one deploy instead of one
@@ -49,7 +49,7 @@ export function loadConfig(env: Env): Config {
 
   const baseUrl = required('D3_BASE_URL');
   const config: Config = {
-    d3BaseUrl: baseUrl ? normalizeBaseUrl(baseUrl, problems) : '',
+    d3BaseUrl: baseUrl ? baseUrlOrProblem('D3_BASE_URL', baseUrl, problems) : '',
     d3SecretId: required('D3_SECRET_ID'),
     d3Username: required('D3_USERNAME'),
     d3CommandSite: required('D3_COMMAND_SITE'),
@@ -69,27 +69,32 @@ export function loadConfig(env: Env): Config {
   return config;
 }
 
+function baseUrlOrProblem(name: string, raw: string, problems: string[]): string {
+  const normalized = normalizeBaseUrl(raw);
+  if ('problem' in normalized) problems.push(`${name} ${normalized.problem}`);
+  return 'url' in normalized ? normalized.url : '';
+}
+
 /**
  * Accepts the base URL as D3 documents it, with a trailing slash, or a whole
  * pasted command URL. Plain http is allowed only on loopback: anywhere else it
- * would send the D3 key in clear text.
+ * would send the D3 key in clear text. A refusal is a reason without a
+ * subject ("must use https ..."): the function's environment and the CDK
+ * context each put their own setting's name before it.
  */
-export function normalizeBaseUrl(raw: string, problems: string[]): string {
+export function normalizeBaseUrl(raw: string): { url: string } | { problem: string } {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    problems.push('D3_BASE_URL must be an absolute URL such as https://d3site.net/MainApp/VSOC');
-    return '';
+    return { problem: 'must be an absolute URL such as https://d3site.net/MainApp/VSOC' };
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
-    problems.push('D3_BASE_URL must use https (plain http is accepted only for localhost)');
-    return '';
+    return { problem: 'must use https (plain http is accepted only for localhost)' };
   }
   if (url.username || url.password) {
-    problems.push('D3_BASE_URL must not embed credentials; they belong in D3_SECRET_ID');
-    return '';
+    return { problem: 'must not embed credentials; they belong in the D3 credentials secret' };
   }
   const path = url.pathname.replace(COMMAND_PATH, '').replace(/\/+$/, '');
-  return `${url.origin}${path}`;
+  return { url: `${url.origin}${path}` };
 }

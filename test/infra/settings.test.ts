@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { D3SiteAdapterStack } from '../../infra/d3-site-adapter-stack.ts';
-import { DEFAULT_EVENT_PATTERN, PLACEHOLDER_BASE_URL, readSettings } from '../../infra/settings.ts';
+import { DEFAULT_EVENT_PATTERN, InvalidContextError, PLACEHOLDER_BASE_URL, readSettings } from '../../infra/settings.ts';
 
 const settingsFor = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
 
@@ -49,6 +49,23 @@ describe('readSettings', () => {
     expect(refusal({ reservedConcurrency: '3', d3MaxRps: '20' })).toContain('3 × 20 = 60');
     const atTheLimit = settingsFor({ reservedConcurrency: 1, d3MaxRps: 50 });
     expect(atTheLimit).toMatchObject({ reservedConcurrency: 1, d3MaxRps: 50 });
+  });
+
+  it('does not multiply a fallback the operator never set when one of the two was refused', () => {
+    const message = refusal({ reservedConcurrency: 'abc', d3MaxRps: '40' });
+    expect(message).toContain('reservedConcurrency must be a whole number');
+    expect(message).not.toContain('×');
+  });
+
+  it('throws an InvalidContextError that lists each problem', () => {
+    let error: unknown;
+    try {
+      settingsFor({ alarmEmail: 'soc', d3MaxRps: 0 });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InvalidContextError);
+    expect((error as InvalidContextError).problems).toHaveLength(2);
   });
 
   it('refuses numbers that are not whole or out of range, naming the key', () => {

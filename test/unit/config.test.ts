@@ -22,9 +22,10 @@ function failure(env: Record<string, string | undefined>): ConfigurationError {
   throw new Error('expected loadConfig to throw a ConfigurationError');
 }
 
+/** The URL and the problems as loadConfig reports them for D3_BASE_URL. */
 function baseUrl(raw: string): { url: string; problems: string[] } {
-  const problems: string[] = [];
-  return { url: normalizeBaseUrl(raw, problems), problems };
+  const normalized = normalizeBaseUrl(raw);
+  return 'url' in normalized ? { url: normalized.url, problems: [] } : { url: '', problems: [`D3_BASE_URL ${normalized.problem}`] };
 }
 
 describe('loadConfig: required variables', () => {
@@ -182,7 +183,7 @@ describe('normalizeBaseUrl', () => {
   it('refuses credentials in the URL without repeating them when the URL embeds them', () => {
     const { url, problems } = baseUrl('https://admin:hunter2-password@d3site.net/VSOC');
     expect(url).toBe('');
-    expect(problems).toEqual(['D3_BASE_URL must not embed credentials; they belong in D3_SECRET_ID']);
+    expect(problems).toEqual(['D3_BASE_URL must not embed credentials; they belong in the D3 credentials secret']);
     const error = failure({ ...REQUIRED, D3_BASE_URL: 'https://admin:hunter2-password@d3site.net/VSOC' });
     expect(error.message).toContain('D3_BASE_URL must not embed credentials');
     expect(error.message).not.toContain('hunter2-password');
@@ -190,7 +191,7 @@ describe('normalizeBaseUrl', () => {
 
   it('refuses a user name alone in the URL', () => {
     expect(baseUrl('https://admin@d3site.net/VSOC').problems).toEqual([
-      'D3_BASE_URL must not embed credentials; they belong in D3_SECRET_ID',
+      'D3_BASE_URL must not embed credentials; they belong in the D3 credentials secret',
     ]);
   });
 
