@@ -18,7 +18,13 @@ import { moveIncidents, type MoveOutcome } from './move-incidents.ts';
 import type { MoveRequest } from './request-schema.ts';
 import { SecretCache } from './secrets.ts';
 import type { InvocationMetrics, Telemetry } from './telemetry.ts';
-import { WebhookVerifier } from './webhook-verifier.ts';
+import { readPayload, type Inbound } from './inbound.ts';
+import { parseMoveRequest } from './request-schema.ts';
+import { SourceAuthenticator, type Authenticated } from './sources/authenticator.ts';
+import { explainMapped, readDelivery } from './sources/mapping.ts';
+import type { Source } from './sources/registry.ts';
+import { schemeFor } from './sources/schemes.ts';
+import { ValidationError } from './errors.ts';
 
 export interface MoveCall {
   deadline: number;
@@ -28,9 +34,14 @@ export interface MoveCall {
   metrics?: InvocationMetrics;
 }
 
+/** What a delivery asks for: a request to carry out, or nothing (its source's condition was false). */
+export type Wanted = { kind: 'move'; request: MoveRequest } | { kind: 'ignored'; reason: string };
+
 export interface Adapter {
-  /** The inbound signature check, or undefined when signatures are not required. */
-  verifier(): Promise<WebhookVerifier | undefined>;
+  /** Which source sent an HTTP request, its signature checked; throws 404, 401 or 500. */
+  authenticate(inbound: Inbound): Promise<Authenticated>;
+  /** The request a delivery makes, through its source's condition and mapping; throws ValidationError. */
+  read(inbound: Inbound, source: Source | undefined): Wanted;
   move(request: MoveRequest, call: MoveCall): Promise<MoveOutcome>;
 }
 
@@ -53,7 +64,13 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
       detail: error.message,
     });
     const refuse = () => Promise.reject(error);
-    return { verifier: refuse, move: refuse };
+    return {
+      authenticate: refuse,
+      read: () => {
+        throw error;
+      },
+      move: refuse,
+    };
   }
 
   const provider = new SecretsProvider(deps.secretsClient ? { awsSdkV3Client: deps.secretsClient } : {});
@@ -71,22 +88,27 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     ...(deps.post ? { post: deps.post } : {}),
   });
 
-  let signing: { value: string; verifier: WebhookVerifier } | undefined;
-  const webhookSecretId = config.webhookSecretId;
+  const authenticator = new SourceAuthenticator(config.sources, secrets, schemeFor);
 
   // Start reading the secrets now, during Lambda's init phase, so the first
   // invocation finds them fetched or in flight (single-flight joins it). A
   // failure here is dropped: the invocation reads again and answers it.
-  for (const id of [config.d3SecretId, webhookSecretId]) {
+  for (const id of new Set([config.d3SecretId, ...[...config.sources.values()].map((source) => source.secretId)])) {
     if (id) secrets.get(id).catch(() => undefined);
   }
 
   return {
-    async verifier() {
-      if (!webhookSecretId) return undefined;
-      const value = await secrets.get(webhookSecretId);
-      if (signing?.value !== value) signing = { value, verifier: new WebhookVerifier(value) };
-      return signing.verifier;
+    authenticate: (inbound) => authenticator.authenticate(inbound),
+    read(inbound, source) {
+      const payload = readPayload(inbound);
+      if (!source) return { kind: 'move', request: parseMoveRequest(payload) };
+      const delivery = readDelivery(source, payload);
+      if (delivery.kind === 'ignored') return delivery;
+      try {
+        return { kind: 'move', request: parseMoveRequest(delivery.body) };
+      } catch (error) {
+        throw error instanceof ValidationError ? explainMapped(error, source) : error;
+      }
     },
     async move(request, { metrics, ...call }) {
       const requested = request.incidentNumbers.length;

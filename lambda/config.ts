@@ -5,6 +5,7 @@
 // crash per variable.
 
 import { ConfigurationError } from './errors.ts';
+import { readSources, type Source } from './sources/registry.ts';
 
 export interface Config {
   /** D3's base URL: everything before `/api/Command/`, no trailing slash. */
@@ -14,6 +15,8 @@ export interface Config {
   d3CommandSite: string;
   /** When set, HTTP calls must carry a valid Standard Webhooks signature. */
   webhookSecretId: string | undefined;
+  /** The named sources by name, the default route ("default") included. */
+  sources: Map<string, Source>;
   batchSize: number;
   maxRps: number;
   concurrency: number;
@@ -48,12 +51,14 @@ export function loadConfig(env: Env): Config {
   };
 
   const baseUrl = required('D3_BASE_URL');
+  const webhookSecretId = env.WEBHOOK_SECRET_ID?.trim() || undefined;
   const config: Config = {
     d3BaseUrl: baseUrl ? baseUrlOrProblem('D3_BASE_URL', baseUrl, problems) : '',
     d3SecretId: required('D3_SECRET_ID'),
     d3Username: required('D3_USERNAME'),
     d3CommandSite: required('D3_COMMAND_SITE'),
-    webhookSecretId: env.WEBHOOK_SECRET_ID?.trim() || undefined,
+    webhookSecretId,
+    sources: readSources(env.SOURCES, webhookSecretId, problems),
     batchSize: integer('D3_BATCH_SIZE', 100, 1, 10_000),
     // 50 is D3's documented per-second limit for the whole API.
     maxRps: integer('D3_MAX_RPS', 50, 1, 1_000),

@@ -7,12 +7,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { createAdapter, type AdapterDependencies } from './adapter.ts';
 import { D3UnavailableError } from './errors.ts';
-import { readPayload, type Inbound } from './inbound.ts';
+import type { Inbound } from './inbound.ts';
 import { inboundEvent, type AdapterContext } from './middleware/inbound-event.ts';
 import { respond } from './middleware/respond.ts';
-import { webhookSignature } from './middleware/webhook-signature.ts';
+import { sourceSignature } from './middleware/source-signature.ts';
+import { ignored } from './move-incidents.ts';
 import { SERVICE_NAME } from './names.ts';
-import { parseMoveRequest } from './request-schema.ts';
 import { Telemetry } from './telemetry.ts';
 
 /** Kept back from Lambda's timeout to build and send the response. */
@@ -40,11 +40,12 @@ export function createHandler(options: HandlerOptions = {}) {
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(respond({ logger })) // result or problem, in the caller's terms; one log line; metrics written
     .use(inboundEvent({ logger, telemetry })) // event in: which caller, raw body, HTTP framing
-    .use(webhookSignature({ verifier: adapter.verifier })) // signature, on the raw body
+    .use(sourceSignature({ logger, authenticate: adapter.authenticate })) // source, signature on the raw body
     .handler(async (event: unknown, context: AdapterContext, { signal }: { signal: AbortSignal }) => {
-      const request = parseMoveRequest(readPayload(event as Inbound)); // parse, validate
+      const wanted = adapter.read(event as Inbound, context.source); // parse, condition, map, validate
+      if (wanted.kind === 'ignored') return ignored(wanted.reason, context.awsRequestId);
       const remaining = context.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
-      return adapter.move(request, {
+      return adapter.move(wanted.request, {
         // batch, call D3, merge
         deadline: Date.now() + remaining - RESPONSE_MARGIN_MS,
         requestId: context.awsRequestId,

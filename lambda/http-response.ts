@@ -3,7 +3,7 @@
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { D3RateLimitedError, SecretsUnavailableError, type AdapterError, type FieldError } from './errors.ts';
-import type { MoveResult, MoveStatus } from './move-incidents.ts';
+import type { Result } from './move-incidents.ts';
 
 export interface Problem {
   type: string;
@@ -14,7 +14,7 @@ export interface Problem {
   errors?: FieldError[];
 }
 
-const RESULT_STATUS: Record<MoveStatus, number> = { succeeded: 200, partial: 207, failed: 422 };
+const RESULT_STATUS: Record<Result['status'], number> = { succeeded: 200, partial: 207, failed: 422, ignored: 200 };
 
 const COMMON_HEADERS = {
   'cache-control': 'no-store',
@@ -41,7 +41,7 @@ export function publicDetail(error: AdapterError): string {
   return error.expose ? error.message : `${error.title}: ${UNEXPOSED_DETAIL}`;
 }
 
-export function resultResponse(result: MoveResult): APIGatewayProxyResult {
+export function resultResponse(result: Result): APIGatewayProxyResult {
   return {
     statusCode: RESULT_STATUS[result.status],
     headers: { 'content-type': 'application/json', 'x-request-id': result.requestId, ...COMMON_HEADERS },

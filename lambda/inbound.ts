@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
 import { ROUTE_PATH, type CallerKind } from './names.ts';
+import { DEFAULT_SOURCE, SOURCE_NAME } from './sources/registry.ts';
 import {
   MethodNotAllowedError,
   NotFoundError,
@@ -23,8 +24,13 @@ export interface Inbound {
   rawBody: string | undefined;
   /** The already-parsed payload (EventBridge `detail`, or a direct invocation's event). */
   payload: unknown;
-  /** The caller's own id for this delivery: `webhook-id` header or EventBridge event id. */
+  /**
+   * The caller's own id for this delivery: the EventBridge event id here; for
+   * HTTP, the source's scheme reads it from its own header once the source is known.
+   */
   deliveryId: string | undefined;
+  /** HTTP only: the source named in the path; "default" for POST /incidents/site. */
+  source: string;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -42,15 +48,17 @@ export function toInbound(event: unknown): Inbound {
     // API Gateway has routed by its route key (the path template, without a
     // stage prefix); a function URL routes every path here ('$default').
     const routed = event.routeKey && event.routeKey !== '$default' ? event.routeKey.replace(/^\S+\s+/, '') : undefined;
-    return fromHttp(event.requestContext.http.method, routed ?? event.rawPath, event.headers, event.body, event.isBase64Encoded);
+    const source = sourceOf(routed ?? event.rawPath, event.pathParameters);
+    return fromHttp(event.requestContext.http.method, source, event.headers, event.body, event.isBase64Encoded);
   }
   if (isHttpV1(event)) {
-    return fromHttp(event.httpMethod, event.resource ?? event.path, headersV1(event), event.body, event.isBase64Encoded);
+    const source = sourceOf(event.resource ?? event.path, event.pathParameters);
+    return fromHttp(event.httpMethod, source, headersV1(event), event.body, event.isBase64Encoded);
   }
   if (isEventBridge(event)) {
-    return { kind: 'eventbridge', headers: {}, rawBody: undefined, payload: event.detail, deliveryId: event.id };
+    return { kind: 'eventbridge', headers: {}, rawBody: undefined, payload: event.detail, deliveryId: event.id, source: DEFAULT_SOURCE };
   }
-  return { kind: 'direct', headers: {}, rawBody: undefined, payload: event, deliveryId: undefined };
+  return { kind: 'direct', headers: {}, rawBody: undefined, payload: event, deliveryId: undefined, source: DEFAULT_SOURCE };
 }
 
 /** The request as a JSON value: HTTP bodies are parsed here, after the signature check. */
@@ -67,21 +75,33 @@ export function readPayload(inbound: Inbound): unknown {
   }
 }
 
+const SOURCE_ROUTE = `${ROUTE_PATH}/{source}`;
+const SOURCE_PATH = new RegExp(`^${ROUTE_PATH}/([^/]+)$`);
+
+/**
+ * Which source a path names, exactly as the stack's two routes match it
+ * (`POST /incidents/site` and `POST /incidents/site/{source}`), wherever the
+ * event came from: a function URL or the local server gets no other path
+ * either. Throws NotFoundError for any other path.
+ */
+function sourceOf(path: string | undefined, parameters: Record<string, string | undefined> | null | undefined): string {
+  if (path === ROUTE_PATH) return DEFAULT_SOURCE;
+  const name = path === SOURCE_ROUTE ? parameters?.source : SOURCE_PATH.exec(path ?? '')?.[1];
+  if (name !== undefined && SOURCE_NAME.test(name)) return name;
+  const shown = JSON.stringify((path === SOURCE_ROUTE ? `${ROUTE_PATH}/${name ?? ''}` : (path ?? '')).slice(0, 100));
+  throw new NotFoundError(`Nothing is served at ${shown}; POST to ${ROUTE_PATH} or ${ROUTE_PATH}/<source name>.`);
+}
+
 function fromHttp(
   method: string,
-  path: string | undefined,
+  source: string,
   rawHeaders: Record<string, string | undefined> | null | undefined,
   body: string | null | undefined,
   isBase64Encoded: boolean | undefined,
 ): Inbound {
   const headers = lowerCaseHeaders(rawHeaders);
-  // Exactly the stack's route, as API Gateway matches it, wherever the event
-  // came from: a function URL or the local server gets no other path either.
-  if (path !== ROUTE_PATH) {
-    throw new NotFoundError(`Nothing is served at ${JSON.stringify((path ?? '').slice(0, 100))}; POST to ${ROUTE_PATH}.`);
-  }
   if (method.toUpperCase() !== 'POST') {
-    throw new MethodNotAllowedError(`${method.slice(0, 10)} is not allowed; POST the request to ${ROUTE_PATH}.`);
+    throw new MethodNotAllowedError(`${method.slice(0, 10)} is not allowed; POST the request.`);
   }
   // A plain body is used as it came (no copy); only base64 needs decoding.
   const bytes = isBase64Encoded && body ? Buffer.from(body, 'base64') : undefined;
@@ -102,7 +122,8 @@ function fromHttp(
     headers,
     rawBody,
     payload: undefined,
-    deliveryId: headers['webhook-id'],
+    deliveryId: undefined,
+    source,
   };
 }
 

@@ -70,8 +70,20 @@ export interface MoveResult {
   requestId: string;
 }
 
+/** A delivery its source's condition turned away: nothing requested, D3 not called. */
+export interface IgnoredResult {
+  status: 'ignored';
+  requested: 0;
+  updated: [];
+  failed: [];
+  reason: string;
+  requestId: string;
+}
+
+export type Result = MoveResult | IgnoredResult;
+
 export interface MoveOutcome {
-  result: MoveResult;
+  result: Result;
   /** The first batch-level failure, when some incidents failed because D3 could not be used. */
   incomplete: AdapterError | undefined;
 }
@@ -134,6 +146,10 @@ export async function moveIncidents(request: MoveRequest, options: MoveOptions):
     requestId: options.requestId,
   };
   return { result, incomplete: firstError };
+}
+
+export function ignored(reason: string, requestId: string): MoveOutcome {
+  return { result: { status: 'ignored', requested: 0, updated: [], failed: [], reason, requestId }, incomplete: undefined };
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {

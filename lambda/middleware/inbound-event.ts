@@ -1,13 +1,15 @@
 // Middy middleware, first in: replaces the raw Lambda event with an Inbound
 // (see ../inbound.ts), tags the invocation's log lines with the caller kind
-// and the caller's delivery id, so one grep finds a webhook or an EventBridge
-// event, and opens the invocation's metrics for its kind of caller.
+// and an EventBridge event's id, so one grep finds it (a webhook's delivery id
+// is tagged once its source is known), and opens the invocation's metrics for
+// its kind of caller.
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { callerKind, toInbound } from '../inbound.ts';
 import type { CallerKind } from '../names.ts';
+import type { Source } from '../sources/registry.ts';
 import type { InvocationMetrics, Telemetry } from '../telemetry.ts';
 
 /**
@@ -17,6 +19,8 @@ import type { InvocationMetrics, Telemetry } from '../telemetry.ts';
 export interface AdapterContext extends Context {
   callerKind?: CallerKind;
   metrics?: InvocationMetrics;
+  /** HTTP only, once its signature is checked: the source that sent it. */
+  source?: Source;
 }
 
 export type AdapterRequest = Request<unknown, unknown, Error, AdapterContext>;
@@ -31,7 +35,7 @@ export function inboundEvent({ logger, telemetry }: { logger: Logger; telemetry:
     const keys: Record<string, string> = { callerKind: kind };
     try {
       const inbound = toInbound(request.event); // throws on an HTTP framing fault
-      if (inbound.deliveryId) keys[kind === 'http' ? 'webhookId' : 'eventId'] = inbound.deliveryId.slice(0, 200);
+      if (inbound.deliveryId) keys.eventId = inbound.deliveryId.slice(0, 200); // EventBridge; HTTP's comes with its source
       request.event = inbound;
     } finally {
       logger.appendKeys(keys); // once: each call merges into every key the logger holds

@@ -27,14 +27,18 @@ export function respond({ logger }: { logger: Logger }): MiddlewareObj<unknown, 
   const respondAfter = (request: AdapterRequest) => {
     const { result, incomplete } = request.response as MoveOutcome;
     const kind = request.context.callerKind ?? callerKind(request.event);
-    logger[result.status === 'succeeded' ? 'info' : 'warn']('Incidents moved', {
-      outcome: result.status,
-      site: result.site,
-      requested: result.requested,
-      updated: result.updated.length,
-      failed: result.failed.slice(0, MAX_LOGGED_FAILURES),
-      ...(incomplete ? { incompleteBecause: incomplete.name, ...incomplete.logFields } : {}),
-    });
+    if (result.status === 'ignored') {
+      logger.info('Delivery ignored', { outcome: result.status, reason: result.reason });
+    } else {
+      logger[result.status === 'succeeded' ? 'info' : 'warn']('Incidents moved', {
+        outcome: result.status,
+        site: result.site,
+        requested: result.requested,
+        updated: result.updated.length,
+        failed: result.failed.slice(0, MAX_LOGGED_FAILURES),
+        ...(incomplete ? { incompleteBecause: incomplete.name, ...incomplete.logFields } : {}),
+      });
+    }
     request.context.metrics?.flush();
 
     if (kind === 'http') {

@@ -240,7 +240,7 @@ describe('property: the request parser', () => {
       fc.property(rawBody, (body) => {
         const payload = (() => {
           try {
-            return { value: readPayload({ kind: 'http', headers: {}, rawBody: body, payload: undefined, deliveryId: undefined }) };
+            return { value: readPayload({ kind: 'http', headers: {}, rawBody: body, payload: undefined, deliveryId: undefined, source: 'default' }) };
           } catch (error) {
             expect(error).toBeInstanceOf(ValidationError);
             return undefined;

@@ -269,7 +269,7 @@ describe('HTTP answer logging', () => {
       expect(outcomes[0]).toMatchObject({
         level: 'INFO',
         function_request_id: response.json.requestId,
-        webhookId: 'msg_outcome-1',
+        deliveryId: 'msg_outcome-1', source: 'default',
         outcome: 'succeeded',
         updated: 2,
       });

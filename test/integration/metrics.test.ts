@@ -127,7 +127,7 @@ describe('correlation', () => {
     const requestId = JSON.parse(response.body).requestId;
     const lines = appLogs(harness).filter((line) => line.function_request_id !== undefined);
     expect(lines.map((line) => line.message)).toEqual(['Retrying D3 SOAR', 'Incidents moved']);
-    for (const line of lines) expect(line).toMatchObject({ function_request_id: requestId, webhookId: 'msg_correlate' });
+    for (const line of lines) expect(line).toMatchObject({ function_request_id: requestId, deliveryId: 'msg_correlate', source: 'default' });
   });
 
   it('puts the EventBridge event id on every log line of an event, and not on the next invocation', async () => {

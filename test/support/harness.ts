@@ -20,6 +20,8 @@ export interface HarnessOptions {
   simulator?: D3SimulatorOptions;
   /** Secrets in the local store; by default the D3 key and the signing key. */
   secrets?: Record<string, string>;
+  /** More secrets beside the default ones (e.g. a source's keys). */
+  extraSecrets?: Record<string, string>;
   signed?: boolean;
   /** Latency of the local Secrets Manager, so concurrent cold starts truly overlap. */
   secretsDelayMs?: number;
@@ -39,7 +41,11 @@ export interface Harness {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const simulator = await startD3Simulator({ apiKey: D3_KEY, ...options.simulator });
   const secretsManager = await startLocalSecretsManager({
-    secrets: options.secrets ?? { 'd3/credentials': JSON.stringify({ apiKey: D3_KEY }), 'webhook/signing': SIGNING_KEY },
+    secrets: options.secrets ?? {
+      'd3/credentials': JSON.stringify({ apiKey: D3_KEY }),
+      'webhook/signing': SIGNING_KEY,
+      ...options.extraSecrets,
+    },
     ...(options.secretsDelayMs ? { delayMs: options.secretsDelayMs } : {}),
   });
   const secretsClient = new SecretsManagerClient({

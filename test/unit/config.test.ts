@@ -28,6 +28,14 @@ function baseUrl(raw: string): { url: string; problems: string[] } {
   return 'url' in normalized ? { url: normalized.url, problems: [] } : { url: '', problems: [`D3_BASE_URL ${normalized.problem}`] };
 }
 
+describe('loadConfig: SOURCES', () => {
+  it('reports a bad source beside the other variables, in one error', () => {
+    const error = failure({ ...REQUIRED, D3_BATCH_SIZE: '0', SOURCES: '{"jira": {"scheme": "jira"}}' });
+    expect(error.message).toContain('D3_BATCH_SIZE must be a whole number');
+    expect(error.message).toContain('SOURCES.jira.secretId is required');
+  });
+});
+
 describe('loadConfig: required variables', () => {
   it('returns the values and the documented defaults when only the required variables are set', () => {
     expect(loadConfig(REQUIRED)).toStrictEqual({
@@ -36,6 +44,7 @@ describe('loadConfig: required variables', () => {
       d3Username: 'Admin',
       d3CommandSite: 'Security Operations',
       webhookSecretId: undefined,
+      sources: new Map([['default', { name: 'default', scheme: 'standard-webhooks', secretId: undefined, settings: {}, mode: 'sync' }]]),
       batchSize: 100,
       maxRps: 50,
       concurrency: 10,

@@ -88,7 +88,6 @@ describe('toInbound: HTTP events', () => {
     expect(inbound.headers['webhook-id']).toBe('msg_1');
     expect(inbound.headers['webhook-timestamp']).toBe('1700000000');
     expect(Object.keys(inbound.headers).every((name) => name === name.toLowerCase())).toBe(true);
-    expect(inbound.deliveryId).toBe('msg_1');
   });
 
   it('lower-cases REST API header names when they arrive capitalised', () => {
@@ -97,7 +96,6 @@ describe('toInbound: HTTP events', () => {
     expect(inbound.headers['webhook-id']).toBe('msg_2');
     expect(inbound.headers['x-forwarded-proto']).toBe('https');
     expect(inbound.headers).not.toHaveProperty('Content-Type');
-    expect(inbound.deliveryId).toBe('msg_2');
   });
 
   it('reads multiValueHeaders when a REST API event carries only those', () => {
@@ -117,7 +115,6 @@ describe('toInbound: HTTP events', () => {
       accept: 'application/json,application/problem+json',
     });
     expect(inbound.rawBody).toBe(REQUEST_TEXT);
-    expect(inbound.deliveryId).toBe('msg_3');
   });
 
   it('reads multiValueHeaders when a REST API event has an empty headers object', () => {
@@ -129,8 +126,10 @@ describe('toInbound: HTTP events', () => {
     expect(toInbound(event).headers).toEqual({ 'content-type': 'application/json' });
   });
 
-  it('leaves deliveryId undefined when there is no webhook-id header', () => {
-    expect(toInbound(httpApiEvent({ body: REQUEST })).deliveryId).toBeUndefined();
+  it('leaves an HTTP deliveryId to the source’s scheme, which reads it from its own header', () => {
+    const inbound = toInbound(httpApiEvent({ body: REQUEST, headers: { 'webhook-id': 'msg_4' } }));
+    expect(inbound.deliveryId).toBeUndefined();
+    expect(inbound.source).toBe('default');
   });
 });
 
@@ -156,12 +155,24 @@ describe('toInbound: method and path', () => {
     expect((error as NotFoundError).status).toBe(404);
   });
 
-  it.each(['/incidents', '/site', '/incidents/site/extra', '/xincidents/site', '/admin'])(
+  it.each(['/incidents', '/site', '/incidents/site/extra/more', '/incidents/site/Jira', '/xincidents/site', '/admin'])(
     'answers 404 when the path is %s',
     (path) => {
       expect(thrown(() => toInbound(httpApiEvent({ path, body: REQUEST })))).toBeInstanceOf(NotFoundError);
     },
   );
+
+  it.each(httpBuilders)('names the source from /incidents/site/{source} when %s routes it', (_name, build) => {
+    expect(toInbound(build({ path: '/incidents/site/jira-cloud', body: REQUEST })).source).toBe('jira-cloud');
+    expect(toInbound(build({ path: '/incidents/site', body: REQUEST })).source).toBe('default');
+  });
+
+  it('reads the source from the path parameter when API Gateway matched the {source} route', () => {
+    const event = httpApiEvent({ path: '/incidents/site/{source}', body: REQUEST });
+    expect(toInbound({ ...event, rawPath: '/prod/incidents/site/pd', pathParameters: { source: 'pd' } }).source).toBe('pd');
+    const rest = restApiEvent({ path: '/incidents/site/{source}', body: REQUEST });
+    expect(toInbound({ ...rest, path: '/incidents/site/pd', pathParameters: { source: 'pd' } }).source).toBe('pd');
+  });
 
   it.each(['prod', 'v1/prod'])('accepts the route under a stage or base path %s, as API Gateway matched it', (stage) => {
     expect(toInbound(httpApiEvent({ stage, body: REQUEST })).rawBody).toBe(REQUEST_TEXT);
@@ -259,11 +270,25 @@ describe('toInbound: content type', () => {
 describe('toInbound: EventBridge and direct invocations', () => {
   it('takes detail as the payload and the event id as deliveryId when EventBridge sends the event', () => {
     const inbound = toInbound(eventBridgeEvent(REQUEST, 'evt-123'));
-    expect(inbound).toEqual({ kind: 'eventbridge', headers: {}, rawBody: undefined, payload: REQUEST, deliveryId: 'evt-123' });
+    expect(inbound).toEqual({
+      kind: 'eventbridge',
+      headers: {},
+      rawBody: undefined,
+      payload: REQUEST,
+      deliveryId: 'evt-123',
+      source: 'default',
+    });
   });
 
   it('takes the event itself as the payload when invoked directly', () => {
-    expect(toInbound(REQUEST)).toEqual({ kind: 'direct', headers: {}, rawBody: undefined, payload: REQUEST, deliveryId: undefined });
+    expect(toInbound(REQUEST)).toEqual({
+      kind: 'direct',
+      headers: {},
+      rawBody: undefined,
+      payload: REQUEST,
+      deliveryId: undefined,
+      source: 'default',
+    });
   });
 });
 

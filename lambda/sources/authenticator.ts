@@ -1,0 +1,101 @@
+// Who sent this HTTP request: the source its path names, checked with that
+// source's own scheme and keys on the raw body bytes. An unknown source is a
+// 404 before any secret is read; a bad signature is a 401 whatever the source.
+
+import { ConfigurationError, NotFoundError } from '../errors.ts';
+import type { Inbound } from '../inbound.ts';
+import type { SecretSource } from '../secrets.ts';
+import type { Source } from './registry.ts';
+import type { SignatureScheme } from './scheme.ts';
+
+export interface Authenticated {
+  source: Source;
+  /** The sender's own id for this delivery, if it sent one. */
+  deliveryId: string | undefined;
+}
+
+/** A scheme made for one source (its settings: header, prefix, encoding). */
+export type SchemeFactory = (source: Source) => SignatureScheme;
+
+export class SourceAuthenticator {
+  readonly #sources: ReadonlyMap<string, Source>;
+  readonly #secrets: SecretSource;
+  readonly #schemes = new Map<string, SignatureScheme>();
+  readonly #schemeFor: SchemeFactory;
+  /** The keys last parsed per secret id, by the secret value they came from. */
+  readonly #keys = new Map<string, { value: string; keys: string[] }>();
+
+  constructor(sources: ReadonlyMap<string, Source>, secrets: SecretSource, schemeFor: SchemeFactory) {
+    this.#sources = sources;
+    this.#secrets = secrets;
+    this.#schemeFor = schemeFor;
+  }
+
+  /** Throws NotFoundError (no such source), UnauthorizedError or ConfigurationError; else who it was. */
+  async authenticate(inbound: Inbound, now: number = Date.now()): Promise<Authenticated> {
+    const source = this.#sources.get(inbound.source);
+    if (!source) {
+      // Which sources exist is configuration, not for an unauthenticated caller to list.
+      throw new NotFoundError(`No source named "${inbound.source}" is configured on this adapter; check the URL you were given.`);
+    }
+    const scheme = this.#scheme(source);
+    if (source.secretId !== undefined) {
+      const keys = await this.#keysOf(source.secretId);
+      scheme.verify({ body: bodyBytes(inbound), headers: inbound.headers }, keys, now);
+    }
+    return { source, deliveryId: scheme.deliveryId(inbound.headers) };
+  }
+
+  #scheme(source: Source): SignatureScheme {
+    let scheme = this.#schemes.get(source.name);
+    if (!scheme) {
+      scheme = this.#schemeFor(source);
+      this.#schemes.set(source.name, scheme);
+    }
+    return scheme;
+  }
+
+  async #keysOf(secretId: string): Promise<string[]> {
+    const value = await this.#secrets.get(secretId);
+    const cached = this.#keys.get(secretId);
+    if (cached?.value === value) return cached.keys;
+    const keys = parseKeys(value);
+    this.#keys.set(secretId, { value, keys });
+    return keys;
+  }
+}
+
+/**
+ * A source's secret: one key, several separated by whitespace while a sender
+ * rotates, or JSON `{"secret": "..."}` / `{"secrets": ["...", ...]}`.
+ * Messages never quote the value.
+ */
+export function parseKeys(secretValue: string): string[] {
+  const value = secretValue.trim();
+  let keys: unknown[];
+  if (value.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new ConfigurationError('A source secret looks like JSON but does not parse.');
+    }
+    const { secret, secrets } = (parsed ?? {}) as { secret?: unknown; secrets?: unknown };
+    if (typeof secret === 'string') keys = secret.split(/\s+/);
+    else if (Array.isArray(secrets)) keys = secrets;
+    else throw new ConfigurationError('A source secret stored as JSON must hold "secret" (a string) or "secrets" (a list of strings).');
+  } else {
+    keys = value.split(/\s+/);
+  }
+  if (!keys.every((key): key is string => typeof key === 'string')) {
+    throw new ConfigurationError('A source secret’s "secrets" must be a list of strings.');
+  }
+  const present = keys.map((key) => key.trim()).filter(Boolean);
+  if (present.length === 0) throw new ConfigurationError('A source secret is empty.');
+  return present;
+}
+
+/** The body bytes as sent. The text is known to be valid UTF-8 (inbound.ts), so this is exact. */
+function bodyBytes(inbound: Inbound): Buffer {
+  return Buffer.from(inbound.rawBody ?? '', 'utf8');
+}
