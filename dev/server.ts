@@ -130,8 +130,9 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       const awsClient = secretsClient;
       opened.push({ close: () => awsClient.destroy() });
       await awsClient.config.region().catch(() => {
+        const names = ['D3_SECRET_ID', 'WEBHOOK_SECRET_ID'].filter((name) => handlerEnv[name] && !Object.hasOwn(localSecrets, handlerEnv[name]!));
         throw new StartupError(
-          'D3_SECRET_ID and WEBHOOK_SECRET_ID are read from AWS Secrets Manager, which needs a region: set AWS_REGION (or AWS_PROFILE with a region), e.g. AWS_REGION=eu-west-1.',
+          `${names.join(' and ')} ${names.length > 1 ? 'are' : 'is'} read from AWS Secrets Manager, which needs a region: set AWS_REGION (or AWS_PROFILE with a region), e.g. AWS_REGION=eu-west-1.`,
         );
       });
     }

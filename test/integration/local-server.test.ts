@@ -207,6 +207,14 @@ describe('npm start refuses a configuration it cannot serve', () => {
     );
   });
 
+  it('says a region is needed before reading AWS Secrets Manager, instead of failing every request', async () => {
+    const noRegion = { AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
+    expectRefused(
+      await start({ ...noRegion, D3_SECRET_ID: 'prod/d3-credentials' }),
+      /^npm start: D3_SECRET_ID is read from AWS Secrets Manager, which needs a region: set AWS_REGION/,
+    );
+  });
+
   it('accepts a signing secret with or without its whsec_ prefix', () => {
     const key = randomBytes(24).toString('base64');
     expect(readCommandLine({ WEBHOOK_SECRET: key }).problems).toEqual([]);
