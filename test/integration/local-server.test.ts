@@ -15,7 +15,6 @@ import { readCommandLine } from '../../dev/command-line.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import { startLocalAdapter, toHttpApiEvent, type LocalAdapter } from '../../dev/server.ts';
 import { signedHeaders } from '../support/harness.ts';
-import { runScript } from '../support/run-script.ts';
 
 const body = JSON.stringify({ incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' });
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
@@ -61,7 +60,11 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
   let exited = false;
   child.once('exit', () => (exited = true));
-  await until(() => err.includes('Ctrl-C stops it.') || exited, () => err);
+  try {
+    await until(() => err.includes('Ctrl-C stops it.') || exited, () => err, 15_000);
+  } finally {
+    if (!err.includes('Ctrl-C stops it.')) child.kill('SIGTERM'); // a failed start must not outlive the test
+  }
   if (exited) throw new Error(`npm start exited: ${err}`);
   return {
     child,
@@ -158,8 +161,22 @@ describe('npm start with the embedded simulator', () => {
 });
 
 describe('npm start refuses a configuration it cannot serve', () => {
+  /** Runs `npm start`'s program to its exit; one that serves instead is stopped after 10 s, and the test fails. */
   const start = (env: Record<string, string>) =>
-    runScript('dev/server.ts', [], { env: { PORT: '0', D3_BASE_URL: '', D3_API_KEY: '', D3_SECRET_ID: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', ...env } });
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['dev/server.ts'], {
+        env: { ...process.env, PORT: '0', D3_BASE_URL: '', D3_API_KEY: '', D3_SECRET_ID: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', WEBHOOK_SECRET: '', ...env },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => child.kill('SIGTERM'), 10_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
 
   /** Exit status 1 and only `npm start: ...` lines, no stack trace, nothing served. */
   function expectRefused(run: { code: number | null; stdout: string; stderr: string }, ...reasons: RegExp[]) {
