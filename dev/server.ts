@@ -61,7 +61,7 @@ const GATEWAY_BODY_LIMIT = 10 * 1024 * 1024;
 const TEXT_TYPES = /^(text\/|application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded))/i;
 
 /** An empty variable means unset, as in a shell's `D3_BASE_URL= npm start`. */
-function setVariables(env: Env): Record<string, string> {
+function givenVariables(env: Env): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => Boolean(entry[1])));
 }
 
@@ -71,7 +71,7 @@ function setVariables(env: Env): Record<string, string> {
  * they are required whenever a signing secret is configured, whichever way.
  */
 function localSetup(given: Env, simulatorUrl: string | undefined) {
-  const env = setVariables(given);
+  const env = givenVariables(given);
   const localSecrets: Record<string, string> = {};
   if (!env.D3_SECRET_ID) localSecrets[LOCAL_D3_SECRET] = env.D3_API_KEY ?? SIMULATOR_API_KEY;
   if (env.WEBHOOK_SECRET) localSecrets[LOCAL_SIGNING_SECRET] = env.WEBHOOK_SECRET;
@@ -301,7 +301,7 @@ function lambdaContext(remaining: () => number): Context {
 
 /** `npm start`: checks everything first, so a mistake is one line and exit status 1, never a stack trace or a server answering 500s. */
 async function main(): Promise<void> {
-  const env = setVariables(process.env);
+  const env = givenVariables(process.env);
   const { settings, problems, warnings } = readCommandLine(env);
   const configuration = configurationProblem(env);
   if (configuration) problems.push(configuration);
