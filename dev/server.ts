@@ -19,6 +19,7 @@ import { ConfigurationError, PayloadTooLargeError } from '../lambda/errors.ts';
 import { createHandler } from '../lambda/handler.ts';
 import { MAX_BODY_BYTES } from '../lambda/inbound.ts';
 import { problemResponse } from '../lambda/problem.ts';
+import { WebhookVerifier } from '../lambda/webhook-signature.ts';
 import { banner, readCommandLine, StartupError } from './command-line.ts';
 import { SIMULATOR_API_KEY, startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { readBody } from './read-body.ts';
@@ -88,18 +89,27 @@ function localSetup(given: Env, simulatorUrl: string | undefined) {
 }
 
 /**
- * What the handler would refuse in `env`, as loadConfig words it. The
+ * What the handler would refuse in `env`, as it words it: loadConfig's
+ * verdict, and the signing secret's as the signature check reads it. The
  * simulator's URL is not known before it starts, but is always a loopback
  * http URL, which the handler accepts.
  */
-export function configurationProblem(env: Env): string | undefined {
-  try {
-    loadConfig(localSetup(env, 'http://127.0.0.1/MainApp/VSOC').handlerEnv);
-    return undefined;
-  } catch (error) {
-    if (error instanceof ConfigurationError) return error.message;
-    throw error;
-  }
+export function configurationProblems(env: Env): string[] {
+  const problems: string[] = [];
+  const refused = (check: () => unknown): string | undefined => {
+    try {
+      check();
+      return undefined;
+    } catch (error) {
+      if (error instanceof ConfigurationError) return error.message;
+      throw error;
+    }
+  };
+  const config = refused(() => loadConfig(localSetup(env, 'http://127.0.0.1/MainApp/VSOC').handlerEnv));
+  if (config) problems.push(config);
+  const signing = env.WEBHOOK_SECRET && refused(() => new WebhookVerifier(env.WEBHOOK_SECRET!));
+  if (signing) problems.push(`WEBHOOK_SECRET: ${signing} Make one with: export WEBHOOK_SECRET=whsec_$(openssl rand -base64 24)`);
+  return problems;
 }
 
 export async function startLocalAdapter(options: LocalAdapterOptions = {}): Promise<LocalAdapter> {
@@ -303,8 +313,7 @@ function lambdaContext(remaining: () => number): Context {
 async function main(): Promise<void> {
   const env = givenVariables(process.env);
   const { settings, problems, warnings } = readCommandLine(env);
-  const configuration = configurationProblem(env);
-  if (configuration) problems.push(configuration);
+  problems.push(...configurationProblems(env));
   if (problems.length > 0) throw new StartupError(problems.join('\n'));
 
   if (!settings.json) process.env.POWERTOOLS_METRICS_DISABLED = 'true'; // Powertools' own switch for its EMF lines

@@ -13,7 +13,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCommandLine } from '../../dev/command-line.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
-import { startLocalAdapter, toHttpApiEvent, type LocalAdapter } from '../../dev/server.ts';
+import { configurationProblems, startLocalAdapter, toHttpApiEvent, type LocalAdapter } from '../../dev/server.ts';
 import { signedHeaders } from '../support/harness.ts';
 
 const body = JSON.stringify({ incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' });
@@ -215,6 +215,13 @@ describe('npm start refuses a configuration it cannot serve', () => {
     );
   });
 
+  it('refuses a signing secret the signature check would refuse, saying how to make one', async () => {
+    expectRefused(
+      await start({ WEBHOOK_SECRET: 'changeme' }),
+      /^npm start: WEBHOOK_SECRET: The webhook signing secret is not a valid Standard Webhooks key.* export WEBHOOK_SECRET=whsec_\$\(openssl rand -base64 24\)$/,
+    );
+  });
+
   it('names every mistake at once: a fault setting, the log format, a D3 without a key', async () => {
     expectRefused(
       await start({ D3_SIM_FAULTS: 'rate=0.1,kinds=429+418', LOG_FORMAT: 'xml', D3_BASE_URL: 'https://d3.example.com/VSOC' }),
@@ -234,8 +241,10 @@ describe('npm start refuses a configuration it cannot serve', () => {
 
   it('accepts a signing secret with or without its whsec_ prefix', () => {
     const key = randomBytes(24).toString('base64');
-    expect(readCommandLine({ WEBHOOK_SECRET: key }).problems).toEqual([]);
-    expect(readCommandLine({ WEBHOOK_SECRET: `whsec_${key}` }).problems).toEqual([]);
+    for (const secret of [key, `whsec_${key}`]) {
+      expect(readCommandLine({ WEBHOOK_SECRET: secret }).problems).toEqual([]);
+      expect(configurationProblems({ WEBHOOK_SECRET: secret })).toEqual([]);
+    }
   });
 });
 
