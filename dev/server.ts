@@ -1,36 +1,48 @@
-// `npm start` (CONTRACT §10): the adapter's own handler on
-// http://127.0.0.1:3000, each request translated into the API Gateway HTTP API
-// (payload 2.0) event Lambda would receive.
+// `npm start`: the adapter's own handler on http://127.0.0.1:3000, each
+// request translated into the API Gateway HTTP API (payload 2.0) event Lambda
+// would receive, with one short line per request.
 //
-// With no D3_BASE_URL it embeds the D3 SOAR simulator. Secrets go through a
-// loopback Secrets Manager endpoint and the real SDK client, so the handler
-// runs exactly as deployed; only D3_SECRET_ID makes it read a real secret from
-// AWS instead.
+// With no D3_BASE_URL it embeds the D3 SOAR simulator. Secrets given on the
+// command line (D3_API_KEY, WEBHOOK_SECRET) are served by a loopback Secrets
+// Manager endpoint through the real SDK client, so the handler runs exactly as
+// deployed; D3_SECRET_ID and WEBHOOK_SECRET_ID are read from AWS itself.
 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@aws-lambda-powertools/logger';
+import { performance } from 'node:perf_hooks';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { loadConfig } from '../lambda/config.ts';
+import { ConfigurationError, PayloadTooLargeError } from '../lambda/errors.ts';
 import { createHandler } from '../lambda/handler.ts';
+import { MAX_BODY_BYTES } from '../lambda/inbound.ts';
+import { problemResponse } from '../lambda/problem.ts';
+import { WebhookVerifier } from '../lambda/webhook-signature.ts';
+import { banner, readCommandLine, StartupError } from './command-line.ts';
+import { SIMULATOR_API_KEY, startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { readBody } from './read-body.ts';
-import { startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager-local.ts';
+import { routeSecrets } from './secrets-routing.ts';
 
 export interface LocalAdapterOptions {
   port?: number;
-  /** Defaults to process.env: D3_BASE_URL, D3_API_KEY, D3_SECRET_ID, WEBHOOK_SECRET, D3_* tuning. */
+  /** Defaults to process.env: D3_BASE_URL, D3_API_KEY, D3_SECRET_ID, WEBHOOK_SECRET, WEBHOOK_SECRET_ID, D3_* tuning. */
   env?: Record<string, string | undefined>;
   simulator?: D3SimulatorOptions;
   /** Pretend Lambda timeout, for getRemainingTimeInMillis(). */
   timeoutMs?: number;
   logger?: Logger;
+  /** Receives one short line per HTTP request: method, path, status, time taken and outcome. */
+  accessLog?: (line: string) => void;
 }
 
 export interface LocalAdapter {
   url: string;
   simulator: D3Simulator | undefined;
+  /** Whether the handler requires a Standard Webhooks signature on HTTP requests. */
+  signed: boolean;
   /**
    * Calls the same handler directly with `event`, as EventBridge or an SDK
    * `Invoke` (Step Functions) would: no HTTP in between, and a thrown error is
@@ -40,83 +52,182 @@ export interface LocalAdapter {
   close(): Promise<void>;
 }
 
-const D3_SECRET = 'local/d3-credentials';
-const WEBHOOK_SECRET = 'local/webhook-signing';
+type Env = Record<string, string | undefined>;
+
+// Ids of the secrets served locally; anything else is read from AWS.
+const LOCAL_D3_SECRET = 'local/d3-credentials';
+const LOCAL_SIGNING_SECRET = 'local/webhook-signing';
 // API Gateway refuses bodies over 10 MB before Lambda sees them; so does this.
 const GATEWAY_BODY_LIMIT = 10 * 1024 * 1024;
 const TEXT_TYPES = /^(text\/|application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded))/i;
 
-export async function startLocalAdapter(options: LocalAdapterOptions = {}): Promise<LocalAdapter> {
-  // An empty variable means unset, as in a shell's `D3_BASE_URL= npm start`.
-  const env = Object.fromEntries(Object.entries(options.env ?? process.env).filter(([, value]) => value));
-  const simulator = env.D3_BASE_URL ? undefined : await startD3Simulator(options.simulator);
+/** An empty variable means unset, as in a shell's `D3_BASE_URL= npm start`. */
+function givenVariables(env: Env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => Boolean(entry[1])));
+}
 
-  let secretsManager: LocalSecretsManager | undefined;
-  let secretsClient: SecretsManagerClient | undefined;
-  const handlerEnv: Record<string, string | undefined> = {
+/**
+ * The environment the handler gets, the secrets served locally, and whether
+ * any secret is read from AWS. The rule for signatures is the handler's own:
+ * they are required whenever a signing secret is configured, whichever way.
+ */
+function localSetup(given: Env, simulatorUrl: string | undefined) {
+  const env = givenVariables(given);
+  const localSecrets: Record<string, string> = {};
+  if (!env.D3_SECRET_ID) localSecrets[LOCAL_D3_SECRET] = env.D3_API_KEY ?? SIMULATOR_API_KEY;
+  if (env.WEBHOOK_SECRET) localSecrets[LOCAL_SIGNING_SECRET] = env.WEBHOOK_SECRET;
+  const handlerEnv: Env = {
     ...env,
-    D3_BASE_URL: env.D3_BASE_URL ?? simulator?.baseUrl,
+    D3_BASE_URL: env.D3_BASE_URL ?? simulatorUrl,
     D3_USERNAME: env.D3_USERNAME ?? 'Admin',
     D3_COMMAND_SITE: env.D3_COMMAND_SITE ?? 'Security Operations',
+    D3_SECRET_ID: env.D3_SECRET_ID ?? LOCAL_D3_SECRET,
+    WEBHOOK_SECRET_ID: env.WEBHOOK_SECRET ? LOCAL_SIGNING_SECRET : env.WEBHOOK_SECRET_ID,
   };
-  if (!env.D3_SECRET_ID) {
-    const secrets: Record<string, string> = { [D3_SECRET]: env.D3_API_KEY ?? 'sim-api-key' };
-    if (env.WEBHOOK_SECRET) secrets[WEBHOOK_SECRET] = env.WEBHOOK_SECRET;
-    secretsManager = await startLocalSecretsManager({ secrets });
-    secretsClient = new SecretsManagerClient({
-      endpoint: secretsManager.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  const readsAws = Boolean(env.D3_SECRET_ID || (env.WEBHOOK_SECRET_ID && !env.WEBHOOK_SECRET));
+  return { handlerEnv, localSecrets, readsAws };
+}
+
+/**
+ * What the handler would refuse in `env`, as it words it: loadConfig's
+ * verdict, and the signing secret's as the signature check reads it. The
+ * simulator's URL is not known before it starts, but is always a loopback
+ * http URL, which the handler accepts.
+ */
+export function configurationProblems(env: Env): string[] {
+  const problems: string[] = [];
+  const refused = (check: () => unknown): string | undefined => {
+    try {
+      check();
+      return undefined;
+    } catch (error) {
+      if (error instanceof ConfigurationError) return error.message;
+      throw error;
+    }
+  };
+  const config = refused(() => loadConfig(localSetup(env, 'http://127.0.0.1/MainApp/VSOC').handlerEnv));
+  if (config) problems.push(config);
+  const signing = env.WEBHOOK_SECRET && refused(() => new WebhookVerifier(env.WEBHOOK_SECRET!));
+  if (signing) problems.push(`WEBHOOK_SECRET: ${signing} Make one with: export WEBHOOK_SECRET=whsec_$(openssl rand -base64 24)`);
+  return problems;
+}
+
+export async function startLocalAdapter(options: LocalAdapterOptions = {}): Promise<LocalAdapter> {
+  const given = options.env ?? process.env;
+  const opened: Array<{ close(): unknown }> = [];
+  const closeAll = () => Promise.all(opened.splice(0).reverse().map((resource) => resource.close()));
+  try {
+    const simulator = given.D3_BASE_URL ? undefined : await startD3Simulator(options.simulator);
+    if (simulator) opened.push(simulator);
+    const { handlerEnv, localSecrets, readsAws } = localSetup(given, simulator?.baseUrl);
+
+    let secretsManager: LocalSecretsManager | undefined;
+    let localClient: SecretsManagerClient | undefined;
+    if (Object.keys(localSecrets).length > 0) {
+      secretsManager = await startLocalSecretsManager({ secrets: localSecrets });
+      opened.push(secretsManager);
+      localClient = new SecretsManagerClient({
+        endpoint: secretsManager.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      opened.push({ close: () => localClient?.destroy() });
+    }
+    let secretsClient = localClient;
+    if (readsAws) {
+      // The SDK's standard configuration, as in Lambda; only the locally given secrets are answered here.
+      secretsClient = localClient ? routeSecrets(localClient, Object.keys(localSecrets)) : new SecretsManagerClient({});
+      const awsClient = secretsClient;
+      opened.push({ close: () => awsClient.destroy() });
+      await awsClient.config.region().catch(() => {
+        const names = ['D3_SECRET_ID', 'WEBHOOK_SECRET_ID'].filter((name) => handlerEnv[name] && !Object.hasOwn(localSecrets, handlerEnv[name]!));
+        throw new StartupError(
+          `${names.join(' and ')} ${names.length > 1 ? 'are' : 'is'} read from AWS Secrets Manager, which needs a region: set AWS_REGION (or AWS_PROFILE with a region), e.g. AWS_REGION=eu-west-1.`,
+        );
+      });
+    }
+
+    const handler = createHandler({
+      env: handlerEnv,
+      ...(secretsClient ? { secretsClient } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
     });
-    handlerEnv.D3_SECRET_ID = D3_SECRET;
-    handlerEnv.WEBHOOK_SECRET_ID = env.WEBHOOK_SECRET ? WEBHOOK_SECRET : undefined;
+    const timeoutMs = options.timeoutMs ?? 25_000;
+    const invoke = (event: unknown): Promise<unknown> => {
+      const started = Date.now();
+      return handler(event, lambdaContext(() => timeoutMs - (Date.now() - started)));
+    };
+
+    const server: Server = createServer((req, res) => {
+      const started = performance.now();
+      void (async () => {
+        const body = await readBody(req, GATEWAY_BODY_LIMIT);
+        const result = body === undefined ? tooLarge() : ((await invoke(toHttpApiEvent(req, body))) as APIGatewayProxyResult);
+        res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body);
+        options.accessLog?.(accessLine(req.method ?? 'GET', splitTarget(req.url).path, result, performance.now() - started));
+      })().catch((error: unknown) => {
+        // The handler answers every failure itself; reaching here is a bug in this file.
+        console.error(error);
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    const port = options.port ?? 3000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port)));
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    const address = server.address() as AddressInfo;
+    opened.push({
+      close: () => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    });
+
+    return {
+      url: `http://127.0.0.1:${address.port}`,
+      simulator,
+      signed: Boolean(handlerEnv.WEBHOOK_SECRET_ID),
+      invoke,
+      close: async () => {
+        await closeAll();
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
   }
+}
 
-  const handler = createHandler({
-    env: handlerEnv,
-    ...(secretsClient ? { secretsClient } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
-  });
-  const timeoutMs = options.timeoutMs ?? 25_000;
-  const invoke = (event: unknown): Promise<unknown> => {
-    const started = Date.now();
-    return handler(event, lambdaContext(() => timeoutMs - (Date.now() - started)));
-  };
+function listenError(error: NodeJS.ErrnoException, port: number): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new StartupError(`Port ${port} on 127.0.0.1 is already in use (another npm start?): stop what uses it, or choose a free port, e.g. PORT=${port === 65_535 ? 3001 : port + 1} npm start.`);
+  }
+  if (error.code === 'EACCES') {
+    return new StartupError(`Port ${port} needs privileges this user lacks: choose one from 1024 up, e.g. PORT=3000 npm start.`);
+  }
+  return error;
+}
 
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const body = await readBody(req, GATEWAY_BODY_LIMIT);
-      if (body === undefined) {
-        res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
-        return;
-      }
-      const result = (await invoke(toHttpApiEvent(req, body))) as APIGatewayProxyResult;
-      res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body);
-    })().catch((error: unknown) => {
-      // The handler answers every failure itself; reaching here is a bug in this file.
-      console.error(error);
-      if (!res.headersSent) res.writeHead(500).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 3000, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+/** What API Gateway answers itself for a body over its limit, as this adapter's own kind of answer. */
+function tooLarge(): APIGatewayProxyResult {
+  const error = new PayloadTooLargeError(
+    `The request body is over ${GATEWAY_BODY_LIMIT} bytes (10 MB), the most API Gateway accepts; ` +
+      `the adapter itself accepts at most ${MAX_BODY_BYTES} bytes (1 MiB).`,
+  );
+  return problemResponse(error, randomUUID());
+}
 
-  return {
-    url: `http://127.0.0.1:${port}`,
-    simulator,
-    invoke,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      secretsClient?.destroy();
-      await Promise.all([simulator?.close(), secretsManager?.close()]);
-    },
-  };
+/** The request target as sent, split at its query: `//x` stays a path, never a host. */
+function splitTarget(target: string | undefined): { path: string; query: string } {
+  const text = target ?? '/';
+  const at = text.indexOf('?');
+  return at === -1 ? { path: text, query: '' } : { path: text.slice(0, at), query: text.slice(at + 1) };
 }
 
 /** What API Gateway's HTTP API sends Lambda (payload format 2.0). */
 export function toHttpApiEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const { path, query } = splitTarget(req.url);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -125,9 +236,9 @@ export function toHttpApiEvent(req: IncomingMessage, body: Buffer): APIGatewayPr
   const now = new Date();
   return {
     version: '2.0',
-    routeKey: `${req.method} ${url.pathname}`,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    routeKey: `${req.method} ${path}`,
+    rawPath: path,
+    rawQueryString: query,
     headers,
     requestContext: {
       accountId: '000000000000',
@@ -136,13 +247,13 @@ export function toHttpApiEvent(req: IncomingMessage, body: Buffer): APIGatewayPr
       domainPrefix: 'local',
       http: {
         method: req.method ?? 'GET',
-        path: url.pathname,
+        path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
-      routeKey: `${req.method} ${url.pathname}`,
+      routeKey: `${req.method} ${path}`,
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
@@ -150,6 +261,35 @@ export function toHttpApiEvent(req: IncomingMessage, body: Buffer): APIGatewayPr
     ...(body.length > 0 ? { body: body.toString(text ? 'utf8' : 'base64') } : {}),
     isBase64Encoded: body.length > 0 && !text,
   };
+}
+
+const MAX_DETAIL = 160;
+
+/** `POST /incidents/site 207 5 ms  1 updated, 1 failed`, or the problem's error name and detail. */
+export function accessLine(method: string, path: string, answer: APIGatewayProxyResult, ms: number): string {
+  const head = `${method} ${path.slice(0, 200)} ${answer.statusCode} ${Math.round(ms)} ms`;
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(answer.body) as Record<string, unknown>;
+  } catch {
+    return head;
+  }
+  if (Array.isArray(body.updated) && Array.isArray(body.failed)) {
+    return `${head}  ${body.updated.length} updated${body.failed.length > 0 ? `, ${body.failed.length} failed` : ''}`;
+  }
+  if (typeof body.type !== 'string') return head;
+  const name = errorName(body.type) ?? String(body.title);
+  const detail = typeof body.detail === 'string' ? body.detail : '';
+  const shown = detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL - 1)}…` : detail;
+  // Those two details point to the logs, which only LOG_FORMAT=json shows.
+  const hint = name === 'ConfigurationError' || name === 'InternalError' ? ' (LOG_FORMAT=json npm start shows the cause)' : '';
+  return `${head}  ${name}${shown ? `: ${shown}` : ''}${hint}`;
+}
+
+/** `urn:d3-site-adapter:problem:d3-rate-limited` → `D3RateLimitedError`, the name callers match on. */
+function errorName(type: string): string | undefined {
+  const slug = /^urn:d3-site-adapter:problem:([a-z0-9-]+)$/.exec(type)?.[1];
+  return slug && `${slug.split('-').map((part) => part[0]!.toUpperCase() + part.slice(1)).join('')}Error`;
 }
 
 function lambdaContext(remaining: () => number): Context {
@@ -169,25 +309,45 @@ function lambdaContext(remaining: () => number): Context {
   };
 }
 
-if (import.meta.main) {
-  const local = await startLocalAdapter({ port: Number(process.env.PORT ?? 3000) });
-  const signed = Boolean(process.env.WEBHOOK_SECRET);
-  const lines = [
-    `D3 site adapter listening on ${local.url}/incidents/site`,
-    local.simulator
-      ? `No D3_BASE_URL given: using the embedded D3 SOAR simulator at ${local.simulator.baseUrl}`
-      : `Talking to D3 SOAR at ${process.env.D3_BASE_URL}`,
-    signed
-      ? 'WEBHOOK_SECRET is set: requests must carry a Standard Webhooks signature (see README, "Signed calls").'
-      : 'Unsigned requests are accepted (set WEBHOOK_SECRET=whsec_... to require signatures).',
-    '',
-    'Try it:',
-    `  curl -s -X POST ${local.url}/incidents/site -H 'content-type: application/json' \\`,
-    `    -d '{"incidentNumbers": ["20210127-198", "20210127-197"], "site": "Security Operations"}'`,
-    '',
-  ];
-  console.error(lines.join('\n'));
+/** `npm start`: checks everything first, so a mistake is one line and exit status 1, never a stack trace or a server answering 500s. */
+async function main(): Promise<void> {
+  const env = givenVariables(process.env);
+  const { settings, problems, warnings } = readCommandLine(env);
+  problems.push(...configurationProblems(env));
+  if (problems.length > 0) throw new StartupError(problems.join('\n'));
+
+  if (!settings.json) process.env.POWERTOOLS_METRICS_DISABLED = 'true'; // Powertools' own switch for its EMF lines
+  const print = (line: string) => console.log(line);
+  const local = await startLocalAdapter({
+    port: settings.port,
+    env,
+    simulator: {
+      log: print,
+      ...(settings.faults ? { faultRate: settings.faults.rate, faultKinds: settings.faults.kinds } : {}),
+    },
+    accessLog: print,
+    ...(settings.json ? {} : { logger: new Logger({ logLevel: 'SILENT' }) }),
+  });
+  console.error(
+    banner({
+      url: local.url,
+      simulatorUrl: local.simulator?.baseUrl,
+      d3BaseUrl: env.D3_BASE_URL,
+      d3SecretId: env.D3_SECRET_ID,
+      signedBy: env.WEBHOOK_SECRET ? 'WEBHOOK_SECRET' : env.WEBHOOK_SECRET_ID ? 'WEBHOOK_SECRET_ID' : undefined,
+      settings,
+      warnings,
+    }),
+  );
   const stop = () => void local.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+if (import.meta.main) {
+  await main().catch((error: unknown) => {
+    if (!(error instanceof StartupError)) throw error;
+    for (const line of error.message.split('\n')) console.error(`npm start: ${line}`);
+    process.exit(1);
+  });
 }

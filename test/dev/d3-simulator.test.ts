@@ -1,10 +1,16 @@
+// The D3 SOAR simulator (dev/d3-simulator.ts): D3's documented request and
+// answers, both auth modes, the rate limit, injected faults, the one-line log
+// per command, the read-only state endpoint and the D3_SIM_FAULTS syntax.
+
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from 'vitest';
 import { SignJWT } from 'jose';
-import { startD3Simulator } from '../../dev/d3-simulator.ts';
+import { parseFaultSpec, SIMULATED_D3_ERROR, startD3Simulator } from '../../dev/d3-simulator.ts';
 import type { D3Simulator } from '../../dev/d3-simulator.ts';
 
 const COMMAND = '/api/Command/UpdateIncidentSiteInBulk';
 const KEY = 'sim-api-key';
+// D3's documented 429 body, word for word.
+const RATE_LIMITED = { Error: 'The request exceeds rate limits or is otherwise blocked by rate limiting policies.' };
 
 function bulkBody(numbers: string[], site = 'Tier 2', extra: Record<string, unknown> = {}) {
   return { Username: 'Admin', Site: 'Security Operations', CommandParams: { 'Incident Numbers': numbers, Site: site, ...extra } };
@@ -208,9 +214,10 @@ describe('D3 simulator: JWT auth', () => {
   });
 });
 
+// The limiter reads a clock the tests hold, so what falls in one second does not depend on the machine's speed.
 describe('D3 simulator: rate limit', () => {
   it('answers 429 with the documented body when 51+ requests arrive within a second', async () => {
-    const sim = await startD3Simulator();
+    const sim = await startD3Simulator({ now: () => 0 });
     try {
       const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => post(sim, bulkBody([`20240101-${i}`]))));
       const statuses = responses.map((r) => r.status);
@@ -218,27 +225,30 @@ describe('D3 simulator: rate limit', () => {
       expect(statuses.filter((s) => s === 429)).toHaveLength(10);
       const refused = responses.find((r) => r.status === 429)!;
       expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(await refused.json()).toEqual({ Error: 'Too many requests. The API rate limit is 50 requests per second.' });
+      expect(await refused.json()).toEqual(RATE_LIMITED);
       expect(sim.stats).toMatchObject({ requests: 60, rateLimited: 10, maxInAnyWindow: 60 });
       expect(sim.sites.size).toBe(50);
     } finally { await sim.close(); }
   });
 
   it('counts refused arrivals and admits again when the window has slid past', async () => {
-    const sim = await startD3Simulator({ maxRps: 3 });
+    let clock = 0;
+    const sim = await startD3Simulator({ maxRps: 3, now: () => clock });
     try {
       const first = [];
       for (let i = 0; i < 5; i++) first.push((await post(sim, bulkBody(['20240101-1']))).status);
       expect(first).toEqual([200, 200, 200, 429, 429]);
       expect(sim.stats.maxInAnyWindow).toBe(5);
-      await new Promise((r) => setTimeout(r, 1050));
+      clock = 999;
+      expect((await post(sim, bulkBody(['20240101-1']))).status).toBe(429);
+      clock = 1000;
       expect((await post(sim, bulkBody(['20240101-1']))).status).toBe(200);
-      expect(sim.stats).toMatchObject({ requests: 6, rateLimited: 2, maxInAnyWindow: 5 });
+      expect(sim.stats).toMatchObject({ requests: 7, rateLimited: 3, maxInAnyWindow: 6 });
     } finally { await sim.close(); }
   });
 
   it('rate-limits before checking auth when the key is wrong', async () => {
-    const sim = await startD3Simulator({ maxRps: 1 });
+    const sim = await startD3Simulator({ maxRps: 1, now: () => 0 });
     try {
       expect((await post(sim, bulkBody(['20240101-1']), { d3key: 'bad' })).status).toBe(401);
       expect((await post(sim, bulkBody(['20240101-1']), { d3key: 'bad' })).status).toBe(429);
@@ -257,7 +267,7 @@ describe('D3 simulator: injected faults', () => {
     const res = await post(sim, bulkBody(['20240101-1']));
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('2');
-    expect(await res.json()).toEqual({ Error: 'Too many requests. The API rate limit is 50 requests per second.' });
+    expect(await res.json()).toEqual(RATE_LIMITED);
     expect(sim.stats).toMatchObject({ faultsInjected: 1, rateLimited: 0 });
     expect(sim.sites.size).toBe(0);
   });
@@ -347,5 +357,169 @@ describe('D3 simulator: injected faults', () => {
   it('still requires auth when a contextData fault is queued', async () => {
     sim.inject({ kind: 'contextData', transform: (items) => items });
     expect((await post(sim, bulkBody(['20240101-1']), { d3key: 'bad' })).status).toBe(401);
+  });
+});
+
+describe('D3 simulator: random faults by kind', () => {
+  it('answers 200 with its error field set and moves nothing when only the error kind is drawn', async () => {
+    const sim = await startD3Simulator({ faultRate: 1, faultKinds: ['error'] });
+    try {
+      const res = await post(sim, bulkBody(['20240101-1']));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ error: SIMULATED_D3_ERROR, returnData: '', contextData: [] });
+      expect(sim.sites.size).toBe(0);
+      expect(sim.stats.faultsInjected).toBe(1);
+    } finally { await sim.close(); }
+  });
+
+  it('draws only the kinds it is given when faultKinds is set', async () => {
+    const sim = await startD3Simulator({ faultRate: 1, faultKinds: ['503', 'malformed'] });
+    try {
+      for (let i = 0; i < 10; i++) {
+        const res = await post(sim, bulkBody(['20240101-1']));
+        const text = await res.text();
+        expect([503, 200]).toContain(res.status);
+        if (res.status === 200) expect(() => JSON.parse(text)).toThrow(SyntaxError);
+      }
+      expect(sim.sites.size).toBe(0);
+    } finally { await sim.close(); }
+  });
+});
+
+describe('D3_SIM_FAULTS syntax', () => {
+  it('reads a rate alone with the default kinds', () => {
+    expect(parseFaultSpec('rate=0.1')).toEqual({ rate: 0.1, kinds: ['429', '500', '503', 'reset'] });
+  });
+
+  it('reads a rate and kinds, spaces and repeats tolerated', () => {
+    expect(parseFaultSpec(' rate = 1 , kinds=429+500+503+reset+error+error ')).toEqual({
+      rate: 1,
+      kinds: ['429', '500', '503', 'reset', 'error'],
+    });
+  });
+
+  it.each([
+    ['rate=2', /rate must be a number from 0 to 1 \(got "2"\)/],
+    ['rate=lots', /rate must be a number from 0 to 1 \(got "lots"\)/],
+    ['rate=', /rate must be a number from 0 to 1/],
+    ['kinds=429', /rate is missing/],
+    ['rate=0.1,kinds=429+418', /unknown kind "418"/],
+    ['rate=0.1,kinds=', /kinds is empty/],
+    ['0.1', /unknown setting "0\.1"/],
+    ['rate=0.1,burst=3', /unknown setting "burst=3"/],
+  ])('refuses %j, saying what is wrong and how to write it', (spec, problem) => {
+    let message = '';
+    try { parseFaultSpec(spec); } catch (error) { message = (error as Error).message; }
+    expect(message).toMatch(/^D3_SIM_FAULTS: /);
+    expect(message).toMatch(problem);
+    expect(message).toContain('e.g. D3_SIM_FAULTS=rate=0.1,kinds=429+500+503+reset+error');
+    expect(message).toContain('kinds: 429, 500, 503, reset, error, malformed');
+  });
+
+  it('names every problem at once', () => {
+    expect(() => parseFaultSpec('rate=9,kinds=nope')).toThrow(/rate must be .*; unknown kind "nope"/);
+  });
+});
+
+describe('D3 simulator: one log line per request', () => {
+  let sim: D3Simulator;
+  const lines: string[] = [];
+  beforeAll(async () => { sim = await startD3Simulator({ log: (line) => lines.push(line) }); });
+  afterAll(async () => { await sim.close(); });
+  beforeEach(() => { sim.reset(); lines.length = 0; });
+
+  it('says what was asked, the status and how many moved when the command runs', async () => {
+    await post(sim, bulkBody(['20210127-198', '20210127-197'], 'Security Operations'));
+    await post(sim, bulkBody(['20210127-198', 'INC-404']));
+    expect(lines).toEqual([
+      'D3 ← UpdateIncidentSiteInBulk 2 incidents → "Security Operations": 200, 2 moved, 0 failed',
+      'D3 ← UpdateIncidentSiteInBulk 2 incidents → "Tier 2": 200, 1 moved, 1 failed',
+    ]);
+  });
+
+  it('says when it rate limits, with the count and the limit', async () => {
+    const limited: string[] = [];
+    // A stopped clock: every arrival falls in the same second, however slow the machine.
+    const small = await startD3Simulator({ maxRps: 2, now: () => 0, log: (line) => limited.push(line) });
+    try {
+      for (let i = 0; i < 3; i++) await post(small, bulkBody(['20240101-1']));
+    } finally { await small.close(); }
+    expect(limited[2]).toBe('D3 ← UpdateIncidentSiteInBulk 1 incident → "Tier 2": 429 rate limited: 3 requests in the last second, D3 allows 2');
+  });
+
+  it('says which answers were injected faults', async () => {
+    sim.inject({ kind: 'status', status: 503 }, { kind: 'errorField', error: 'No such site' });
+    await post(sim, bulkBody(['20240101-1']));
+    await post(sim, bulkBody(['20240101-1']));
+    sim.inject({ kind: 'reset' }, { kind: 'malformed' });
+    await post(sim, bulkBody(['20240101-1'])).catch(() => undefined);
+    await post(sim, bulkBody(['20240101-1']));
+    expect(lines).toEqual([
+      'D3 ← UpdateIncidentSiteInBulk 1 incident → "Tier 2": 503 (injected fault)',
+      'D3 ← UpdateIncidentSiteInBulk 1 incident → "Tier 2": 200 with error "No such site", nothing moved (injected fault)',
+      'D3 ← UpdateIncidentSiteInBulk 1 incident → "Tier 2": connection reset (injected fault)',
+      'D3 ← UpdateIncidentSiteInBulk 1 incident → "Tier 2": 200 with a truncated body (injected fault)',
+    ]);
+  });
+
+  it('says when the key is wrong, the body is not a command, or the path is unknown, and never prints a key', async () => {
+    await post(sim, bulkBody(['20240101-1']), { d3key: 'wrong-key-value' });
+    await post(sim, 'not json');
+    await fetch(`${sim.baseUrl}/api/Command/Nope`, { method: 'POST', body: '{}' });
+    await fetch(sim.baseUrl + COMMAND);
+    expect(lines).toEqual([
+      'D3 ← UpdateIncidentSiteInBulk 1 incident → "Tier 2": 401 invalid authentication key',
+      'D3 ← UpdateIncidentSiteInBulk (a body that is not a D3 command): 500 Unexpected Error',
+      'D3 ← POST /MainApp/VSOC/api/Command/Nope: 404',
+      'D3 ← GET /MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk: 405',
+    ]);
+    expect(lines.join('\n')).not.toMatch(/wrong-key-value|sim-api-key/);
+  });
+});
+
+describe('D3 simulator: state endpoint', () => {
+  let sim: D3Simulator;
+  // One request a second on a stopped clock: once one command is in, any further counted request would be refused.
+  beforeAll(async () => { sim = await startD3Simulator({ maxRps: 1, now: () => 0, faultRate: 0.25, faultKinds: ['429', 'error'] }); });
+  afterAll(async () => { await sim.close(); });
+
+  interface State {
+    incidents: Record<string, string>;
+    stats: { requests: number };
+    randomFaults: { rate: number; kinds: string[] };
+    queuedFaults: number;
+    recentRequests: Array<{ time: string; method: string; path: string; status: number | string; headers: Record<string, unknown>; body: unknown }>;
+  }
+
+  it('shows where each incident is, the counters, the fault settings and the requests without their auth headers', async () => {
+    sim.inject({ kind: 'delay', ms: 0 }); // a queued fault that is consumed, so randomFaults do not apply to this command
+    await post(sim, bulkBody(['20210127-198', 'INC-404'], 'Tier 2'), { d3key: KEY, d3jwt: 'a.b.c', authorization: 'Bearer x' });
+    sim.inject({ kind: 'status', status: 500 });
+    const res = await fetch(`${sim.baseUrl}/_simulator/state`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const state = await res.json() as State;
+    expect(state.incidents).toEqual({ '20210127-198': 'Tier 2' });
+    expect(state.stats).toEqual(sim.stats);
+    expect(state.stats.requests).toBe(1);
+    expect(state.randomFaults).toEqual({ rate: 0.25, kinds: ['429', 'error'] });
+    expect(state.queuedFaults).toBe(1);
+    expect(state.recentRequests).toHaveLength(1);
+    const [request] = state.recentRequests;
+    expect(request).toMatchObject({ method: 'POST', path: `/MainApp/VSOC${COMMAND}`, status: 200, body: bulkBody(['20210127-198', 'INC-404'], 'Tier 2') });
+    expect(new Date(request!.time).getTime()).not.toBeNaN();
+    expect(request!.headers['content-type']).toBe('application/json');
+    expect(Object.keys(request!.headers)).not.toEqual(expect.arrayContaining(['d3key']));
+    expect(JSON.stringify(state)).not.toMatch(/sim-api-key|a\.b\.c|Bearer/);
+  });
+
+  it('is neither rate limited nor counted, and refuses anything but GET', async () => {
+    const before = { ...sim.stats };
+    const reads = await Promise.all(Array.from({ length: 5 }, () => fetch(`${sim.baseUrl}/_simulator/state`)));
+    expect(reads.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    const write = await fetch(`${sim.baseUrl}/_simulator/state`, { method: 'POST', body: '{}' });
+    expect(write.status).toBe(405);
+    expect(write.headers.get('allow')).toBe('GET');
+    expect(sim.stats).toEqual(before);
   });
 });

@@ -1,88 +1,442 @@
-// CONTRACT §10: `npm start` serves the same handler on loopback with the
-// embedded simulator, prints a curl that works, and requires signatures only
-// when WEBHOOK_SECRET is set. The README's curl recipes are run for real.
+// `npm start` as a user meets it: the banner and what it suggests, one short
+// line per request and per D3 command, the simulator's state, startup mistakes
+// refused in one line with exit status 1, signatures required whenever a
+// signing secret is configured (also with the D3 key in AWS), and the README's
+// recipes run for real. The local adapter's HTTP translation is checked too.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { IncomingMessage } from 'node:http';
+import { createServer as createTcpServer, Socket, type AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
+import { readCommandLine } from '../../dev/command-line.ts';
+import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
+import { configurationProblems, startLocalAdapter, toHttpApiEvent, type LocalAdapter } from '../../dev/server.ts';
 import { signedHeaders } from '../support/harness.ts';
 
-const run = promisify(execFile);
 const body = JSON.stringify({ incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' });
+const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
-describe('npm start', () => {
-  let child: ChildProcess;
-  let banner = '';
+/** Resolves once `check` holds; fails after `ms` with `what` (never merely slow: every wait is for a fact). */
+async function until(check: () => boolean | Promise<boolean>, what: () => string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`Timed out waiting: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
-  beforeAll(async () => {
-    // `node` is the repo's Node 24: npm puts node_modules/.bin first on PATH for `npm test`.
-    child = spawn('node', ['dev/server.ts'], { env: { ...process.env, PORT: '0', D3_BASE_URL: '', WEBHOOK_SECRET: '' } });
-    child.stdout?.resume();
-    await new Promise<void>((resolve, reject) => {
-      child.stderr?.on('data', (chunk: Buffer) => {
-        banner += chunk.toString();
-        if (banner.includes('Try it:') && banner.trimEnd().endsWith("}'")) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`npm start exited with ${code}: ${banner}`)));
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    socket.once('error', () => resolve(false));
+    socket.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
     });
   });
-  afterAll(() => {
-    child.kill('SIGTERM');
-  });
+}
 
-  it('says it embeds the simulator and where it listens', () => {
-    expect(banner).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+\/incidents\/site/);
-    expect(banner).toMatch(/embedded D3 SOAR simulator/);
+interface Started {
+  child: ChildProcess;
+  banner: string;
+  url: string;
+  /** Everything printed on stdout so far (the per-request lines). */
+  stdout(): string;
+  stop(): Promise<void>;
+}
+
+/** Runs `npm start`'s program on this Node with `env`, until its banner is out. */
+async function npmStart(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['dev/server.ts'], {
+    env: { ...process.env, PORT: '0', D3_BASE_URL: '', WEBHOOK_SECRET: '', WEBHOOK_SECRET_ID: '', D3_SECRET_ID: '', D3_API_KEY: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', ...env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  try {
+    await until(() => err.includes('Ctrl-C stops it.') || exited, () => err, 15_000);
+  } finally {
+    if (!err.includes('Ctrl-C stops it.')) child.kill('SIGTERM'); // a failed start must not outlive the test
+  }
+  if (exited) throw new Error(`npm start exited: ${err}`);
+  return {
+    child,
+    banner: err,
+    url: /listening on (http:\/\/127\.0\.0\.1:\d+)\/incidents\/site/.exec(err)![1]!,
+    stdout: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        if (exited) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+const post = (url: string, text: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  fetch(`${url}/incidents/site`, { method: 'POST', headers, body: text });
+
+/** Runs a shell snippet in its own process group, which is killed if it outlives `ms`. */
+function runShell(script: string, env: Record<string, string>, ms = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { env: { ...process.env, ...env }, detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      process.kill(-child.pid!, 'SIGTERM');
+      reject(new Error(`shell snippet did not finish: ${stdout}\n${stderr}`));
+    }, ms);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('npm start with the embedded simulator', () => {
+  let started: Started;
+  beforeAll(async () => {
+    started = await npmStart({});
+  });
+  afterAll(() => started.stop());
+
+  it('says where it listens, that it embeds the simulator, its key, and where to see its state', () => {
+    expect(started.banner).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+\/incidents\/site/);
+    expect(started.banner).toMatch(/embedded simulator at http:\/\/127\.0\.0\.1:\d+\/MainApp\/VSOC/);
+    expect(started.banner).toContain('"sim-api-key"');
+    expect(started.banner).toMatch(/curl -s http:\/\/127\.0\.0\.1:\d+\/MainApp\/VSOC\/_simulator\/state/);
+    expect(started.banner).toContain('Signatures: not required');
   });
 
   it('prints a curl that returns a succeeded result when pasted into a shell', async () => {
-    const curl = banner.slice(banner.indexOf('curl')).trim();
-    const { stdout } = await run('bash', ['-c', curl]);
+    const tryIt = started.banner.slice(started.banner.indexOf('Try it:'));
+    const curl = tryIt.slice(tryIt.indexOf('curl'), tryIt.indexOf('Ctrl-C')).trim();
+    const { stdout } = await runShell(curl, {});
     expect(JSON.parse(stdout)).toMatchObject({
       status: 'succeeded',
       updated: ['20210127-198', '20210127-197'],
       failed: [],
     });
   });
+
+  it('prints one short line per request and per D3 command, and no JSON', async () => {
+    const partial = JSON.stringify({ incidentNumbers: ['20210127-501', 'INC0010042'], site: 'Tier 2' });
+    expect((await post(started.url, partial)).status).toBe(207);
+    expect((await post(started.url, '{"site": 1}')).status).toBe(400);
+    await until(() => started.stdout().includes(' 400 '), () => started.stdout());
+    const lines = started.stdout().trimEnd().split('\n');
+    expect(lines).toContain('D3 ← UpdateIncidentSiteInBulk 2 incidents → "Tier 2": 200, 1 moved, 1 failed');
+    expect(lines.some((line) => /^POST \/incidents\/site 207 \d+ ms {2}1 updated, 1 failed$/.test(line))).toBe(true);
+    expect(lines.some((line) => /^POST \/incidents\/site 400 \d+ ms {2}ValidationError: /.test(line))).toBe(true);
+    for (const line of lines) {
+      expect(line.length).toBeLessThan(300);
+      expect(line).not.toMatch(/^\s*[{[]/);
+    }
+  });
+
+  it('serves the simulator’s state at the address the banner prints', async () => {
+    const state = /curl -s (\S+\/_simulator\/state)/.exec(started.banner)![1]!;
+    await post(started.url, JSON.stringify({ incidentNumbers: ['20210127-777'], site: 'Tier 3' }));
+    const answer = (await (await fetch(state)).json()) as { incidents: Record<string, string>; recentRequests: Array<{ headers: object }> };
+    expect(answer.incidents['20210127-777']).toBe('Tier 3');
+    expect(JSON.stringify(answer.recentRequests)).not.toContain('sim-api-key');
+  });
 });
 
-describe('the local adapter with WEBHOOK_SECRET set', () => {
-  const secret = `whsec_${randomBytes(24).toString('base64')}`;
-  let local: LocalAdapter;
-  beforeAll(async () => {
-    const logger = new Logger({ logLevel: 'SILENT' });
-    local = await startLocalAdapter({ port: 0, env: { WEBHOOK_SECRET: secret }, logger });
+describe('npm start refuses a configuration it cannot serve', () => {
+  /** Runs `npm start`'s program to its exit; one that serves instead is stopped after 10 s, and the test fails. */
+  const start = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['dev/server.ts'], {
+        env: { ...process.env, PORT: '0', D3_BASE_URL: '', D3_API_KEY: '', D3_SECRET_ID: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', WEBHOOK_SECRET: '', ...env },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => child.kill('SIGTERM'), 10_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+
+  /** Exit status 1 and only `npm start: ...` lines, no stack trace, nothing served. */
+  function expectRefused(run: { code: number | null; stdout: string; stderr: string }, ...reasons: RegExp[]) {
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(reasons.length);
+    reasons.forEach((reason, i) => expect(lines[i]).toMatch(reason));
+    for (const line of lines) expect(line).toMatch(/^npm start: /);
+    expect(run.stderr).not.toMatch(/\n\s+at |listening/);
+    expect(run.stdout).toBe('');
+  }
+
+  it.each([
+    ['abc', /^npm start: PORT must be a whole number from 0 to 65535 \(got "abc"\)/],
+    ['70000', /^npm start: PORT must be a whole number from 0 to 65535 \(got "70000"\)/],
+    ['-1', /^npm start: PORT must be a whole number/],
+  ])('says so in one line when PORT is %j', async (port, reason) => {
+    expectRefused(await start({ PORT: port }), reason);
   });
-  afterAll(() => local.close());
+
+  it('says so in one line when the port is in use', async () => {
+    const taken = createTcpServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      expectRefused(await start({ PORT: String(port) }), new RegExp(`^npm start: Port ${port} on 127\\.0\\.0\\.1 is already in use .*PORT=${port + 1} npm start`));
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('prints the handler’s own reason when it would refuse the configuration, instead of serving 500s', async () => {
+    expectRefused(
+      await start({ D3_BASE_URL: 'http://d3.example.com', D3_API_KEY: 'k', D3_BATCH_SIZE: 'lots' }),
+      /^npm start: Invalid configuration: D3_BASE_URL must use https .*; D3_BATCH_SIZE must be a whole number/,
+    );
+  });
+
+  it('refuses a signing secret the signature check would refuse, saying how to make one', async () => {
+    expectRefused(
+      await start({ WEBHOOK_SECRET: 'changeme' }),
+      /^npm start: WEBHOOK_SECRET: The webhook signing secret is not a valid Standard Webhooks key.* export WEBHOOK_SECRET=whsec_\$\(openssl rand -base64 24\)$/,
+    );
+  });
+
+  it('names every mistake at once: a fault setting, the log format, a D3 without a key', async () => {
+    expectRefused(
+      await start({ D3_SIM_FAULTS: 'rate=0.1,kinds=429+418', LOG_FORMAT: 'xml', D3_BASE_URL: 'https://d3.example.com/VSOC' }),
+      /^npm start: LOG_FORMAT must be "short" .* or "json" .*got "xml"/,
+      /^npm start: D3_SIM_FAULTS: unknown kind "418"; write rate=<0 to 1>.*e\.g\. D3_SIM_FAULTS=rate=0\.1,kinds=429\+500\+503\+reset\+error/,
+      /^npm start: D3_BASE_URL is set but no key for that D3: give it in D3_API_KEY, or .* D3_SECRET_ID/,
+    );
+  });
+
+  it('says a region is needed before reading AWS Secrets Manager, instead of failing every request', async () => {
+    const noRegion = { AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
+    expectRefused(
+      await start({ ...noRegion, D3_SECRET_ID: 'prod/d3-credentials' }),
+      /^npm start: D3_SECRET_ID is read from AWS Secrets Manager, which needs a region: set AWS_REGION/,
+    );
+  });
+
+  it('accepts a signing secret with or without its whsec_ prefix', () => {
+    const key = randomBytes(24).toString('base64');
+    for (const secret of [key, `whsec_${key}`]) {
+      expect(readCommandLine({ WEBHOOK_SECRET: secret }).problems).toEqual([]);
+      expect(configurationProblems({ WEBHOOK_SECRET: secret })).toEqual([]);
+    }
+  });
+});
+
+describe('npm start with WEBHOOK_SECRET and the D3 key in AWS Secrets Manager (D3_SECRET_ID)', () => {
+  const secret = newSecret();
+  let aws: LocalSecretsManager; // stands in for AWS, reached through the SDK's standard endpoint variable
+  let started: Started;
+  beforeAll(async () => {
+    aws = await startLocalSecretsManager({ secrets: { 'prod/d3-credentials': JSON.stringify({ apiKey: 'sim-api-key' }) } });
+    started = await npmStart({
+      D3_SECRET_ID: 'prod/d3-credentials',
+      WEBHOOK_SECRET: secret,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+  });
+  afterAll(async () => {
+    await started.stop();
+    await aws.close();
+  });
+
+  it('says signatures are required and suggests only signed calls', () => {
+    expect(started.banner).toContain('Signatures: required (WEBHOOK_SECRET is set)');
+    expect(started.banner).toContain(`npm run send -- --url ${started.url}/incidents/site examples/ci-script.json`);
+    expect(started.banner).toContain(`./examples/signed-curl.sh ${started.url}/incidents/site`);
+    expect(started.banner).not.toMatch(/curl -s -X POST/);
+  });
 
   it('refuses an unsigned request with 401', async () => {
-    const response = await fetch(`${local.url}/incidents/site`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    });
+    const response = await post(started.url, body);
     expect(response.status).toBe(401);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
   });
 
-  it('accepts a request signed with the secret', async () => {
-    const response = await fetch(`${local.url}/incidents/site`, { method: 'POST', headers: signedHeaders(body, secret), body });
+  it('answers the signed calls the banner suggests, reading the D3 key from AWS and the signing secret locally', async () => {
+    const tryIt = started.banner.slice(started.banner.indexOf('Try it'));
+    const commands = [...tryIt.matchAll(/^ {2}(\S.*)$/gm)].map((match) => match[1]!);
+    expect(commands).toHaveLength(2);
+    for (const command of commands) {
+      const run = await runShell(command, { WEBHOOK_SECRET: secret });
+      expect(run.stdout, run.stderr).toMatch(/"status":\s*"succeeded"/);
+    }
+    expect(new Set(aws.calls.map((call) => call.secretId))).toEqual(new Set(['prod/d3-credentials']));
+  });
+});
+
+describe('npm start with settings a newcomer may get wrong or want', () => {
+  it('warns when D3_API_KEY is not the simulator’s key, whose calls then get 401', async () => {
+    const started = await npmStart({ D3_API_KEY: 'my-real-d3-key' });
+    try {
+      expect(started.banner).toMatch(/Warning: D3_API_KEY is not the embedded simulator's key \("sim-api-key"\): every D3 call will get 401/);
+      expect((await post(started.url, body)).status).toBe(502);
+      await until(() => started.stdout().includes('POST /incidents/site 502'), () => started.stdout());
+      expect(started.stdout()).toContain('D3 ← UpdateIncidentSiteInBulk 2 incidents → "Security Operations": 401 invalid authentication key');
+      expect(started.stdout()).not.toContain('my-real-d3-key');
+    } finally {
+      await started.stop();
+    }
+  });
+
+  it('injects the faults D3_SIM_FAULTS names, a 200 with D3’s error field set among them', async () => {
+    const started = await npmStart({ D3_SIM_FAULTS: 'rate=1,kinds=error', D3_MAX_ATTEMPTS: '1' });
+    try {
+      expect(started.banner).toContain('random faults: 100% of commands answered error (D3_SIM_FAULTS)');
+      const answer = await post(started.url, body);
+      expect(answer.status).toBe(422);
+      expect(((await answer.json()) as { failed: Array<{ reason: string }> }).failed[0]!.reason).toContain('Simulated D3 error');
+      await until(() => started.stdout().includes('POST /incidents/site 422'), () => started.stdout());
+      expect(started.stdout()).toMatch(/D3 ← UpdateIncidentSiteInBulk 2 incidents → "Security Operations": 200 with error ".*", nothing moved \(injected fault\)/);
+    } finally {
+      await started.stop();
+    }
+  });
+
+  it('adds the handler’s JSON logs and EMF metrics with LOG_FORMAT=json', async () => {
+    const started = await npmStart({ LOG_FORMAT: 'json' });
+    try {
+      expect((await post(started.url, body)).status).toBe(200);
+      await until(() => started.stdout().includes('POST /incidents/site 200') && started.stdout().includes('"_aws"'), () => started.stdout());
+      const json = started.stdout().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(json.some((line) => line.message === 'Incidents moved')).toBe(true);
+      expect(json.some((line) => '_aws' in line && line.IncidentsUpdated === 2)).toBe(true);
+    } finally {
+      await started.stop();
+    }
+  });
+});
+
+describe('the README', () => {
+  it('shows a sample answer the simulator really gives', async () => {
+    const section = readme.slice(readme.indexOf('## The answer'));
+    const sample = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!) as { updated: string[]; failed: Array<{ incidentNumber: string }>; site: string };
+    const local = await startLocalAdapter({ port: 0, env: {}, logger: new Logger({ logLevel: 'SILENT' }) });
+    try {
+      const request = { incidentNumbers: [...sample.updated, ...sample.failed.map((f) => f.incidentNumber)], site: sample.site };
+      const answer = await post(local.url, JSON.stringify(request));
+      const { requestId: _ignored, ...result } = (await answer.json()) as Record<string, unknown>;
+      const { requestId: _sample, ...expected } = sample as unknown as Record<string, unknown>;
+      expect(result).toEqual(expected);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('has a signed recipe that works when pasted: it waits for npm start, calls it signed twice, and stops it', async () => {
+    const section = readme.slice(readme.indexOf('## Calling it with curl'), readme.indexOf('## Callers'));
+    const recipe = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((block) => block.includes('npm start &'))!;
+    const port = await freePort();
+    // Job control as in an interactive shell, so `kill %1` stops npm start with its children; the traps clean up if the recipe fails.
+    const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
+    const run = await runShell(script, { PORT: String(port), WEBHOOK_SECRET: '', D3_BASE_URL: '', D3_SECRET_ID: '', D3_API_KEY: '' });
+    expect(run.stdout.match(/"status":\s*"succeeded"/g), `${run.stdout}\n${run.stderr}`).toHaveLength(2);
+    await until(async () => !(await listening(port)), () => `npm start still listens on ${port} after kill %1`);
+  });
+});
+
+describe('the local adapter', () => {
+  const secret = newSecret();
+  let local: LocalAdapter;
+  const access: string[] = [];
+  beforeAll(async () => {
+    const logger = new Logger({ logLevel: 'SILENT' });
+    local = await startLocalAdapter({ port: 0, env: { WEBHOOK_SECRET: secret }, logger, accessLog: (line) => access.push(line) });
+  });
+  afterAll(() => local.close());
+
+  it('refuses an unsigned request with 401', async () => {
+    const response = await post(local.url, body);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(local.signed).toBe(true);
+  });
+
+  it('accepts a request signed with the secret, whatever its query string', async () => {
+    const response = await fetch(`${local.url}/incidents/site?x=1`, { method: 'POST', headers: signedHeaders(body, secret), body });
     expect(response.status).toBe(200);
     expect(local.simulator?.sites.get('20210127-198')).toBe('Security Operations');
   });
 
   it('accepts the README’s signed curl recipe (curl and openssl only)', async () => {
-    const { stdout } = await run('bash', ['examples/signed-curl.sh', `${local.url}/incidents/site`], {
-      env: { ...process.env, WEBHOOK_SECRET: secret },
-    });
+    const { stdout } = await runShell(`bash examples/signed-curl.sh ${local.url}/incidents/site`, { WEBHOOK_SECRET: secret });
     expect(JSON.parse(stdout)).toMatchObject({ status: 'succeeded' });
   });
 
   it('answers 404 as a problem for a path it does not serve', async () => {
     const response = await fetch(`${local.url}/elsewhere`, { method: 'POST', headers: signedHeaders(body, secret), body });
     expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('answers a body over API Gateway’s 10 MB with a 413 problem that names the limit', async () => {
+    const huge = Buffer.alloc(30 * 1024 * 1024, 'a');
+    const response = await fetch(`${local.url}/incidents/site`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge });
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await response.json()) as Record<string, unknown>;
+    expect(Object.keys(problem).sort()).toEqual(['detail', 'requestId', 'status', 'title', 'type']);
+    expect(problem).toMatchObject({ status: 413, type: 'urn:d3-site-adapter:problem:payload-too-large' });
+    expect(problem.detail).toMatch(/over 10485760 bytes \(10 MB\), the most API Gateway accepts/);
+  });
+
+  it('writes one access line per request: method, path, status, time and outcome', async () => {
+    access.length = 0;
+    await fetch(`${local.url}/incidents/site`, { method: 'POST', headers: signedHeaders(body, secret), body });
+    await post(local.url, body);
+    expect(access).toHaveLength(2);
+    expect(access[0]).toMatch(/^POST \/incidents\/site 200 \d+ ms {2}2 updated$/);
+    expect(access[1]).toMatch(/^POST \/incidents\/site 401 \d+ ms {2}UnauthorizedError: \S/);
+  });
+});
+
+describe('toHttpApiEvent', () => {
+  function request(url: string): IncomingMessage {
+    const req = new IncomingMessage(new Socket());
+    Object.assign(req, { url, method: 'POST', headers: { 'content-type': 'application/json', host: '127.0.0.1:3000' }, httpVersion: '1.1' });
+    return req;
+  }
+
+  it('keeps the path exactly as sent, even when it starts with //', () => {
+    const event = toHttpApiEvent(request('//incidents/site?a=1&b=%20'), Buffer.from(body));
+    expect(event.rawPath).toBe('//incidents/site');
+    expect(event.requestContext.http.path).toBe('//incidents/site');
+    expect(event.routeKey).toBe('POST //incidents/site');
+    expect(event.rawQueryString).toBe('a=1&b=%20');
+    expect(event.body).toBe(body);
+    expect(event.isBase64Encoded).toBe(false);
+  });
+
+  it('passes a path without a query, and an encoded path, untouched', () => {
+    expect(toHttpApiEvent(request('/incidents/site'), Buffer.alloc(0))).toMatchObject({ rawPath: '/incidents/site', rawQueryString: '' });
+    expect(toHttpApiEvent(request('/incidents%2Fsite'), Buffer.alloc(0)).rawPath).toBe('/incidents%2Fsite');
   });
 });
