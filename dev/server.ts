@@ -7,6 +7,7 @@
 // Manager endpoint through the real SDK client, so the handler runs exactly as
 // deployed; D3_SECRET_ID and WEBHOOK_SECRET_ID are read from AWS itself.
 
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,8 +19,8 @@ import { loadConfig } from '../lambda/config.ts';
 import { ConfigurationError, PayloadTooLargeError } from '../lambda/errors.ts';
 import { createHandler } from '../lambda/handler.ts';
 import { MAX_BODY_BYTES } from '../lambda/inbound.ts';
-import { problemResponse } from '../lambda/problem.ts';
-import { WebhookVerifier } from '../lambda/webhook-signature.ts';
+import { problemResponse } from '../lambda/http-response.ts';
+import { WebhookVerifier } from '../lambda/webhook-verifier.ts';
 import { banner, readCommandLine, StartupError } from './command-line.ts';
 import { SIMULATOR_API_KEY, startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { readBody } from './read-body.ts';
@@ -232,7 +233,9 @@ export function toHttpApiEvent(req: IncomingMessage, body: Buffer): APIGatewayPr
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const text = TEXT_TYPES.test(headers['content-type'] ?? '');
+  // Bytes that are not UTF-8 go base64-encoded, as binary does through API
+  // Gateway, so the handler sees them as sent instead of a lossy decoding.
+  const text = TEXT_TYPES.test(headers['content-type'] ?? '') && isUtf8(body);
   const now = new Date();
   return {
     version: '2.0',

@@ -4,6 +4,7 @@
 // signing secret is configured (also with the D3 key in AWS), and the README's
 // recipes run for real. The local adapter's HTTP translation is checked too.
 
+import { createHmac } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -389,6 +390,22 @@ describe('the local adapter', () => {
   it('accepts the README’s signed curl recipe (curl and openssl only)', async () => {
     const { stdout } = await runShell(`bash examples/signed-curl.sh ${local.url}/incidents/site`, { WEBHOOK_SECRET: secret });
     expect(JSON.parse(stdout)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('answers 400, not a move to a garbled site, when the body is ISO-8859-1 rather than UTF-8', async () => {
+    const latin1 = Buffer.from('{"incidentNumbers": ["20210127-198"], "site": "S\xe9curit\xe9"}', 'latin1');
+    const headers = { ...signedHeaders(latin1.toString('latin1'), secret), 'content-type': 'application/json; charset=iso-8859-1' };
+    // Signed over the bytes as sent: the signature is not what refuses it.
+    const id = headers['webhook-id'];
+    const ts = headers['webhook-timestamp'];
+    const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+    const mac = createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${id}.${ts}.`), latin1])).digest('base64');
+    const response = await fetch(`${local.url}/incidents/site`, { method: 'POST', headers: { ...headers, 'webhook-signature': `v1,${mac}` }, body: latin1 });
+    expect(response.status).toBe(400);
+    const problem = (await response.json()) as { detail: string };
+    expect(problem.detail).toContain('not valid UTF-8');
+    expect(problem.detail).toContain('charset=iso-8859-1');
+    expect([...(local.simulator?.sites.values() ?? [])]).not.toContain('S\ufffdcurit\ufffd');
   });
 
   it('answers 404 as a problem for a path it does not serve', async () => {
