@@ -1,7 +1,7 @@
 // A shared token, for senders that sign nothing but can send a fixed header:
 // Jira Automation's "Send web request", GitLab's `X-Gitlab-Token`
-// (https://docs.gitlab.com/user/project/integrations/webhooks/), Opsgenie's
-// custom headers. The header (`authorization` by default, then as
+// (https://docs.gitlab.com/ee/user/project/integrations/webhooks.html#validate-payloads-by-using-a-secret-token),
+// Opsgenie's custom headers. The header (`authorization` by default, then as
 // `Bearer <token>`) must hold one of the source's tokens, after the prefix
 // when one is set. Nothing binds the token to the body or a time, so this is
 // weaker than any HMAC scheme: a token seen once can be replayed.
