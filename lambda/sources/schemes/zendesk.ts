@@ -35,7 +35,8 @@ function isoSeconds(value: string): number | undefined {
   if (match === null) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const utc = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  if (utc.getUTCMonth() !== month - 1 || utc.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
+  // A day past the month's end rolls into the next month, which the month check sees.
+  if (utc.getUTCMonth() !== month - 1 || hour > 23 || minute > 59 || second > 59) return undefined;
   const offsetMinutes = match[7] === 'Z' ? 0 : (match[8] === '-' ? -1 : 1) * (Number(match[9]) * 60 + Number(match[10]));
   return Math.floor(utc.getTime() / 1000) - offsetMinutes * 60;
 }

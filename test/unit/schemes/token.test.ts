@@ -105,6 +105,13 @@ describe('token scheme, own header and prefix', () => {
     expect(refusal(settings, { 'x-api-key': token }, [token]).message).toBe('The x-api-key header must be Token <token>.');
   });
 
+  it('refuses a value that is the prefix alone', () => {
+    const token = newToken();
+    expect(refusal({ header: 'x-api-key', prefix: 'key=' }, { 'x-api-key': 'key=' }, [token]).message).toBe(
+      'The x-api-key header must be key=<token>.',
+    );
+  });
+
   it('takes a prefix in Authorization instead of Bearer, and an empty prefix as the bare token', () => {
     const token = newToken();
     accepts({ prefix: 'GenieKey ' }, { authorization: `GenieKey ${token}` }, [token]);
