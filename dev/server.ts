@@ -20,7 +20,8 @@ import { ConfigurationError, PayloadTooLargeError } from '../lambda/errors.ts';
 import { createHandler } from '../lambda/handler.ts';
 import { MAX_BODY_BYTES } from '../lambda/inbound.ts';
 import { problemResponse } from '../lambda/http-response.ts';
-import { WebhookVerifier } from '../lambda/webhook-verifier.ts';
+import { parseKeys } from '../lambda/sources/authenticator.ts';
+import { createScheme } from '../lambda/sources/schemes/schemes.ts';
 import { banner, readCommandLine, StartupError } from './command-line.ts';
 import { SIMULATOR_API_KEY, startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { readBody } from './read-body.ts';
@@ -108,7 +109,7 @@ export function configurationProblems(env: Env): string[] {
   };
   const config = refused(() => loadConfig(localSetup(env, 'http://127.0.0.1/MainApp/VSOC').handlerEnv));
   if (config) problems.push(config);
-  const signing = env.WEBHOOK_SECRET && refused(() => new WebhookVerifier(env.WEBHOOK_SECRET!));
+  const signing = env.WEBHOOK_SECRET && refused(() => createScheme('standard-webhooks').checkKeys(parseKeys(env.WEBHOOK_SECRET!)));
   if (signing) problems.push(`WEBHOOK_SECRET: ${signing} Make one with: export WEBHOOK_SECRET=whsec_$(openssl rand -base64 24)`);
   return problems;
 }

@@ -23,7 +23,7 @@ import { parseMoveRequest } from './request-schema.ts';
 import { SourceAuthenticator, type Authenticated } from './sources/authenticator.ts';
 import { explainMapped, readDelivery } from './sources/mapping.ts';
 import type { Source } from './sources/registry.ts';
-import { schemeFor } from './sources/schemes.ts';
+import { createScheme } from './sources/schemes/schemes.ts';
 import { ValidationError } from './errors.ts';
 
 export interface MoveCall {
@@ -88,7 +88,7 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     ...(deps.post ? { post: deps.post } : {}),
   });
 
-  const authenticator = new SourceAuthenticator(config.sources, secrets, schemeFor);
+  const authenticator = new SourceAuthenticator(config.sources, secrets, (source) => createScheme(source.scheme, source.settings));
 
   // Start reading the secrets now, during Lambda's init phase, so the first
   // invocation finds them fetched or in flight (single-flight joins it). A

@@ -15,17 +15,17 @@ export interface Authenticated {
 }
 
 /** A scheme made for one source (its settings: header, prefix, encoding). */
-export type SchemeFactory = (source: Source) => SignatureScheme;
+export type SchemeForSource = (source: Source) => SignatureScheme;
 
 export class SourceAuthenticator {
   readonly #sources: ReadonlyMap<string, Source>;
   readonly #secrets: SecretSource;
   readonly #schemes = new Map<string, SignatureScheme>();
-  readonly #schemeFor: SchemeFactory;
+  readonly #schemeFor: SchemeForSource;
   /** The keys last parsed per secret id, by the secret value they came from. */
   readonly #keys = new Map<string, { value: string; keys: string[] }>();
 
-  constructor(sources: ReadonlyMap<string, Source>, secrets: SecretSource, schemeFor: SchemeFactory) {
+  constructor(sources: ReadonlyMap<string, Source>, secrets: SecretSource, schemeFor: SchemeForSource) {
     this.#sources = sources;
     this.#secrets = secrets;
     this.#schemeFor = schemeFor;
@@ -40,7 +40,7 @@ export class SourceAuthenticator {
     }
     const scheme = this.#scheme(source);
     if (source.secretId !== undefined) {
-      const keys = await this.#keysOf(source.secretId);
+      const keys = await this.#keysOf(source.secretId, scheme);
       scheme.verify({ body: bodyBytes(inbound), headers: inbound.headers }, keys, now);
     }
     return { source, deliveryId: scheme.deliveryId(inbound.headers) };
@@ -55,11 +55,12 @@ export class SourceAuthenticator {
     return scheme;
   }
 
-  async #keysOf(secretId: string): Promise<string[]> {
+  async #keysOf(secretId: string, scheme: SignatureScheme): Promise<string[]> {
     const value = await this.#secrets.get(secretId);
     const cached = this.#keys.get(secretId);
     if (cached?.value === value) return cached.keys;
     const keys = parseKeys(value);
+    scheme.checkKeys(keys);
     this.#keys.set(secretId, { value, keys });
     return keys;
   }

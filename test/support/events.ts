@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context, EventBridgeEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import { parseKeys } from '../../lambda/sources/authenticator.ts';
+import { createScheme } from '../../lambda/sources/schemes/schemes.ts';
 
 const sample = <T>(file: string): T =>
   JSON.parse(readFileSync(new URL(`./aws-events/${file}`, import.meta.url), 'utf8')) as T;
@@ -109,4 +111,10 @@ export function lambdaContext(timeoutMs = 30_000): Context {
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+/** Checks a Standard Webhooks signature as the adapter does, with a signing secret as stored (one key or several). */
+export function verifyStandardWebhooks(secretValue: string, body: string, headers: Record<string, string>, now = Date.now()): void {
+  const lowerCased = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+  createScheme('standard-webhooks').verify({ body: Buffer.from(body), headers: lowerCased }, parseKeys(secretValue), now);
 }
