@@ -40,6 +40,8 @@ export default defineConfig({
           name: 'servers',
           include: ['test/**/*.test.ts'],
           exclude: [...UNIT, ...PACED],
+          // Builds the Lambda bundle once per run for the infra and bundle tests.
+          globalSetup: ['test/support/bundle.global-setup.ts'],
         },
       },
       {
