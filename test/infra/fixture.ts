@@ -1,16 +1,14 @@
 // Synthesizes the stack as `cdk synth` would: with cdk.json's context (its
-// feature flags) plus the test's own, and a real bundle built with the same
-// esbuild options as `npm run build`, into a directory of its own (so it never
-// races the build-artifact test, which rewrites dist/).
+// feature flags) plus the test's own, and the real bundle `npm run build`
+// wrote for this test run (test/support/bundle.global-setup.ts builds it once,
+// for every infra file, before any of them starts).
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { build, type BuildOptions } from 'esbuild';
-import { afterAll, beforeAll } from 'vitest';
-import { bundleOptions } from '../../scripts/lambda-bundle.ts';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { D3SiteAdapterStack } from '../../infra/d3-site-adapter-stack.ts';
 
 const CDK_JSON = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
@@ -18,7 +16,7 @@ const CDK_JSON = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.u
 };
 
 export interface Fixture {
-  /** The bundle directory: handler.mjs, its source map and meta.json, as dist/ holds them. */
+  /** The bundle directory `npm run build` wrote: handler.mjs, its source map, chunks/ and meta.json. */
   assetPath: string;
   /** `prepare` runs before the synth, e.g. to add validation plugins as infra/app.ts does. */
   synthesize(context?: Record<string, unknown>, prepare?: (app: App, stack: D3SiteAdapterStack) => void): Synthesized;
@@ -32,14 +30,11 @@ export interface Synthesized {
 }
 
 export async function createFixture(): Promise<Fixture> {
+  // As dist/ holds it after `npm run build`: meta.json beside the bundle too, so the asset's exclusion is exercised.
+  const assetPath = inject('bundleDir');
+  if (!assetPath) throw new Error('no bundle: run the infra tests in the vitest project whose globalSetup builds it');
+  // The synthesized assemblies only; the bundle is shared and read-only.
   const root = mkdtempSync(join(tmpdir(), 'd3-infra-'));
-  const assetPath = join(root, 'dist');
-  // The same options, only the output directory moved (whether they name a file or a directory).
-  const { outfile, outdir, ...options } = bundleOptions as BuildOptions & { metafile: true };
-  const output = outdir !== undefined ? { outdir: assetPath } : { outfile: join(assetPath, 'handler.mjs') };
-  const result = await build({ ...options, ...output, logLevel: 'error' });
-  // What scripts/build.ts writes beside the bundle, so the asset's exclusion is exercised.
-  writeFileSync(join(assetPath, 'meta.json'), JSON.stringify(result.metafile));
 
   let count = 0;
   return {

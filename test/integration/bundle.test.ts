@@ -1,26 +1,29 @@
-// CONTRACT §11 and §8: `npm run build` writes dist/handler.mjs, an ESM bundle
-// exporting `handler`, and that very file works in a fresh Node process
-// configured only by environment variables, as Lambda would run it, reading
-// its secret through AWS_ENDPOINT_URL_SECRETS_MANAGER with the SDK's own config.
+// `npm run build` writes dist/handler.mjs, an ESM bundle exporting `handler`,
+// and that very file works in a fresh Node process configured only by
+// environment variables, as Lambda would run it, reading its secret through
+// AWS_ENDPOINT_URL_SECRETS_MANAGER with the SDK's own config. The build ran
+// once for the whole test run (test/support/bundle.global-setup.ts).
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startD3Simulator, type D3Simulator } from '../../dev/d3-simulator.ts';
 import { createLoopbackTls } from '../../dev/loopback-tls.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import type { Metafile } from 'esbuild';
-import { COLD_START_BUDGET_BYTES, loadedAtColdStart, META_FILE, OUT_FILE } from '../../scripts/lambda-bundle.ts';
+import { COLD_START_BUDGET_BYTES, loadedAtColdStart, OUT_FILE } from '../../scripts/lambda-bundle.ts';
 import { httpApiEvent } from '../support/events.ts';
 import { SIGNING_KEY, signedHeaders } from '../support/harness.ts';
 
 const run = promisify(execFile);
+const bundleDir = inject('bundleDir');
+const HANDLER = join(bundleDir, 'handler.mjs');
 
 const invokeBundle = `
-const { handler } = await import(process.cwd() + '/dist/handler.mjs');
+const { handler } = await import(process.env.HANDLER);
 const context = { awsRequestId: 'bundle-test', getRemainingTimeInMillis: () => 10000 };
 const result = await handler(JSON.parse(process.env.EVENT), context);
 const undici = process.moduleLoadList.some((m) => m.includes('deps/undici'));
@@ -32,22 +35,21 @@ describe('the build artifact', () => {
   let secretsManager: LocalSecretsManager;
 
   beforeAll(async () => {
-    await run('npm', ['run', 'build'], { env: process.env });
     simulator = await startD3Simulator({ apiKey: 'bundle-key' });
     secretsManager = await startLocalSecretsManager({ secrets: { 'd3/credentials': 'bundle-key' } });
-  }, 60_000);
+  });
   afterAll(async () => {
     await Promise.all([simulator?.close(), secretsManager?.close()]);
   });
 
   it('is an ESM file that exports handler, with a source map', async () => {
-    const code = await readFile('dist/handler.mjs', 'utf8');
+    const code = await readFile(HANDLER, 'utf8');
     expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
-    await expect(readFile('dist/handler.mjs.map', 'utf8')).resolves.toContain('"sources"');
+    await expect(readFile(`${HANDLER}.map`, 'utf8')).resolves.toContain('"sources"');
   });
 
   it('keeps what a cold start loads within the budget, so a bloating dependency fails the suite', async () => {
-    const meta = JSON.parse(await readFile(META_FILE, 'utf8')) as Metafile;
+    const meta = JSON.parse(await readFile(join(bundleDir, 'meta.json'), 'utf8')) as Metafile;
     const files = loadedAtColdStart(meta);
     const bytes = files.reduce((sum, file) => sum + meta.outputs[file]!.bytes, 0);
     expect(files).toContain(OUT_FILE);
@@ -60,6 +62,7 @@ describe('the build artifact', () => {
     const { stdout } = await run('node', ['--input-type=module', '-e', invokeBundle], {
       env: {
         PATH: process.env.PATH,
+        HANDLER,
         EVENT: JSON.stringify(event),
         D3_BASE_URL: simulator.baseUrl,
         D3_SECRET_ID: 'd3/credentials',
@@ -91,6 +94,7 @@ describe('the build artifact', () => {
       const { stdout } = await run('node', ['--input-type=module', '-e', invokeBundle], {
         env: {
           PATH: process.env.PATH,
+          HANDLER,
           NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
           EVENT: JSON.stringify(event),
           D3_BASE_URL: d3.baseUrl,

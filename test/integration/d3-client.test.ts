@@ -1,32 +1,42 @@
-// The real D3Client over loopback HTTP (CONTRACT §7): against the D3 simulator,
-// with its secret read by the real SecretCache -> Powertools SecretsProvider ->
-// AWS SDK v3 SecretsManagerClient -> the local Secrets Manager endpoint.
-// Nothing here is mocked; timings are measured on the simulator's arrival log.
+// The real D3Client over loopback HTTP: against the D3 simulator, with its
+// secret read by the real SecretCache -> Powertools SecretsProvider -> AWS SDK
+// v3 SecretsManagerClient -> the local Secrets Manager endpoint. Nothing is
+// mocked but in one block on a fake clock, which pins the waits between
+// attempts exactly. Elsewhere time is real, so the asserts are what holds
+// however busy the machine is: counts that add up (requests D3 received =
+// calls + the retries the client reported), lower bounds (it waited at least
+// that long) and the pacing at the client's own send times.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startD3Simulator } from '../../dev/d3-simulator.ts';
-import type { D3Simulator, D3SimulatorOptions } from '../../dev/d3-simulator.ts';
+import type { D3Fault, D3Simulator, D3SimulatorOptions } from '../../dev/d3-simulator.ts';
 import { startLocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import type { LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import { BACKOFF_BASE_MS } from '../../lambda/d3/backoff.ts';
 import { loadConfig } from '../../lambda/config.ts';
-import { COMMAND_PATH, D3Client } from '../../lambda/d3/client.ts';
+import { COMMAND_PATH, D3Client, SETTLE_MS } from '../../lambda/d3/client.ts';
 import type { D3ClientOptions } from '../../lambda/d3/client.ts';
 import type { D3Observer, RetryNotice, SiteUpdate } from '../../lambda/move-incidents.ts';
+import type { SecretSource } from '../../lambda/secrets.ts';
 import { ConfigurationError, D3AuthError, D3RateLimitedError, D3UnavailableError } from '../../lambda/errors.ts';
 import { createHttpPost, type HttpPost } from '../../lambda/d3/transport.ts';
 import { RateLimiter } from '../../lambda/d3/rate-limiter.ts';
 import { SecretCache } from '../../lambda/secrets.ts';
+import { busiestWindow } from '../support/rate-window.ts';
 
 const SECRET_ID = 'd3/credentials';
 const API_KEY = 'sim-api-key';
 const USERNAME = 'svc-adapter';
 const COMMAND_SITE = 'Security Operations';
-/** An observer that keeps the retry notices. */
-const noting = (notices: RetryNotice[]): D3Observer => ({ request: () => undefined, retry: (n) => notices.push(n) });
+/** What the client told its observer: each request's status (undefined: no answer came) and each retry. */
+function watching() {
+  const seen = { statuses: [] as (number | undefined)[], retries: [] as RetryNotice[] };
+  const observer: D3Observer = { request: (status) => seen.statuses.push(status), retry: (n) => seen.retries.push(n) };
+  return { seen, observer };
+}
 
 const UPDATE: SiteUpdate = { incidentNumbers: ['20210127-198', '20210127-197'], site: 'Tier 2' };
 const AWS_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -40,6 +50,8 @@ interface World {
   secrets: SecretCache;
   limiter: RateLimiter;
   urls: string[];
+  /** Each POST as the client sent it: when (performance.now() and wall clock) and the timeout it was given. */
+  sends: { at: number; wallAt: number; timeoutMs: number }[];
   client(overrides?: Partial<D3ClientOptions>): D3Client;
 }
 
@@ -54,10 +66,13 @@ async function world(
   const secrets = new SecretCache(new SecretsProvider({ awsSdkV3Client: sdk as never }), 300);
   const limiter = options.limiter ?? new RateLimiter({ maxPerSecond: 50 });
   const urls: string[] = [];
-  // The real POST, only watched: the simulator records bodies and headers but not the URL.
+  const sends: World['sends'] = [];
+  // The real POST, only watched: the simulator records bodies and headers, but
+  // not the URL, and only when a request arrives, not when it left.
   const post = createHttpPost();
   const watchedPost: HttpPost = (url, request) => {
     urls.push(`POST ${url.href}`);
+    sends.push({ at: performance.now(), wallAt: Date.now(), timeoutMs: request.timeoutMs });
     return post(url, request);
   };
   const w: World = {
@@ -67,6 +82,7 @@ async function world(
     secrets,
     limiter,
     urls,
+    sends,
     client: (overrides = {}) =>
       new D3Client({
         baseUrl: sim.baseUrl,
@@ -104,7 +120,7 @@ const rejection = (promise: Promise<unknown>) =>
   );
 
 describe('D3Client: the request it sends', () => {
-  it('posts the §7 body to {base}/api/Command/UpdateIncidentSiteInBulk when the caller gives no username', async () => {
+  it('posts D3’s documented body to {base}/api/Command/UpdateIncidentSiteInBulk when the caller gives no username', async () => {
     const w = await world();
     const answer = await w.client().updateIncidentSite(UPDATE, inSeconds(5));
 
@@ -169,7 +185,9 @@ describe('D3Client: authentication', () => {
       sim: { apiKey: null, jwtSecret: 'jwt-signing-secret' },
       secret: JSON.stringify({ jwtSecret: 'jwt-signing-secret' }),
     });
+    const before = Math.floor(Date.now() / 1000);
     const answer = await w.client().updateIncidentSite(UPDATE, inSeconds(5));
+    const after = Math.ceil(Date.now() / 1000);
 
     expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     const { headers, status } = w.sim.requests[0]!;
@@ -179,7 +197,8 @@ describe('D3Client: authentication', () => {
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'HS256', typ: 'JWT' });
     const claims = decodeJwt(token);
     expect(claims).toMatchObject({ Username: USERNAME, Site: COMMAND_SITE });
-    expect(Math.abs(claims.iat! - Date.now() / 1000)).toBeLessThan(5);
+    expect(claims.iat).toBeGreaterThanOrEqual(before); // issued during the call, not cached from before
+    expect(claims.iat).toBeLessThanOrEqual(after);
     expect(claims.exp! - claims.iat!).toBeGreaterThan(0);
     expect(claims.exp! - claims.iat!).toBeLessThanOrEqual(300);
   });
@@ -258,13 +277,17 @@ describe('D3Client: retries', () => {
   it('waits at least Retry-After before retrying when D3 answers 429 with Retry-After: 1', async () => {
     const w = await world();
     w.sim.inject({ kind: 'status', status: 429, headers: { 'Retry-After': '1' } });
-    const answer = await w.client().updateIncidentSite(UPDATE, inSeconds(5));
+    const { seen, observer } = watching();
+    const answer = await w.client().updateIncidentSite(UPDATE, { ...inSeconds(5), observer });
 
     expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     expect(w.sim.requests.map((r) => r.status)).toEqual([429, 200]);
+    // It planned exactly D3's wait, no longer (the fake-clock block below
+    // shows it sleeps exactly what it plans)...
+    expect(seen.retries).toMatchObject([{ attempt: 1, delayMs: 1000 }]);
+    // ...and really waited it, less a timer's rounding.
     const [gap] = gaps(w.sim);
     expect(gap).toBeGreaterThanOrEqual(990);
-    expect(gap).toBeLessThan(1300);
   });
 
   it.each([
@@ -277,29 +300,31 @@ describe('D3Client: retries', () => {
   ] as const)('retries and succeeds when D3 first answers %s', async (_, fault) => {
     const w = await world();
     w.sim.inject(fault, fault);
-    const notices: RetryNotice[] = [];
-    const answer = await w.client().updateIncidentSite(UPDATE, { ...inSeconds(5), observer: noting(notices) });
+    const { seen, observer } = watching();
+    const answer = await w.client().updateIncidentSite(UPDATE, { ...inSeconds(5), observer });
 
     expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     expect(w.sim.requests).toHaveLength(3);
     expect(w.sim.requests[2]!.status).toBe(200);
-    expect(notices.map((n) => n.attempt)).toEqual([1, 2]);
+    expect(seen.retries.map((n) => n.attempt)).toEqual([1, 2]);
     expect([...w.sim.sites.keys()]).toEqual(UPDATE.incidentNumbers);
   });
 
   it('retries and succeeds when an attempt outlasts timeoutMs', async () => {
     const w = await world();
     w.sim.inject({ kind: 'delay', ms: 1500 });
-    const started = performance.now();
-    const answer = await w.client({ timeoutMs: 300 }).updateIncidentSite(UPDATE, inSeconds(5));
-    const took = performance.now() - started;
+    const { seen, observer } = watching();
+    const answer = await w.client({ timeoutMs: 300 }).updateIncidentSite(UPDATE, { ...inSeconds(5), observer });
 
     expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     expect(w.sim.requests).toHaveLength(2);
     expect(w.sim.requests[1]!.status).toBe(200);
+    expect(w.sends.map((s) => s.timeoutMs)).toEqual([300, 300]);
     const [gap] = gaps(w.sim);
     expect(gap).toBeGreaterThanOrEqual(290); // the first attempt was given its timeout...
-    expect(took).toBeLessThan(1000); // ...and no more: the delay was not waited out
+    // ...and no more: it ended with no answer, where waiting out the delay would have brought a 200.
+    expect(seen.statuses).toEqual([undefined, 200]);
+    expect(seen.retries).toMatchObject([{ attempt: 1, reason: 'did not answer in time' }]);
   });
 
   it('throws D3RateLimitedError with the attempt count and a Retry-After when 429s outlast maxAttempts', async () => {
@@ -344,14 +369,18 @@ describe('D3Client: retries', () => {
   it('throws D3UnavailableError timed out with the attempt count when every attempt outlasts timeoutMs', async () => {
     const w = await world();
     w.sim.inject({ kind: 'delay', ms: 2000 }, { kind: 'delay', ms: 2000 });
-    const started = performance.now();
-    const error = await rejection(w.client({ timeoutMs: 300, maxAttempts: 2 }).updateIncidentSite(UPDATE, inSeconds(5)));
+    const { seen, observer } = watching();
+    const client = w.client({ timeoutMs: 300, maxAttempts: 2 });
+    const error = await rejection(client.updateIncidentSite(UPDATE, { ...inSeconds(5), observer }));
 
     expect(error).toBeInstanceOf(D3UnavailableError);
     expect((error as D3UnavailableError).timedOut).toBe(true);
     expect(error.message).toContain('2 attempts');
     expect(w.sim.requests).toHaveLength(2);
-    expect(performance.now() - started).toBeLessThan(1200);
+    // Each attempt was cut at its own timeout, not at the deadline 5 s away:
+    // both ended with no answer, where waiting out a delay would have brought a 200.
+    expect(w.sends.map((s) => s.timeoutMs)).toEqual([300, 300]);
+    expect(seen.statuses).toEqual([undefined, undefined]);
   });
 
   it('fails every incident of the batch with D3’s own text, without retrying, when D3 answers 200 with an error', async () => {
@@ -392,9 +421,10 @@ describe('D3Client: retries', () => {
   it('keeps real jittered backoff between zero and the exponential ceiling when D3 keeps failing', async () => {
     const w = await world();
     w.sim.inject(...Array(3).fill({ kind: 'status', status: 500 }));
-    const notices: RetryNotice[] = [];
+    const { seen, observer } = watching();
+    const notices = seen.retries;
     const client = w.client({ random: undefined, maxAttempts: 4 });
-    const answer = await client.updateIncidentSite(UPDATE, { ...inSeconds(5), observer: noting(notices) });
+    const answer = await client.updateIncidentSite(UPDATE, { ...inSeconds(5), observer });
 
     expect(answer).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
     const ceilings = [1, 2, 4].map((m) => m * BACKOFF_BASE_MS);
@@ -403,11 +433,62 @@ describe('D3Client: retries', () => {
       expect(n.delayMs).toBeGreaterThanOrEqual(0);
       expect(n.delayMs).toBeLessThanOrEqual(ceilings[i]!);
     });
-    // Loosely: each measured gap is the announced delay plus a little transport time.
+    // Each measured gap is at least the announced delay (less a timer's
+    // rounding); that it is no more than it, the fake-clock block below shows.
     gaps(w.sim).forEach((gap, i) => {
       expect(gap).toBeGreaterThanOrEqual(notices[i]!.delayMs - 5);
-      expect(gap).toBeLessThanOrEqual(ceilings[i]! + 150);
     });
+  });
+});
+
+describe('D3Client: the waits between attempts, on a fake clock', () => {
+  // A POST that answers at once from a script, and a fixed secret: the only
+  // time that passes is the client's own waiting, so it can be read exactly.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('waits exactly the delay it announces before each retry, D3’s Retry-After included, and no longer', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const script: { status: number; retryAfter?: string }[] = [
+      { status: 500 },
+      { status: 429, retryAfter: '2' },
+      { status: 503 },
+      { status: 200 },
+    ];
+    const posted: number[] = [];
+    const post: HttpPost = async () => {
+      posted.push(Date.now());
+      const { status, retryAfter } = script[posted.length - 1]!;
+      const text = JSON.stringify({
+        error: '',
+        returnData: 'Successful',
+        contextData: UPDATE.incidentNumbers.map((n) => ({ 'Incident Number': n, Result: 'Successful' })),
+      });
+      return { status, retryAfter, text };
+    };
+    const secrets: SecretSource = { get: async () => API_KEY, refresh: async () => API_KEY };
+    const client = new D3Client({
+      baseUrl: 'http://d3.invalid/MainApp/VSOC',
+      username: USERNAME,
+      commandSite: COMMAND_SITE,
+      secretId: SECRET_ID,
+      secrets,
+      limiter: new RateLimiter({ maxPerSecond: 50, now: () => Date.now() }),
+      timeoutMs: 400,
+      maxAttempts: 4,
+      post,
+      random: () => 0.5,
+    });
+    const { seen, observer } = watching();
+
+    const call = client.updateIncidentSite(UPDATE, { deadline: 60_000, observer });
+    await vi.runAllTimersAsync();
+
+    expect(await call).toEqual({ updated: UPDATE.incidentNumbers, failed: [] });
+    // Half of each backoff ceiling (200, 400, 800 ms), or Retry-After when longer.
+    expect(seen.retries.map((n) => n.delayMs)).toEqual([100, 2000, 400]);
+    expect(posted.slice(1).map((t, i) => t - posted[i]!)).toEqual([100, 2000, 400]);
   });
 });
 
@@ -447,7 +528,11 @@ describe('D3Client: the deadline', () => {
     expect(error).toBeInstanceOf(D3UnavailableError);
     expect((error as D3UnavailableError).timedOut).toBe(true);
     expect(settledAt).toBeLessThanOrEqual(deadline);
-    expect(deadline - settledAt).toBeLessThan(300); // it used the time it had
+    // It used the time it had: the attempt was given all of it but SETTLE_MS
+    // (computed in the same tick as the send, so at most a millisecond apart).
+    expect(w.sends).toHaveLength(1);
+    const [sent] = w.sends;
+    expect(Math.abs(sent!.timeoutMs - (deadline - SETTLE_MS - sent!.wallAt))).toBeLessThanOrEqual(1);
     expect(w.sim.requests).toHaveLength(1);
   });
 
@@ -462,7 +547,13 @@ describe('D3Client: the deadline', () => {
 });
 
 describe('D3Client: pacing under a burst from one instance', () => {
-  // One limiter and one client, as one Lambda instance shares them across invocations.
+  // One limiter and one client, as one Lambda instance shares them across
+  // invocations. The limiter's promise is kept where it holds it: at the
+  // client's send times, no more than 50 in any second. The simulator counts
+  // arrivals, which loopback and a busy machine can bunch up by more than the
+  // limiter's margin; a request it then refuses is retried like any 429, so
+  // what must add up is the count: D3 received each call once plus once per
+  // retry the client reported, and nothing it refused went unretried.
   let shared: World;
   let client: D3Client;
   const one = (i: number): SiteUpdate => ({ incidentNumbers: [`20240101-${i}`], site: 'Tier 2' });
@@ -477,28 +568,43 @@ describe('D3Client: pacing under a burst from one instance', () => {
     await Promise.all([shared.sim.close(), shared.sm.close()]);
   });
 
-  it('sends 120 concurrent calls with no 429 and never more than 50 in any second', async () => {
+  /** `count` concurrent calls of one incident each, through one observer, D3 first answering `faults`. */
+  async function burst(count: number, faults: D3Fault[] = []) {
     shared.sim.reset();
-    const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => client.updateIncidentSite(one(i), inSeconds(15))));
+    shared.sim.inject(...faults);
+    shared.sends.length = 0;
+    const { seen, observer } = watching();
+    const answers = await Promise.all(
+      Array.from({ length: count }, (_, i) => client.updateIncidentSite(one(i), { ...inSeconds(15), observer })),
+    );
+    return { answers, seen };
+  }
+
+  it('sends 120 concurrent calls never more than 50 in any second, and moves every incident', async () => {
+    const { answers, seen } = await burst(120);
 
     expect(answers.every((a) => a.updated.length === 1 && a.failed.length === 0)).toBe(true);
-    expect(shared.sim.stats.requests).toBe(120);
-    expect(shared.sim.stats.rateLimited).toBe(0);
-    expect(shared.sim.stats.maxInAnyWindow).toBeGreaterThanOrEqual(45); // it did run near the limit
-    expect(shared.sim.stats.maxInAnyWindow).toBeLessThanOrEqual(50);
     expect(shared.sim.sites.size).toBe(120);
+    expect(busiestWindow(shared.sends.map((s) => s.at), 1000)).toBeLessThanOrEqual(50);
+    expect(shared.sim.stats.requests).toBe(120 + seen.retries.length);
+    expect(shared.sends).toHaveLength(shared.sim.stats.requests);
+    // The only retries were of requests the simulator refused for its window.
+    expect(seen.retries).toHaveLength(shared.sim.stats.rateLimited);
   });
 
   it('counts retries against the 50 per second when some calls are answered 429', async () => {
-    shared.sim.reset();
-    shared.sim.inject(...Array(25).fill({ kind: 'status', status: 429 }));
-    const answers = await Promise.all(Array.from({ length: 80 }, (_, i) => client.updateIncidentSite(one(i), inSeconds(15))));
+    const { answers, seen } = await burst(80, Array(25).fill({ kind: 'status', status: 429 }));
 
     expect(answers.every((a) => a.updated.length === 1 && a.failed.length === 0)).toBe(true);
-    expect(shared.sim.stats.requests).toBe(105); // 80 calls + 25 retries
-    expect(shared.sim.stats.faultsInjected).toBe(25);
-    expect(shared.sim.stats.rateLimited).toBe(0); // the simulator's own limiter never tripped
-    expect(shared.sim.stats.maxInAnyWindow).toBeLessThanOrEqual(50);
     expect(shared.sim.sites.size).toBe(80);
+    expect(shared.sim.stats.faultsInjected).toBe(25);
+    // 80 calls + at least the 25 retries of the injected 429s, all paced together.
+    expect(shared.sim.stats.requests).toBe(80 + seen.retries.length);
+    expect(shared.sends).toHaveLength(shared.sim.stats.requests);
+    expect(busiestWindow(shared.sends.map((s) => s.at), 1000)).toBeLessThanOrEqual(50);
+    // Every refused request was retried, and nothing else was.
+    const refused = shared.sim.requests.filter((r) => r.status !== 200).length;
+    expect(refused).toBe(25 + shared.sim.stats.rateLimited);
+    expect(seen.retries).toHaveLength(refused);
   });
 });
