@@ -1,6 +1,6 @@
 // `npm run build`: bundles the Lambda entry into dist/handler.mjs (plus the
 // lazily loaded chunks under dist/chunks/), the artifact the CDK stack
-// deploys (CONTRACT §11). The esbuild options live in lambda-bundle.ts.
+// deploys. The esbuild options live in lambda-bundle.ts.
 
 import { rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';

@@ -1,4 +1,4 @@
-// Keeps this instance under D3's request rate (CONTRACT §7): at most
+// Keeps this instance under D3's request rate (docs/interface.md, "Pacing"): at most
 // `maxPerSecond` requests, retries included, in any one-second window.
 //
 // Written by hand because the libraries at hand either burst a window's worth

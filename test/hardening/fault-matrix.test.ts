@@ -1,8 +1,8 @@
-// Issue #4, item 1: every fault D3 SOAR can throw at the adapter, through the
+// Every fault D3 SOAR can throw at the adapter, through the
 // real handler (API Gateway HTTP API event → Middy → D3 client → simulator,
 // secrets through the real SDK and a local Secrets Manager), each with the
-// HTTP answer CONTRACT §5 gives it, and every requested incident accounted for
-// exactly once (§4): in `updated` (and then really moved in the simulator),
+// HTTP answer docs/interface.md gives it, and every requested incident accounted for
+// exactly once: in `updated` (and then really moved in the simulator),
 // in `failed`, or covered by a problem answer that moved none of them.
 //
 // Each fault is tried three ways: once (the retry must recover: 200), on every
@@ -61,7 +61,7 @@ async function move(harness: Harness, incidentNumbers: string[]): Promise<Answer
   return { ...response, json: JSON.parse(response.body) as Record<string, any> };
 }
 
-/** CONTRACT §4: each requested incident exactly once, in request order, none invented; and `updated` is the truth. */
+/** Each requested incident exactly once, in request order, none invented; and `updated` is the truth. */
 function expectAccounted(result: MoveResult, requested: string[], simulator: D3Simulator) {
   const failedNumbers = result.failed.map((f) => f.incidentNumber);
   expect([...result.updated, ...failedNumbers].toSorted()).toEqual(requested.toSorted());

@@ -1,4 +1,4 @@
-// Issue #4, item 5: no secret in any log line. The whole pipeline (real
+// No secret in any log line. The whole pipeline (real
 // handler, real SDK, local Secrets Manager, D3 simulator) is driven through
 // every failure path it has, at DEBUG level with event logging on (the most an
 // operator can turn up), and everything it wrote, every answer it gave and

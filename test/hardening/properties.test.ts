@@ -1,11 +1,11 @@
-// Issue #4, item 3: property-based tests (fast-check) of the three pure
-// guards a hostile or broken party can reach: the request parser (CONTRACT
-// §2), the webhook signature check (§9) and the normalizer plus the batch
-// merge (§4); then hostile bodies through the whole handler. Each property
+// Property-based tests (fast-check) of the three pure
+// guards a hostile or broken party can reach: the request parser, the
+// webhook signature check and the normalizer plus the batch
+// merge; then hostile bodies through the whole handler. Each property
 // states its number of generated cases (NUM_RUNS) so the figure in the issue
 // note comes from here.
 //
-// The parser is checked against a model written straight from §2's table, so
+// The parser is checked against a model written straight from the request rules, so
 // a property fails both when the parser throws something other than a
 // ValidationError and when it accepts or refuses what the table does not.
 
@@ -106,7 +106,7 @@ function parse(body: unknown): { request: MoveRequest } | { error: ValidationErr
   }
 }
 
-/** Every rule of §2 on the output, checked directly rather than through the model. */
+/** Every request rule on the output, checked directly rather than through the model. */
 function expectWithinRules(request: MoveRequest) {
   const numbers = request.incidentNumbers;
   expect(numbers.length).toBeGreaterThanOrEqual(1);
@@ -211,14 +211,14 @@ const d3Shaped = fc
   .map(([params, top, replaced]) => ({ ...top, CommandParams: replaced === undefined ? params : replaced }));
 
 describe('property: the request parser', () => {
-  it('returns a request meeting every §2 rule, or throws a ValidationError, when given any JSON value', () => {
+  it('returns a request meeting every request rule, or throws a ValidationError, when given any JSON value', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (body) => checkAgainstModel(body)),
       { numRuns: NUM_RUNS.parserJson },
     );
   });
 
-  it('trims, splits, de-duplicates and limits exactly as §2 says when given request-shaped bodies with hostile strings', () => {
+  it('trims, splits, de-duplicates and limits exactly as the request rules say when given request-shaped bodies with hostile strings', () => {
     const tally = { valid: 0, invalid: 0 };
     fc.assert(
       fc.property(fc.oneof(simplified, d3Shaped), (body) => checkAgainstModel(body, tally)),
@@ -438,7 +438,7 @@ const d3Answer = requestedNumbers.chain((numbers) =>
   ),
 );
 
-/** What §4 says about one incident: updated only if D3 reported it, every time, as Successful (any case). */
+/** What the result rules say about one incident: updated only if D3 reported it, every time, as Successful (any case). */
 function reportedSuccessful(number: string, answer: D3Reply): boolean {
   if (answer.error) return false;
   const results: unknown[] = [];

@@ -1,4 +1,4 @@
-// Issue #6, metrics and correlation: what one invocation tells CloudWatch
+// Metrics and correlation: what one invocation tells CloudWatch
 // (embedded metric format on stdout, as Lambda ships it) and that every log
 // line it writes can be found by its request id and its caller's delivery id.
 

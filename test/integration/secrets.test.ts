@@ -1,6 +1,6 @@
 // SecretCache over Powertools' SecretsProvider over the real AWS SDK v3
 // SecretsManagerClient, talking to the local Secrets Manager endpoint
-// (CONTRACT §7 "one secret fetch", §8 caching and standard SDK configuration).
+// ("one secret fetch", caching, and standard SDK configuration).
 
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,4 @@
-// CONTRACT §7: exponential backoff with full jitter, honoring Retry-After.
+// Exponential backoff with full jitter, honoring Retry-After.
 
 import { describe, it, expect } from 'vitest';
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay, parseRetryAfter, retryDelay } from '../../lambda/d3/backoff.ts';

@@ -1,4 +1,4 @@
-// CONTRACT §8 (configuration) and §7 (what D3_BASE_URL means).
+// The function's configuration, and what D3_BASE_URL means.
 
 import { describe, it, expect } from 'vitest';
 import { loadConfig, normalizeBaseUrl } from '../../lambda/config.ts';

@@ -1,4 +1,4 @@
-// CONTRACT §4: D3's per-incident answer becomes `updated` and `failed`, with
+// D3's per-incident answer becomes `updated` and `failed`, with
 // every requested incident accounted for exactly once.
 
 import { describe, it, expect } from 'vitest';

@@ -46,7 +46,7 @@ describe('resultResponse', () => {
     expect(JSON.parse(response.body)).toEqual(result(status));
   });
 
-  it('keeps the result’s fields exactly as §4 names them', () => {
+  it('keeps the result’s fields exactly as the interface names them', () => {
     expect(Object.keys(JSON.parse(resultResponse(result('partial')).body))).toEqual([
       'status',
       'site',

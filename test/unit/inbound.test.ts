@@ -55,7 +55,7 @@ describe('callerKind', () => {
   });
 
   it.each([
-    ['the §2 request itself', REQUEST],
+    ['the request itself', REQUEST],
     ['D3’s sample shape', { CommandParams: { 'Incident Numbers': ['A'], Site: 'S' } }],
     ['an empty object', {}],
     ['null', null],

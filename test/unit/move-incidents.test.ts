@@ -1,4 +1,4 @@
-// CONTRACT §4 (one result, every incident accounted for once) and §7
+// One result with every incident accounted for once, and batching
 // (batches of D3_BATCH_SIZE, bounded concurrency, merged in request order),
 // against a fake D3Port.
 
