@@ -31,12 +31,12 @@ describe('readSources', () => {
         secretId: 'd3-adapter/jira',
         map: { incidentNumbers: 'issue.fields.customfield_10042', site: "'Tier 2'" },
         when: "changelog.items[?field=='status'] | [0].toString == 'Escalated'",
-        mode: 'async',
+        mode: 'sync',
       },
       gitlab: { scheme: 'token', secretId: 'gitlab-token', header: 'X-Gitlab-Token' },
     });
     expect(problems).toEqual([]);
-    expect(sources.get('jira')).toMatchObject({ scheme: 'jira', secretId: 'd3-adapter/jira', mode: 'async' });
+    expect(sources.get('jira')).toMatchObject({ scheme: 'jira', secretId: 'd3-adapter/jira', mode: 'sync' });
     expect(sources.get('jira')!.map).toEqual({ incidentNumbers: 'issue.fields.customfield_10042', site: "'Tier 2'" });
     expect(sources.get('gitlab')).toMatchObject({ scheme: 'token', settings: { header: 'x-gitlab-token' }, mode: 'sync' });
   });
@@ -73,6 +73,12 @@ describe('readSources', () => {
 
   it.each(['{not json', '[]', '"jira"'])('refuses SOURCES that is not a JSON object (%s)', (raw) => {
     expect(read(raw).problems).toEqual([expect.stringMatching(/^SOURCES must be a JSON object/)]);
+  });
+
+  it('refuses mode async, which this version cannot serve, instead of quietly answering synchronously', () => {
+    expect(read({ pd: { scheme: 'pagerduty', secretId: 's', mode: 'async' } }).problems).toEqual([
+      'SOURCES.pd.mode async needs the queue and its worker, which this version does not have yet; use sync',
+    ]);
   });
 
   it('accepts a when condition that only fails on some bodies (a type error is data, not syntax)', () => {
