@@ -57,6 +57,20 @@ describe('the build artifact', () => {
     expect(bytes).toBeLessThanOrEqual(COLD_START_BUDGET_BYTES);
   });
 
+  it('holds one copy of Powertools commons, so every Powertools package is on one version', async () => {
+    const meta = JSON.parse(await readFile(join(bundleDir, 'meta.json'), 'utf8')) as Metafile;
+    const copies = new Set(
+      Object.keys(meta.inputs)
+        .map((input) => /^(.*node_modules\/@aws-lambda-powertools\/commons)\//.exec(input)?.[1])
+        .filter((copy): copy is string => copy !== undefined),
+    );
+    expect([...copies]).toEqual(['node_modules/@aws-lambda-powertools/commons']);
+    const manifest = JSON.parse(await readFile('package.json', 'utf8')) as { dependencies: Record<string, string> };
+    const versions = Object.entries(manifest.dependencies).filter(([name]) => name.startsWith('@aws-lambda-powertools/'));
+    expect(versions.length).toBeGreaterThan(1);
+    expect(new Set(versions.map(([, version]) => version)).size).toBe(1);
+  });
+
   it('answers a real request when loaded as Lambda would load it', async () => {
     const event = httpApiEvent({ body: { incidentNumbers: ['20250505-1'], site: 'From The Bundle' } });
     const { stdout } = await run('node', ['--input-type=module', '-e', invokeBundle], {
