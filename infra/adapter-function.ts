@@ -49,7 +49,7 @@ export class AdapterFunction extends Construct {
 
     this.function = new lambda.Function(this, 'Function', {
       description: 'Moves D3 SOAR incidents to another site (UpdateIncidentSiteInBulk).',
-      // Exactly the artifact of `npm run build` (CONTRACT §11); the metafile is
+      // Exactly the artifact of `npm run build`; the metafile is
       // a build report, not code. The source map stays, for readable stack traces.
       code: lambda.Code.fromAsset(props.assetPath, { exclude: ['meta.json'] }),
       handler: 'handler.handler',

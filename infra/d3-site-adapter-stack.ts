@@ -66,7 +66,7 @@ export class D3SiteAdapterStack extends Stack {
       assetPath: props.assetPath ?? BUILD_DIR,
       reservedConcurrency: settings.reservedConcurrency,
       onFailure: failedInvocations,
-      // CONTRACT §8, as lambda/config.ts reads it.
+      // The function's configuration as lambda/config.ts reads it (docs/interface.md, "Configuration").
       environment: {
         D3_BASE_URL: settings.d3BaseUrl,
         D3_SECRET_ID: d3Secret.secretId,
@@ -122,11 +122,11 @@ export class D3SiteAdapterStack extends Stack {
       id: 'AwsSolutions-APIG4',
       reason:
         'Callers are third-party ticketing webhooks, which cannot sign with SigV4 or fetch tokens; every request ' +
-        'is authenticated in the function by its Standard Webhooks HMAC signature over the raw body (CONTRACT §9, ' +
-        'WEBHOOK_SECRET_ID is always set here), and unsigned requests are answered 401.',
+        'is authenticated in the function by its Standard Webhooks HMAC signature over the raw body (docs/interface.md, ' +
+        '"Webhook signatures"; WEBHOOK_SECRET_ID is always set here), and unsigned requests are answered 401.',
     });
 
-    // EventBridge: `detail` is the request (CONTRACT §3).
+    // EventBridge: `detail` is the request (docs/interface.md, "EventBridge").
     new events.Rule(this, 'MoveIncidentsRule', {
       description: 'D3 site adapter: events whose detail is a move-incidents request',
       eventPattern: settings.eventPattern,
