@@ -36,6 +36,7 @@ describe('readSettings', () => {
       eventPattern: { source: DEFAULT_EVENT_PATTERN.source, detailType: DEFAULT_EVENT_PATTERN['detail-type'] },
       alarmEmail: undefined,
       failureRatioThreshold: 0.2,
+      sources: [],
     });
   });
 
