@@ -154,6 +154,25 @@ export function readSettings(node: Node): AdapterSettings {
   return settings;
 }
 
+export const DEFAULT_STACK_NAME = 'D3SiteAdapter';
+
+// CloudFormation's own rule for stack names.
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+/**
+ * The CloudFormation stack's name, `stackName` in the context: another name
+ * deploys a second, independent adapter beside the first (its own
+ * secrets, sources, API and dashboard) in the same account and region.
+ */
+export function readStackName(node: Node): string {
+  const value: unknown = node.tryGetContext('stackName');
+  if (value === undefined || value === null) return DEFAULT_STACK_NAME;
+  if (typeof value === 'string' && STACK_NAME.test(value.trim())) return value.trim();
+  throw new InvalidContextError([
+    'stackName must start with a letter and hold only letters, digits and hyphens, at most 128 characters',
+  ]);
+}
+
 /** The CDK context is refused: every problem, in one line an operator can act on. */
 export class InvalidContextError extends Error {
   override readonly name = 'InvalidContextError';

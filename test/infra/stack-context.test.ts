@@ -148,6 +148,7 @@ describe('the app, given context it refuses', () => {
       { reservedConcurrency: '10', d3MaxRps: '10', alarmEmail: 'soc' },
       ['alarmEmail must be an e-mail address', "reservedConcurrency × d3MaxRps is 10 × 10 = 100, over D3's limit"],
     ],
+    ['a stack name CloudFormation would refuse', { stackName: 'D3_Site' }, ['stackName must start with a letter']],
     ['sources that are not valid JSON', { sources: '{"jira": ' }, ['sources is not valid JSON (']],
     [
       'a sources file that is missing, and a bad alarm e-mail',
