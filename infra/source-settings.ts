@@ -75,7 +75,9 @@ function readSourcesObject(inline: unknown, file: unknown, problems: string[]): 
       value = JSON.parse(value);
     } catch (error) {
       const reason = error instanceof SyntaxError ? error.message : 'not JSON';
-      problems.push(`${key} is not valid JSON (${reason}); give an object of sources by name, such as ${EXAMPLE}`);
+      // The CDK CLI keeps only the first line of a `-c` value: a pasted multi-line object arrives as "{".
+      const oneLine = key === 'sources' ? ' on one line' : '';
+      problems.push(`${key} is not valid JSON (${reason}); give an object of sources by name${oneLine}, such as ${EXAMPLE}`);
       return {};
     }
   }

@@ -137,7 +137,7 @@ describe('a refused sources context', () => {
     [
       'malformed JSON',
       { sources: '{"jira": {scheme: "jira"}}' },
-      /^sources is not valid JSON \(.+\); give an object of sources by name, such as \{"jira": \{"scheme": "jira"\}\}$/,
+      /^sources is not valid JSON \(.+\); give an object of sources by name on one line, such as \{"jira": \{"scheme": "jira"\}\}$/,
     ],
     ['a JSON list', { sources: '[{"scheme": "jira"}]' }, /^sources must be a JSON object of sources by name/],
     [
@@ -186,6 +186,12 @@ describe('a refused sources context', () => {
     expect(found[0]).toMatch(expected);
     expect(found[0]).not.toContain('\n');
     expect(found[0]).not.toMatch(/SOURCES/);
+  });
+
+  it('asks for one line when -c sources got only the first line of a multi-line object, as the CDK CLI passes it', () => {
+    expect(problems({ sources: '{' })).toEqual([
+      expect.stringMatching(/^sources is not valid JSON \(.+\); give an object of sources by name on one line, such as /),
+    ]);
   });
 
   it('refuses malformed JSON in a file, naming the file', () => {
