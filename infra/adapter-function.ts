@@ -11,6 +11,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { checkEnvironmentSize } from './function-environment.ts';
 
 export interface AdapterFunctionProps {
   /** The directory `npm run build` writes: handler.mjs and its source map. */
@@ -28,6 +29,8 @@ export class AdapterFunction extends Construct {
   constructor(scope: Construct, id: string, props: AdapterFunctionProps) {
     super(scope, id);
 
+    // Before the build check: an oversized environment is the context's fault, and is reported as such.
+    checkEnvironmentSize(this, props.environment);
     if (!existsSync(join(props.assetPath, 'handler.mjs'))) {
       throw new Error(`${join(props.assetPath, 'handler.mjs')} is missing: run \`npm run build\` first.`);
     }
@@ -43,13 +46,13 @@ export class AdapterFunction extends Construct {
     // every log group in the account: this one writes to its own only.
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'D3 site adapter: writes its own logs; reads its two secrets; sends failed events to its queue.',
+      description: 'D3 site adapter: writes its own logs; reads its secrets; sends failed events to its queue.',
     });
     this.logGroup.grantWrite(role);
 
     this.function = new lambda.Function(this, 'Function', {
       description: 'Moves D3 SOAR incidents to another site (UpdateIncidentSiteInBulk).',
-      // Exactly the artifact of `npm run build` (CONTRACT §11); the metafile is
+      // Exactly the artifact of `npm run build`; the metafile is
       // a build report, not code. The source map stays, for readable stack traces.
       code: lambda.Code.fromAsset(props.assetPath, { exclude: ['meta.json'] }),
       handler: 'handler.handler',

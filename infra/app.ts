@@ -4,7 +4,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import cdkNag from 'cdk-nag';
 import { D3SiteAdapterStack } from './d3-site-adapter-stack.ts';
-import { InvalidContextError } from './settings.ts';
+import { InvalidContextError, readStackName } from './settings.ts';
 
 const { AwsSolutionsChecks } = cdkNag;
 
@@ -14,6 +14,7 @@ const app = new App({ autoSynth: false });
 let built = false;
 try {
   new D3SiteAdapterStack(app, 'D3SiteAdapter', {
+    stackName: readStackName(app.node),
     description: 'D3 site adapter: moves D3 SOAR incidents between sites (HTTP API, EventBridge, Lambda)',
   });
   built = true;

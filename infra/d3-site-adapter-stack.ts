@@ -1,6 +1,6 @@
-// The adapter's one stack: the function behind an HTTP API route and an
-// EventBridge rule, its two secrets, its dead-letter queues, its alarms and
-// its dashboard.
+// The adapter's one stack: the function behind the HTTP API's routes and an
+// EventBridge rule, its secrets (D3's credentials, the signing key, one per
+// named source), its dead-letter queues, its alarms and its dashboard.
 // Defaults live in the constructs and in settings.ts; this file wires and grants.
 //
 // Environment-agnostic and free of lookups, so `cdk synth` needs no AWS
@@ -9,7 +9,6 @@
 import { fileURLToPath } from 'node:url';
 import {
   Annotations,
-  ArnFormat,
   CfnOutput,
   Duration,
   RemovalPolicy,
@@ -33,7 +32,9 @@ import { METRICS_NAMESPACE, ROUTE_PATH, SERVICE_NAME } from '../lambda/names.ts'
 import { AdapterDashboard } from './dashboard.ts';
 import { deadLetterQueue } from './dead-letter-queue.ts';
 import { readSettings, PLACEHOLDER_BASE_URL, type D3SecretSource } from './settings.ts';
+import { grantArnForName } from './secret-origin.ts';
 import { signingSecret } from './signing-secret.ts';
+import { SourceSecrets } from './source-secrets.ts';
 
 
 /** The output of `npm run build`, wherever the app is run from. */
@@ -58,6 +59,7 @@ export class D3SiteAdapterStack extends Stack {
 
     const signing = signingSecret(this, 'WebhookSigningSecret');
     const d3Secret = this.d3CredentialsSecret(settings.d3Secret);
+    const sourceSecrets = new SourceSecrets(this, 'SourceSecrets', { sources: settings.sources });
 
     const failedInvocations = deadLetterQueue(this, 'FailedInvocationsQueue');
     const ruleDeadLetters = deadLetterQueue(this, 'RuleDeadLetterQueue');
@@ -66,7 +68,7 @@ export class D3SiteAdapterStack extends Stack {
       assetPath: props.assetPath ?? BUILD_DIR,
       reservedConcurrency: settings.reservedConcurrency,
       onFailure: failedInvocations,
-      // CONTRACT §8, as lambda/config.ts reads it.
+      // The function's configuration as lambda/config.ts reads it (docs/interface.md, "Configuration").
       environment: {
         D3_BASE_URL: settings.d3BaseUrl,
         D3_SECRET_ID: d3Secret.secretId,
@@ -81,21 +83,26 @@ export class D3SiteAdapterStack extends Stack {
         // metric, and the namespace the dashboard and alarms read.
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...(sourceSecrets.sourcesVariable === undefined ? {} : { SOURCES: sourceSecrets.sourcesVariable }),
       },
     });
     const fn = adapter.function;
 
-    // Exactly the two secrets, and only the one action the adapter calls.
+    // Exactly its secrets, and only the one action the adapter calls.
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [signing.secretArn, d3Secret.grantArn],
+        resources: [
+          signing.secretArn,
+          d3Secret.grantArn,
+          ...[...sourceSecrets.secrets.values()].map((secret) => secret.grantArn),
+        ],
       }),
     );
 
-    // HTTP API: ticketing webhooks, authenticated by their signatures.
+    // HTTP API: ticketing webhooks, and the named sources, authenticated by their signatures.
     const api = new apigw.HttpApi(this, 'HttpApi', {
-      description: 'D3 site adapter: POST /incidents/site',
+      description: 'D3 site adapter: POST /incidents/site, and POST /incidents/site/{source} for each named source',
       // Our own $default stage below, with throttling and access logs.
       createDefaultStage: false,
     });
@@ -113,20 +120,27 @@ export class D3SiteAdapterStack extends Stack {
         format: ACCESS_LOG_FORMAT,
       },
     });
-    const [route] = api.addRoutes({
-      path: ROUTE_PATH,
-      methods: [apigw.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('MoveIncidents', fn),
-    });
-    Validations.of(route!).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'Callers are third-party ticketing webhooks, which cannot sign with SigV4 or fetch tokens; every request ' +
-        'is authenticated in the function by its Standard Webhooks HMAC signature over the raw body (CONTRACT §9, ' +
-        'WEBHOOK_SECRET_ID is always set here), and unsigned requests are answered 401.',
-    });
+    // One integration for both routes: the function tells them apart by the route key.
+    const integration = new HttpLambdaIntegration('MoveIncidents', fn);
+    const routes = api.addRoutes({ path: ROUTE_PATH, methods: [apigw.HttpMethod.POST], integration });
+    // Without sources, API Gateway answers /incidents/site/<anything> with 404 itself, never invoking the function.
+    if (settings.sources.length > 0) {
+      routes.push(...api.addRoutes({ path: SOURCE_ROUTE_PATH, methods: [apigw.HttpMethod.POST], integration }));
+    }
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Callers are third-party senders (ticketing webhooks; each named source: Jira, GitHub, PagerDuty, ' +
+          'Slack, Zendesk, token or HMAC callers), which cannot sign with SigV4 or fetch tokens. The function ' +
+          'authenticates every request on its raw body before parsing it: POST /incidents/site by its Standard ' +
+          'Webhooks signature (WEBHOOK_SECRET_ID is always set here), POST /incidents/site/{source} by that ' +
+          "source's own signature or token scheme and key (SOURCES); an unknown source is answered 404 before " +
+          'any secret is read, a missing or wrong signature 401.',
+      });
+    }
 
-    // EventBridge: `detail` is the request (CONTRACT §3).
+    // EventBridge: `detail` is the request (docs/interface.md, "EventBridge").
     new events.Rule(this, 'MoveIncidentsRule', {
       description: 'D3 site adapter: events whose detail is a move-incidents request',
       eventPattern: settings.eventPattern,
@@ -168,6 +182,17 @@ export class D3SiteAdapterStack extends Stack {
       description: 'Put {"apiKey": "..."} here',
       value: d3Secret.secretId,
     });
+    for (const source of settings.sources) {
+      new CfnOutput(this, `SourceUrl${source.outputName}`, {
+        description: `Give this URL to the sender of the source "${source.name}" (${source.scheme})`,
+        value: `${stage.url.replace(/\/$/, '')}${ROUTE_PATH}/${source.name}`,
+      });
+      const secret = sourceSecrets.secrets.get(source.name)!;
+      new CfnOutput(this, `SourceSecretId${source.outputName}`, {
+        description: secret.outputDescription,
+        value: secret.secretId,
+      });
+    }
     new CfnOutput(this, 'FailedInvocationsQueueUrl', {
       description: 'Asynchronous (EventBridge) invocations that failed after Lambda retries',
       value: failedInvocations.queueUrl,
@@ -191,17 +216,7 @@ export class D3SiteAdapterStack extends Stack {
       case 'arn':
         return { secretId: source.arn, grantArn: source.arn };
       case 'name':
-        // Secrets Manager appends six random characters to the name in the ARN;
-        // `??????` matches exactly those, so a secret named with a longer prefix does not.
-        return {
-          secretId: source.name,
-          grantArn: this.formatArn({
-            service: 'secretsmanager',
-            resource: 'secret',
-            resourceName: `${source.name}-??????`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        };
+        return { secretId: source.name, grantArn: grantArnForName(this, source.name) };
       case 'create': {
         const secret = new secretsmanager.Secret(this, 'D3CredentialsSecret', {
           description: 'D3 site adapter: D3 credentials, {"apiKey": "..."} (or {"jwtSecret": "..."}).',
@@ -224,6 +239,9 @@ export class D3SiteAdapterStack extends Stack {
     }
   }
 }
+
+/** The second route: the source's name is the last path segment. */
+const SOURCE_ROUTE_PATH = `${ROUTE_PATH}/{source}`;
 
 // HTTP API context variables, one JSON object per request; all quoted, since a
 // missing value is logged as "-", which would not be valid JSON unquoted.

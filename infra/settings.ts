@@ -6,6 +6,8 @@
 import type { Node } from 'constructs';
 import type { EventPattern } from 'aws-cdk-lib/aws-events';
 import { normalizeBaseUrl } from '../lambda/config.ts';
+import { readSecretOrigin, type SecretOrigin } from './secret-origin.ts';
+import { readSourceSettings, type SourceSetting } from './source-settings.ts';
 
 /** D3's documented limit for its whole API, in requests per second. */
 export const D3_RATE_LIMIT_PER_SECOND = 50;
@@ -19,7 +21,7 @@ export const DEFAULT_EVENT_PATTERN = {
 } as const;
 
 /** Where the D3 credentials come from: an existing secret, or one the stack creates empty. */
-export type D3SecretSource = { kind: 'arn'; arn: string } | { kind: 'name'; name: string } | { kind: 'create' };
+export type D3SecretSource = SecretOrigin;
 
 export interface AdapterSettings {
   d3BaseUrl: string;
@@ -36,6 +38,8 @@ export interface AdapterSettings {
   alarmEmail: string | undefined;
   /** The failure-ratio alarm fires when IncidentsFailed / IncidentsRequested over five minutes is above this. */
   failureRatioThreshold: number;
+  /** The named sources (POST /incidents/site/{source}), from `sources` or `sourcesFile`; none by default. */
+  sources: SourceSetting[];
 }
 
 export const DEFAULTS = {
@@ -54,9 +58,6 @@ export const DEFAULTS = {
   failureRatioThreshold: 0.2,
 } as const;
 
-// Complete secret ARNs end in a hyphen and six random characters.
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
-const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 // EventBridge's own field names, as an operator copies them from the console, and CDK's.
@@ -120,7 +121,12 @@ export function readSettings(node: Node): AdapterSettings {
     d3BaseUrl,
     d3Username: text('d3Username', DEFAULTS.d3Username),
     d3CommandSite: text('d3CommandSite', DEFAULTS.d3CommandSite),
-    d3Secret: readSecretSource(context('d3SecretArn'), context('d3SecretName'), problems),
+    d3Secret: readSecretOrigin(
+      context('d3SecretArn'),
+      context('d3SecretName'),
+      { arn: 'd3SecretArn', name: 'd3SecretName' },
+      problems,
+    ),
     d3MaxRps: integer('d3MaxRps', DEFAULTS.d3MaxRps, 1, D3_RATE_LIMIT_PER_SECOND),
     reservedConcurrency: integer('reservedConcurrency', DEFAULTS.reservedConcurrency, 1, D3_RATE_LIMIT_PER_SECOND),
     apiRateLimit: integer('apiRateLimit', DEFAULTS.apiRateLimit, 1, 10_000),
@@ -128,6 +134,7 @@ export function readSettings(node: Node): AdapterSettings {
     eventPattern: readEventPattern(context('eventPattern'), problems),
     alarmEmail: readEmail(context('alarmEmail'), problems),
     failureRatioThreshold: fraction('failureRatioThreshold', DEFAULTS.failureRatioThreshold),
+    sources: readSourceSettings(context('sources'), context('sourcesFile'), problems),
   };
 
   // Lambda never runs more instances than the reserved concurrency, and each
@@ -147,6 +154,25 @@ export function readSettings(node: Node): AdapterSettings {
   return settings;
 }
 
+export const DEFAULT_STACK_NAME = 'D3SiteAdapter';
+
+// CloudFormation's own rule for stack names.
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+/**
+ * The CloudFormation stack's name, `stackName` in the context: another name
+ * deploys a second, independent adapter beside the first (its own
+ * secrets, sources, API and dashboard) in the same account and region.
+ */
+export function readStackName(node: Node): string {
+  const value: unknown = node.tryGetContext('stackName');
+  if (value === undefined || value === null) return DEFAULT_STACK_NAME;
+  if (typeof value === 'string' && STACK_NAME.test(value.trim())) return value.trim();
+  throw new InvalidContextError([
+    'stackName must start with a letter and hold only letters, digits and hyphens, at most 128 characters',
+  ]);
+}
+
 /** The CDK context is refused: every problem, in one line an operator can act on. */
 export class InvalidContextError extends Error {
   override readonly name = 'InvalidContextError';
@@ -155,27 +181,6 @@ export class InvalidContextError extends Error {
     super(`Invalid CDK context: ${problems.join('; ')}.`);
     this.problems = problems;
   }
-}
-
-function readSecretSource(arn: unknown, name: unknown, problems: string[]): D3SecretSource {
-  if (arn !== undefined && name !== undefined) {
-    problems.push('give d3SecretArn or d3SecretName, not both');
-    return { kind: 'create' };
-  }
-  if (arn !== undefined) {
-    if (typeof arn === 'string' && SECRET_ARN.test(arn.trim())) return { kind: 'arn', arn: arn.trim() };
-    problems.push(
-      'd3SecretArn must be a complete secret ARN, ending in the six-character suffix Secrets Manager adds ' +
-        '(or give d3SecretName instead)',
-    );
-    return { kind: 'create' };
-  }
-  if (name !== undefined) {
-    if (typeof name === 'string' && SECRET_NAME.test(name.trim())) return { kind: 'name', name: name.trim() };
-    problems.push('d3SecretName must be a Secrets Manager secret name (letters, digits and /_+=.@-)');
-    return { kind: 'create' };
-  }
-  return { kind: 'create' };
 }
 
 function readEventPattern(raw: unknown, problems: string[]): EventPattern {

@@ -13,15 +13,23 @@ import { createFixture, type Fixture } from './fixture.ts';
 
 const { AwsSolutionsChecks } = cdkNag;
 
+/** A source whose key the stack generates, one whose key the sender makes, one imported. */
+const SOURCES = {
+  github: { scheme: 'github' },
+  slack: { scheme: 'slack' },
+  jira: { scheme: 'jira', secretName: 'sources/jira' },
+};
+
 let fixture: Fixture;
 let stack: D3SiteAdapterStack;
+let withSources: D3SiteAdapterStack;
 
 beforeAll(async () => {
   fixture = await createFixture();
   // Throws "Validation failed" if the pack reports anything.
-  ({ stack } = fixture.synthesize({}, (app) => {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  }));
+  const withChecks = (app: App) => Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  ({ stack } = fixture.synthesize({}, withChecks));
+  ({ stack: withSources } = fixture.synthesize({ sources: JSON.stringify(SOURCES) }, withChecks));
 }, 60_000);
 afterAll(() => fixture?.cleanup());
 
@@ -62,6 +70,31 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-SQS3 on D3SiteAdapter/RuleDeadLetterQueue',
     ]);
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(80);
+  });
+
+  it('reports nothing on the stack with sources either', () => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(withSources);
+    expect(report.violations.map((violation) => `${violation.severity} ${violation.ruleName}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('acknowledges, with sources, both routes and each secret the stack creates for them, each with a reason', () => {
+    const found = acknowledgements(withSources);
+    expect(found.map(({ path, id }) => `${id} on ${path}`).sort()).toEqual([
+      'AwsSolutions-APIG4 on D3SiteAdapter/HttpApi/POST--incidents--site',
+      'AwsSolutions-APIG4 on D3SiteAdapter/HttpApi/POST--incidents--site--{source}',
+      'AwsSolutions-SMG4 on D3SiteAdapter/D3CredentialsSecret',
+      'AwsSolutions-SMG4 on D3SiteAdapter/SourceSecrets/github',
+      'AwsSolutions-SMG4 on D3SiteAdapter/SourceSecrets/slack',
+      'AwsSolutions-SMG4 on D3SiteAdapter/WebhookSigningSecret',
+      'AwsSolutions-SQS3 on D3SiteAdapter/FailedInvocationsQueue',
+      'AwsSolutions-SQS3 on D3SiteAdapter/RuleDeadLetterQueue',
+    ]);
+    for (const { reason } of found) expect(reason.length).toBeGreaterThan(80);
+    for (const { id, path, reason } of found) {
+      if (id === 'AwsSolutions-APIG4') expect(reason).toMatch(/POST \/incidents\/site\/\{source\}.*SOURCES/);
+      if (path.includes('/SourceSecrets/')) expect(reason).toContain(`"${path.split('/').pop()}"`);
+    }
   });
 
   it('reports a queue added without the defaults (so the check above can fail)', () => {

@@ -1,4 +1,4 @@
-// The operator's dashboard (issue #6), as `cdk synth` builds it: the
+// The operator's dashboard, as `cdk synth` builds it: the
 // adapter's own metrics (namespace D3SiteAdapter, dimensions {service,
 // CallerKind}) beside AWS's, each widget reading what it claims to. The names
 // are the contract the function's Powertools Metrics emit, written out rather

@@ -1,4 +1,4 @@
-// The two alarms on the adapter's own metrics (issue #6), as `cdk synth`
+// The two alarms on the adapter's own metrics, as `cdk synth`
 // builds them: the share of incidents not moved, and D3 rate limiting that
 // lasts. The metric names and dimensions are the contract the function's
 // Powertools Metrics emit (namespace D3SiteAdapter, dimensions {service,

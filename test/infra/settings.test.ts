@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { D3SiteAdapterStack } from '../../infra/d3-site-adapter-stack.ts';
-import { DEFAULT_EVENT_PATTERN, InvalidContextError, PLACEHOLDER_BASE_URL, readSettings } from '../../infra/settings.ts';
+import {
+  DEFAULT_EVENT_PATTERN,
+  InvalidContextError,
+  PLACEHOLDER_BASE_URL,
+  readSettings,
+  readStackName,
+} from '../../infra/settings.ts';
 
 const settingsFor = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
 
@@ -36,6 +42,7 @@ describe('readSettings', () => {
       eventPattern: { source: DEFAULT_EVENT_PATTERN.source, detailType: DEFAULT_EVENT_PATTERN['detail-type'] },
       alarmEmail: undefined,
       failureRatioThreshold: 0.2,
+      sources: [],
     });
   });
 
@@ -120,6 +127,21 @@ describe('readSettings', () => {
     expect(message).toContain('d3MaxRps');
     expect(message).toContain('alarmEmail');
     expect(message).toContain('d3BaseUrl');
+  });
+});
+
+describe('readStackName', () => {
+  it('is D3SiteAdapter by default, or another CloudFormation stack name for a second adapter beside it', () => {
+    expect(readStackName(new App().node)).toBe('D3SiteAdapter');
+    expect(readStackName(new App({ context: { stackName: 'D3SiteAdapter-Tickets' } }).node)).toBe('D3SiteAdapter-Tickets');
+  });
+
+  it('refuses a name CloudFormation would refuse', () => {
+    for (const bad of ['2nd', 'D3_Site', '', 'x'.repeat(129)]) {
+      expect(() => readStackName(new App({ context: { stackName: bad } }).node)).toThrow(
+        /^Invalid CDK context: stackName must start with a letter and hold only letters, digits and hyphens/,
+      );
+    }
   });
 });
 

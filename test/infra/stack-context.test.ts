@@ -1,6 +1,6 @@
 // The stack as an operator configures it: an existing D3 secret (by name or by
 // ARN), an alarm e-mail, their own event pattern, D3 address and pacing; and
-// what `cdk synth` prints when the context is refused.
+// what `cdk synth` prints when the context is refused (named sources too).
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -147,6 +147,37 @@ describe('the app, given context it refuses', () => {
       'a product over D3’s 50 requests per second, and a second problem',
       { reservedConcurrency: '10', d3MaxRps: '10', alarmEmail: 'soc' },
       ['alarmEmail must be an e-mail address', "reservedConcurrency × d3MaxRps is 10 × 10 = 100, over D3's limit"],
+    ],
+    ['a stack name CloudFormation would refuse', { stackName: 'D3_Site' }, ['stackName must start with a letter']],
+    ['sources that are not valid JSON', { sources: '{"jira": ' }, ['sources is not valid JSON (']],
+    [
+      'a sources file that is missing, and a bad alarm e-mail',
+      { sourcesFile: 'missing-sources.json', alarmEmail: 'soc' },
+      ['sourcesFile missing-sources.json could not be read (ENOENT', 'alarmEmail must be an e-mail address'],
+    ],
+    [
+      'an unknown scheme, a bad source name, and both secretArn and secretName',
+      {
+        sources: JSON.stringify({
+          jira: { scheme: 'jria' },
+          'Bad!': { scheme: 'github' },
+          gh: { scheme: 'github', secretArn: SECRET_ARN, secretName: 'gh' },
+        }),
+      },
+      [
+        'sources.jira.scheme must be one of standard-webhooks, github,',
+        'sources.Bad! is not a valid source name',
+        'give sources.gh.secretArn or sources.gh.secretName, not both',
+      ],
+    ],
+    [
+      'sources whose SOURCES would not fit in Lambda’s 4 KB of environment',
+      {
+        sources: JSON.stringify(
+          Object.fromEntries(Array.from({ length: 30 }, (_, index) => [`source-${index}`, { scheme: 'github' }])),
+        ),
+      },
+      ["the function's environment would take ", "bytes, over Lambda's limit of 4096 bytes for all variables together"],
     ],
   ])('prints every reason on one line, no stack trace, and exits non-zero: %s', async (_, context, reasons) => {
     const run = await synth(context);

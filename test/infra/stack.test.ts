@@ -1,5 +1,5 @@
-// The stack as `cdk synth` builds it with no context at all: each point of
-// issue #3 (function, HTTP API, secrets, EventBridge, queues, alarms, outputs).
+// The stack as `cdk synth` builds it with no context at all: the function, the
+// HTTP API, the secrets, EventBridge, the queues, the alarms and the outputs.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -81,7 +81,7 @@ describe('the function', () => {
     expect(deployed).toEqual(filesUnder(fixture.assetPath).filter((file) => file !== 'meta.json'));
   });
 
-  it('has exactly the environment of CONTRACT §8 and the metrics namespace, pointing at the two secrets', () => {
+  it('has exactly the environment lambda/config.ts reads and the metrics namespace, pointing at the two secrets', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectEquals({

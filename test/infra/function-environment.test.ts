@@ -1,0 +1,68 @@
+// The 4 KB Lambda allows for all environment variables together, measured as
+// Lambda measures it (the JSON of the map), with each secret ARN counted at
+// the longest it can be once deployed.
+
+import { App, Stack } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { describe, expect, it } from 'vitest';
+import {
+  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+  checkEnvironmentSize,
+  environmentBytes,
+} from '../../infra/function-environment.ts';
+import { InvalidContextError } from '../../infra/settings.ts';
+
+const stackWithSecret = () => {
+  const stack = new Stack(new App(), 'Measured');
+  const secret = new secretsmanager.Secret(stack, 'Key');
+  const logicalId = stack.resolve((secret.node.defaultChild as secretsmanager.CfnSecret).logicalId) as string;
+  return { stack, secret, logicalId };
+};
+
+/** Variables whose JSON, {"PAD":"xxx…"}, is exactly `bytes` long. */
+const ofSize = (bytes: number) => ({ PAD: 'x'.repeat(bytes - '{"PAD":""}'.length) });
+
+describe('the function environment’s size', () => {
+  it('is the byte length of the JSON of the variables, quotes inside a value escaped as Lambda counts them', () => {
+    const { stack } = stackWithSecret();
+    const variables = { D3_USERNAME: 'Admin', SOURCES: '{"jira":{"scheme":"jira","secretId":"é"}}' };
+    expect(environmentBytes(stack, variables)).toBe(Buffer.byteLength(JSON.stringify(variables)));
+    expect(environmentBytes(stack, variables)).toBe(88);
+  });
+
+  it('counts a secret created in the stack at its longest ARN: partition, region, generated name and suffix', () => {
+    const { stack, secret, logicalId } = stackWithSecret();
+    const longest = `arn:aws-us-gov:secretsmanager:us-isof-south-1:123456789012:secret:${logicalId}-${'x'.repeat(12)}-xxxxxx`;
+    expect(environmentBytes(stack, { ID: secret.secretArn })).toBe(JSON.stringify({ ID: longest }).length);
+    // Longer than the ARN the same secret gets in a commercial region.
+    const typical = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${logicalId}-AbCdEfGhIjKl-AbC123`;
+    expect(longest.length).toBeGreaterThan(typical.length);
+    // Inside a JSON value, as in SOURCES.
+    const inSources = stack.toJsonString({ jira: { scheme: 'jira', secretId: secret.secretArn } });
+    const expected = JSON.stringify({ jira: { scheme: 'jira', secretId: longest } });
+    expect(environmentBytes(stack, { SOURCES: inSources })).toBe(JSON.stringify({ SOURCES: expected }).length);
+  });
+
+  it('refuses any other unresolved value rather than guess its size', () => {
+    const { stack } = stackWithSecret();
+    expect(() => environmentBytes(stack, { TOPIC: stack.stackId })).toThrow(/whose deployed size is not known/);
+  });
+
+  it(`accepts exactly ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes and refuses one more, naming the sum, the limit and the largest variable`, () => {
+    const { stack } = stackWithSecret();
+    expect(environmentBytes(stack, ofSize(4096))).toBe(4096);
+    expect(() => checkEnvironmentSize(stack, ofSize(4096))).not.toThrow();
+    let refusal: unknown;
+    try {
+      checkEnvironmentSize(stack, ofSize(4097));
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(InvalidContextError);
+    const { problems } = refusal as InvalidContextError;
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^the function's environment would take 4097 bytes, over Lambda's limit of 4096 bytes for all variables together \(PAD takes 4095\): shorten the sources’ map and when expressions, configure fewer sources, or split the sources over two deployments \(README, Deploy\)$/,
+    );
+  });
+});
