@@ -40,7 +40,7 @@ describe('sources from the CDK context', () => {
     const sources = sourcesOf({
       sources: JSON.stringify({
         jira: { scheme: 'jira', map: { incidentNumbers: 'issue.fields.customfield_10010', site: "'Tier 2'" } },
-        'pager-duty': { scheme: 'pagerduty', mode: 'async' },
+        'pager-duty': { scheme: 'pagerduty' },
         github: { scheme: 'github', secretArn: SECRET_ARN },
         ops: { scheme: 'token', header: 'X-Ops-Token', secretName: 'sources/ops' },
       }),
@@ -57,7 +57,7 @@ describe('sources from the CDK context', () => {
         name: 'pager-duty',
         scheme: 'pagerduty',
         secret: { kind: 'create' },
-        entry: { scheme: 'pagerduty', mode: 'async' },
+        entry: { scheme: 'pagerduty' },
         outputName: 'PagerDuty',
       },
       {

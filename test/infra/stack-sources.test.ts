@@ -26,7 +26,7 @@ const SOURCES = {
   'std-hooks': { scheme: 'standard-webhooks' },
   ops: { scheme: 'token', header: 'X-Ops-Token', prefix: 'Bearer ' },
   erp: { scheme: 'hmac-sha256', header: 'X-Signature', prefix: 'sha256=', encoding: 'base64' },
-  pagerduty: { scheme: 'pagerduty', mode: 'async' },
+  pagerduty: { scheme: 'pagerduty' },
   slack: { scheme: 'slack' },
   zendesk: { scheme: 'zendesk' },
   'gh-imported': { scheme: 'github', secretArn: GITHUB_SECRET_ARN },
@@ -182,7 +182,7 @@ describe('the function’s SOURCES', () => {
     expect([...read.keys()].sort()).toEqual(['default', ...Object.keys(SOURCES)].sort());
     expect(read.get('gh-imported')).toMatchObject({ scheme: 'github', secretId: GITHUB_SECRET_ARN });
     expect(read.get('slack-imported')).toMatchObject({ scheme: 'slack', secretId: 'sources/slack' });
-    expect(read.get('pagerduty')).toMatchObject({ scheme: 'pagerduty', mode: 'async' });
+    expect(read.get('pagerduty')).toMatchObject({ scheme: 'pagerduty' });
     expect(read.get('ops')).toMatchObject({ settings: { header: 'x-ops-token', prefix: 'Bearer ' } });
   });
 });
