@@ -20,7 +20,7 @@ import { SecretCache } from './secrets.ts';
 import type { InvocationMetrics, Telemetry } from './telemetry.ts';
 import { readPayload, type Inbound } from './inbound.ts';
 import { parseMoveRequest } from './request-schema.ts';
-import { SourceAuthenticator, type Authenticated } from './sources/authenticator.ts';
+import { SourceAuthenticator, type Claimed } from './sources/authenticator.ts';
 import { explainMapped, readDelivery } from './sources/mapping.ts';
 import type { Source } from './sources/registry.ts';
 import { createScheme } from './sources/schemes/schemes.ts';
@@ -38,8 +38,10 @@ export interface MoveCall {
 export type Wanted = { kind: 'move'; request: MoveRequest } | { kind: 'ignored'; reason: string };
 
 export interface Adapter {
-  /** Which source sent an HTTP request, its signature checked; throws 404, 401 or 500. */
-  authenticate(inbound: Inbound): Promise<Authenticated>;
+  /** The source an HTTP request's path names, and its delivery id; throws 404. */
+  claim(inbound: Inbound): Claimed;
+  /** Throws 401 unless the claimed source signed the request (500/503 when its keys cannot be read). */
+  verify(claimed: Claimed, inbound: Inbound): Promise<void>;
   /** The request a delivery makes, through its source's condition and mapping; throws ValidationError. */
   read(inbound: Inbound, source: Source | undefined): Wanted;
   move(request: MoveRequest, call: MoveCall): Promise<MoveOutcome>;
@@ -64,13 +66,10 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
       detail: error.message,
     });
     const refuse = () => Promise.reject(error);
-    return {
-      authenticate: refuse,
-      read: () => {
-        throw error;
-      },
-      move: refuse,
+    const fail = () => {
+      throw error;
     };
+    return { claim: fail, verify: refuse, read: fail, move: refuse };
   }
 
   const provider = new SecretsProvider(deps.secretsClient ? { awsSdkV3Client: deps.secretsClient } : {});
@@ -98,7 +97,8 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
   }
 
   return {
-    authenticate: (inbound) => authenticator.authenticate(inbound),
+    claim: (inbound) => authenticator.claim(inbound),
+    verify: (claimed, inbound) => authenticator.verify(claimed, inbound),
     read(inbound, source) {
       const payload = readPayload(inbound);
       if (!source) return { kind: 'move', request: parseMoveRequest(payload) };

@@ -165,6 +165,14 @@ export class InternalError extends AdapterError {
   override readonly expose = false;
 }
 
+// Our own faults are explained in the logs, not to a caller who cannot fix them.
+const UNEXPOSED_DETAIL = 'its operators can find the cause in the logs by this requestId.';
+
+/** The error's message, unless it is one of our own faults (`expose` false): those are for the log. */
+export function publicDetail(error: AdapterError): string {
+  return error.expose ? error.message : `${error.title}: ${UNEXPOSED_DETAIL}`;
+}
+
 /** Maps any thrown value to an AdapterError; unknown errors become an opaque InternalError. */
 export function toAdapterError(error: unknown): AdapterError {
   if (error instanceof AdapterError) return error;

@@ -40,7 +40,7 @@ export function createHandler(options: HandlerOptions = {}) {
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(respond({ logger })) // result or problem, in the caller's terms; one log line; metrics written
     .use(inboundEvent({ logger, telemetry })) // event in: which caller, raw body, HTTP framing
-    .use(sourceSignature({ logger, authenticate: adapter.authenticate })) // source, signature on the raw body
+    .use(sourceSignature({ logger, claim: adapter.claim, verify: adapter.verify })) // source, signature on the raw body
     .handler(async (event: unknown, context: AdapterContext, { signal }: { signal: AbortSignal }) => {
       const wanted = adapter.read(event as Inbound, context.source); // parse, condition, map, validate
       if (wanted.kind === 'ignored') return ignored(wanted.reason, context.awsRequestId);

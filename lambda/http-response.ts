@@ -2,7 +2,7 @@
 // an RFC 9457 problem document for every rejection (docs/interface.md).
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { D3RateLimitedError, SecretsUnavailableError, type AdapterError, type FieldError } from './errors.ts';
+import { D3RateLimitedError, publicDetail, SecretsUnavailableError, type AdapterError, type FieldError } from './errors.ts';
 import type { Result } from './move-incidents.ts';
 
 export interface Problem {
@@ -21,8 +21,6 @@ const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-// Our own faults are explained in the logs, not to a caller who cannot fix them.
-const UNEXPOSED_DETAIL = 'its operators can find the cause in the logs by this requestId.';
 
 export function toProblem(error: AdapterError, requestId: string): Problem {
   const problem: Problem = {
@@ -34,11 +32,6 @@ export function toProblem(error: AdapterError, requestId: string): Problem {
   };
   if ('errors' in error && Array.isArray(error.errors)) problem.errors = error.errors as FieldError[];
   return problem;
-}
-
-/** The error's message, unless it is one of our own faults (`expose` false): those are for the log. */
-export function publicDetail(error: AdapterError): string {
-  return error.expose ? error.message : `${error.title}: ${UNEXPOSED_DETAIL}`;
 }
 
 export function resultResponse(result: Result): APIGatewayProxyResult {

@@ -87,7 +87,8 @@ const SOURCE_PATH = new RegExp(`^${ROUTE_PATH}/([^/]+)$`);
 function sourceOf(path: string | undefined, parameters: Record<string, string | undefined> | null | undefined): string {
   if (path === ROUTE_PATH) return DEFAULT_SOURCE;
   const name = path === SOURCE_ROUTE ? parameters?.source : SOURCE_PATH.exec(path ?? '')?.[1];
-  if (name !== undefined && SOURCE_NAME.test(name)) return name;
+  // "default" is the plain route's own name, not a second address for it.
+  if (name !== undefined && name !== DEFAULT_SOURCE && SOURCE_NAME.test(name)) return name;
   const shown = JSON.stringify((path === SOURCE_ROUTE ? `${ROUTE_PATH}/${name ?? ''}` : (path ?? '')).slice(0, 100));
   throw new NotFoundError(`Nothing is served at ${shown}; POST to ${ROUTE_PATH} or ${ROUTE_PATH}/<source name>.`);
 }

@@ -7,7 +7,7 @@
 // incidents are reported failed with the reason. If nothing was updated at
 // all, the batch's error is the answer, so callers can retry the whole call.
 
-import { toAdapterError, type AdapterError } from './errors.ts';
+import { publicDetail, toAdapterError, type AdapterError } from './errors.ts';
 import type { MoveRequest } from './request-schema.ts';
 
 export interface SiteUpdate {
@@ -110,7 +110,7 @@ export async function moveIncidents(request: MoveRequest, options: MoveOptions):
     while (next < batches.length) {
       const batch = batches[next++]!;
       if (firstError) {
-        record(failAll(batch, `Not sent: ${firstError.message}`));
+        record(failAll(batch, `Not sent: ${publicDetail(firstError)}`));
         continue;
       }
       try {
@@ -123,7 +123,7 @@ export async function moveIncidents(request: MoveRequest, options: MoveOptions):
       } catch (error) {
         const failure = toAdapterError(error);
         firstError ??= failure;
-        record(failAll(batch, failure.message));
+        record(failAll(batch, publicDetail(failure)));
       }
     }
   };

@@ -14,8 +14,8 @@
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
-import { shouldRedeliver, toAdapterError, type AdapterError } from '../errors.ts';
-import { problemResponse, publicDetail, resultResponse, toProblem } from '../http-response.ts';
+import { publicDetail, shouldRedeliver, toAdapterError, type AdapterError } from '../errors.ts';
+import { problemResponse, resultResponse, toProblem } from '../http-response.ts';
 import { callerKind } from '../inbound.ts';
 import type { MoveOutcome } from '../move-incidents.ts';
 import type { AdapterContext, AdapterRequest } from './inbound-event.ts';
@@ -101,6 +101,7 @@ function stackOf(error: unknown): string | undefined {
 function publicError(error: AdapterError): Error {
   const thrown = new Error(publicDetail(error));
   thrown.name = error.name;
-  thrown.stack = `${error.name}: ${error.message}`;
+  // Lambda hands the stack to the caller too (`trace`): the public words only.
+  thrown.stack = `${error.name}: ${thrown.message}`;
   return thrown;
 }

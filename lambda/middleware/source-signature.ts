@@ -6,22 +6,28 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
 import type { Inbound } from '../inbound.ts';
-import type { Authenticated } from '../sources/authenticator.ts';
+import type { Claimed } from '../sources/authenticator.ts';
 import type { AdapterContext, AdapterRequest } from './inbound-event.ts';
 
 export interface SourceSignatureOptions {
   logger: Logger;
-  authenticate: (inbound: Inbound) => Promise<Authenticated>;
+  /** The source the path names and its delivery id; throws NotFoundError. */
+  claim: (inbound: Inbound) => Claimed;
+  /** Throws unless the claimed source signed the request. */
+  verify: (claimed: Claimed, inbound: Inbound) => Promise<void>;
 }
 
-export function sourceSignature({ logger, authenticate }: SourceSignatureOptions): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
+export function sourceSignature({ logger, claim, verify }: SourceSignatureOptions): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
   const sourceSignatureBefore = async (request: AdapterRequest) => {
     const inbound = request.event as Inbound;
     if (inbound.rawBody === undefined) return;
-    const { source, deliveryId } = await authenticate(inbound);
+    const claimed = claim(inbound);
+    const { source, deliveryId } = claimed;
+    // Before the check, so a refusal's log line says whom it refused.
+    logger.appendKeys({ source: source.name, ...(deliveryId ? { deliveryId } : {}) });
+    await verify(claimed, inbound);
     request.context.source = source;
     inbound.deliveryId = deliveryId;
-    logger.appendKeys({ source: source.name, ...(deliveryId ? { deliveryId: deliveryId.slice(0, 255) } : {}) });
   };
   return { name: 'sourceSignature', before: sourceSignatureBefore };
 }

@@ -14,6 +14,11 @@ export interface Authenticated {
   deliveryId: string | undefined;
 }
 
+/** Who a request claims to come from, before its signature is checked. */
+export interface Claimed extends Authenticated {
+  scheme: SignatureScheme;
+}
+
 /** A scheme made for one source (its settings: header, prefix, encoding). */
 export type SchemeForSource = (source: Source) => SignatureScheme;
 
@@ -33,17 +38,32 @@ export class SourceAuthenticator {
 
   /** Throws NotFoundError (no such source), UnauthorizedError or ConfigurationError; else who it was. */
   async authenticate(inbound: Inbound, now: number = Date.now()): Promise<Authenticated> {
+    const claimed = this.claim(inbound);
+    await this.verify(claimed, inbound, now);
+    return { source: claimed.source, deliveryId: claimed.deliveryId };
+  }
+
+  /**
+   * The source the path names and the delivery id its scheme reads, before
+   * anything is checked, so that even a refusal is logged with both. Throws
+   * NotFoundError for a source that is not configured.
+   */
+  claim(inbound: Inbound): Claimed {
     const source = this.#sources.get(inbound.source);
     if (!source) {
       // Which sources exist is configuration, not for an unauthenticated caller to list.
       throw new NotFoundError(`No source named "${inbound.source}" is configured on this adapter; check the URL you were given.`);
     }
     const scheme = this.#scheme(source);
-    if (source.secretId !== undefined) {
-      const keys = await this.#keysOf(source.secretId, scheme);
-      scheme.verify({ body: bodyBytes(inbound), headers: inbound.headers }, keys, now);
-    }
-    return { source, deliveryId: scheme.deliveryId(inbound.headers) };
+    return { source, scheme, deliveryId: scheme.deliveryId(inbound.headers) };
+  }
+
+  /** Throws UnauthorizedError unless one of the source's keys signed this request (ConfigurationError for unusable keys). */
+  async verify({ source, scheme }: Claimed, inbound: Inbound, now: number = Date.now()): Promise<void> {
+    const { secretId } = source;
+    if (secretId === undefined) return; // the default route, unsigned by configuration
+    const keys = await this.#keysOf({ ...source, secretId }, scheme);
+    scheme.verify({ body: bodyBytes(inbound), headers: inbound.headers }, keys, now);
   }
 
   #scheme(source: Source): SignatureScheme {
@@ -55,12 +75,26 @@ export class SourceAuthenticator {
     return scheme;
   }
 
-  async #keysOf(secretId: string, scheme: SignatureScheme): Promise<string[]> {
-    const value = await this.#secrets.get(secretId);
+  async #keysOf(source: Source & { secretId: string }, scheme: SignatureScheme): Promise<string[]> {
+    const { secretId } = source;
+    let value = await this.#secrets.get(secretId);
     const cached = this.#keys.get(secretId);
     if (cached?.value === value) return cached.keys;
-    const keys = parseKeys(value);
-    scheme.checkKeys(keys);
+    let keys: string[];
+    try {
+      keys = usableKeys(value, scheme);
+    } catch {
+      // A secret an operator just fixed should count now, not when the cache
+      // expires: an unusable value is re-read once before it is a fault.
+      value = await this.#secrets.refresh(secretId, value);
+      try {
+        keys = usableKeys(value, scheme);
+      } catch (error) {
+        throw error instanceof ConfigurationError
+          ? new ConfigurationError(error.message, { cause: error, logFields: { source: source.name, secretId } })
+          : error;
+      }
+    }
     this.#keys.set(secretId, { value, keys });
     return keys;
   }
@@ -94,6 +128,12 @@ export function parseKeys(secretValue: string): string[] {
   const present = keys.map((key) => key.trim()).filter(Boolean);
   if (present.length === 0) throw new ConfigurationError('A source secret is empty.');
   return present;
+}
+
+function usableKeys(value: string, scheme: SignatureScheme): string[] {
+  const keys = parseKeys(value);
+  scheme.checkKeys(keys);
+  return keys;
 }
 
 /** The body bytes as sent. The text is known to be valid UTF-8 (inbound.ts), so this is exact. */

@@ -39,7 +39,7 @@ const sourceSchema = z.strictObject({
   scheme: z.enum(SCHEME_NAMES, { error: `must be one of ${SCHEME_NAMES.join(', ')}` }),
   secretId: text,
   header: z.optional(z.string().check(z.regex(HEADER_NAME, 'must be an HTTP header name'))),
-  prefix: z.optional(z.string()),
+  prefix: z.optional(z.string().check(z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII, as a header value is'))),
   encoding: z.optional(z.enum(['hex', 'base64'], { error: 'must be hex or base64' })),
   map: z.optional(
     z.strictObject({

@@ -168,6 +168,16 @@ describe('entry points', () => {
     }
   });
 
+  it('gives a direct caller only the public words of a configuration fault, in the message and in the stack', async () => {
+    harness.simulator.inject({ kind: 'status', status: 404 }); // D3 has no such command: D3_BASE_URL is wrong
+    const error = await thrownBy(harness.invoke(move));
+    expect(error.name).toBe('ConfigurationError');
+    for (const text of [error.message, error.stack ?? '']) {
+      expect(text).not.toContain(new URL(harness.simulator.baseUrl).host);
+      expect(text).toMatch(/requestId/);
+    }
+  });
+
   it('throws ConfigurationError to a direct caller when the D3 secret cannot be read', async () => {
     harness.secretsManager.inject('AccessDeniedException');
     harness.coldStart();

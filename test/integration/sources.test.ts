@@ -94,6 +94,35 @@ describe('named sources', () => {
     expect(harness.simulator.requests).toHaveLength(0);
   });
 
+  it('logs a refused signature with the source and the delivery id it claimed', async () => {
+    harness = await startHarness({ env: { SOURCES: JSON.stringify(jiraLike) }, extraSecrets: { 'sources/ops': randomBytes(24).toString('base64') } });
+    await call(harness, '/incidents/site/ops', native(), 'msg_forged');
+    expect(harness.logs().find((line) => line.message === 'Request rejected')).toMatchObject({
+      errorName: 'UnauthorizedError',
+      source: 'ops',
+      deliveryId: 'msg_forged',
+    });
+  });
+
+  it('answers 404 at /incidents/site/default: the plain route has one address', async () => {
+    harness = await startHarness();
+    expect((await call(harness, '/incidents/site/default', native())).statusCode).toBe(404);
+  });
+
+  it('re-reads a source secret an operator has just fixed, and names the source and secret in the log while it is broken', async () => {
+    harness = await startHarness({ env: { SOURCES: JSON.stringify(jiraLike) }, extraSecrets: { 'sources/ops': 'too-short' } });
+    const broken = await call(harness, '/incidents/site/ops', native());
+    expect(broken.statusCode).toBe(500);
+    expect(broken.body).not.toContain('sources/ops');
+    expect(harness.logs().find((line) => line.message === 'Request failed')).toMatchObject({
+      errorName: 'ConfigurationError',
+      source: 'ops',
+      secretId: 'sources/ops',
+    });
+    harness.secretsManager.set('sources/ops', SW_KEY);
+    expect((await call(harness, '/incidents/site/ops', native())).statusCode).toBe(200);
+  });
+
   it('refuses to serve, naming the source and field in the log, when SOURCES has a bad entry', async () => {
     harness = await startHarness({ env: { SOURCES: '{"ops": {"scheme": "jira"}}' } });
     const response = await call(harness, '/incidents/site/ops', native());
