@@ -38,6 +38,8 @@ export interface MoveCall {
 export type Wanted = { kind: 'move'; request: MoveRequest } | { kind: 'ignored'; reason: string };
 
 export interface Adapter {
+  /** Lower-case names of the headers token sources read: credentials, never to be logged. */
+  credentialHeaders: ReadonlySet<string>;
   /** The source an HTTP request's path names, and its delivery id; throws 404. */
   claim(inbound: Inbound): Claimed;
   /** Throws 401 unless the claimed source signed the request (500/503 when its keys cannot be read). */
@@ -69,7 +71,7 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     const fail = () => {
       throw error;
     };
-    return { claim: fail, verify: refuse, read: fail, move: refuse };
+    return { credentialHeaders: new Set(), claim: fail, verify: refuse, read: fail, move: refuse };
   }
 
   const provider = new SecretsProvider(deps.secretsClient ? { awsSdkV3Client: deps.secretsClient } : {});
@@ -96,7 +98,14 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     if (id) secrets.get(id).catch(() => undefined);
   }
 
+  const credentialHeaders = new Set(
+    [...config.sources.values()]
+      .filter((source) => source.scheme === 'token')
+      .map((source) => source.settings.header ?? 'authorization'),
+  );
+
   return {
+    credentialHeaders,
     claim: (inbound) => authenticator.claim(inbound),
     verify: (claimed, inbound) => authenticator.verify(claimed, inbound),
     read(inbound, source) {

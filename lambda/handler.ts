@@ -37,9 +37,9 @@ export function createHandler(options: HandlerOptions = {}) {
       throw new D3UnavailableError('The invocation ran out of time before D3 SOAR answered.', { timedOut: true });
     },
   })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false })) // inboundEvent logs it, redacted
     .use(respond({ logger })) // result or problem, in the caller's terms; one log line; metrics written
-    .use(inboundEvent({ logger, telemetry })) // event in: which caller, raw body, HTTP framing
+    .use(inboundEvent({ logger, telemetry, credentialHeaders: adapter.credentialHeaders })) // event in: which caller, raw body, HTTP framing
     .use(sourceSignature({ logger, claim: adapter.claim, verify: adapter.verify })) // source, signature on the raw body
     .handler(async (event: unknown, context: AdapterContext, { signal }: { signal: AbortSignal }) => {
       const wanted = adapter.read(event as Inbound, context.source); // parse, condition, map, validate

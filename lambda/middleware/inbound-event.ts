@@ -9,6 +9,7 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { callerKind, toInbound } from '../inbound.ts';
 import type { CallerKind } from '../names.ts';
+import { redactEvent } from '../redact-event.ts';
 import type { Source } from '../sources/registry.ts';
 import type { InvocationMetrics, Telemetry } from '../telemetry.ts';
 
@@ -25,8 +26,17 @@ export interface AdapterContext extends Context {
 
 export type AdapterRequest = Request<unknown, unknown, Error, AdapterContext>;
 
-export function inboundEvent({ logger, telemetry }: { logger: Logger; telemetry: Telemetry }): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
+export interface InboundEventOptions {
+  logger: Logger;
+  telemetry: Telemetry;
+  /** Lower-case names of headers that carry credentials (token sources' headers), never logged. */
+  credentialHeaders: ReadonlySet<string>;
+}
+
+export function inboundEvent({ logger, telemetry, credentialHeaders }: InboundEventOptions): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
   const inboundEventBefore = (request: AdapterRequest) => {
+    // Powertools' own event logging is off (handler.ts): it would log a token source's token.
+    if (logger.shouldLogEvent()) logger.info('Lambda invocation event', { event: redactEvent(request.event, credentialHeaders) });
     const kind = callerKind(request.event);
     request.context.callerKind = kind;
     request.context.metrics = telemetry.invocation(kind);

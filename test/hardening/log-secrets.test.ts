@@ -5,6 +5,7 @@
 // every error it threw is scanned for the keys: whole, and any 16-character
 // piece of them.
 
+import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { D3Fault } from '../../dev/d3-simulator.ts';
@@ -14,9 +15,11 @@ import { D3_KEY, SIGNING_KEY, signedHeaders, startHarness, type Harness, type Ha
 const JWT_SECRET = `jwt-secret-${'0123456789abcdef'.repeat(2)}`;
 const OLD_D3_KEY = `old-d3-key-${'fedcba9876543210'.repeat(2)}`;
 const OTHER_SIGNING_KEY = `whsec_${Buffer.from('a-signing-key-that-forgers-use-!').toString('base64')}`;
+const SOURCE_TOKEN = `gitlab-token-${'0f1e2d3c4b5a6978'.repeat(2)}`;
+const SOURCE_KEY = `github-secret-${'89abcdef01234567'.repeat(2)}`;
 
 /** What must never be written anywhere: the keys, the signing keys' base64 bodies, and the JWT secret. */
-const SECRETS = [D3_KEY, SIGNING_KEY, SIGNING_KEY.slice('whsec_'.length), JWT_SECRET, OLD_D3_KEY];
+const SECRETS = [D3_KEY, SIGNING_KEY, SIGNING_KEY.slice('whsec_'.length), JWT_SECRET, OLD_D3_KEY, SOURCE_TOKEN, SOURCE_KEY];
 const WINDOW = 16;
 
 /** Every 16-character piece of every secret, so a truncated or embedded key is caught too. */
@@ -176,6 +179,28 @@ describe('no secret in any log line', () => {
       h.coldStart();
       await transcript.call(h, httpApiEvent({ body: move(408) }));
     });
+
+    // Sources: a token in a header (GitLab's), a shared HMAC key (GitHub's); right, wrong and missing.
+    const sources = {
+      gitlab: { scheme: 'token', secretId: 'sources/gitlab', header: 'X-Gitlab-Token', prefix: '' },
+      github: { scheme: 'github', secretId: 'sources/github' },
+    };
+    await transcript.with(
+      { env: { SOURCES: JSON.stringify(sources) }, extraSecrets: { 'sources/gitlab': SOURCE_TOKEN, 'sources/github': SOURCE_KEY } },
+      async (h) => {
+        const body = JSON.stringify(move(600));
+        const post = (path: string, headers: Record<string, string>) =>
+          transcript.call(h, httpApiEvent({ path, body, headers: { 'content-type': 'application/json', ...headers } }));
+        await post('/incidents/site/gitlab', { 'x-gitlab-token': SOURCE_TOKEN }); // 200
+        await post('/incidents/site/gitlab', { 'x-gitlab-token': `${SOURCE_TOKEN}x` }); // 401
+        await post('/incidents/site/gitlab', { authorization: `Bearer ${SOURCE_TOKEN}` }); // 401: wrong header
+        const mac = createHmac('sha256', SOURCE_KEY).update(body).digest('hex');
+        await post('/incidents/site/github', { 'x-hub-signature-256': `sha256=${mac}`, 'x-github-delivery': 'd-1' }); // 200
+        h.secretsManager.set('sources/gitlab', JSON.stringify({ secret: SOURCE_TOKEN, note: SOURCE_KEY }).slice(0, -1)); // broken JSON
+        h.coldStart();
+        await post('/incidents/site/gitlab', { 'x-gitlab-token': SOURCE_TOKEN }); // 500
+      },
+    );
 
     // Misconfiguration: credentials pasted into the URL, a signing secret that is not a key.
     await transcript.with({ env: { D3_BASE_URL: `https://svc:${D3_KEY}@d3.example.com/VSOC` } }, async (h) => {
