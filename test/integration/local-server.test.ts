@@ -500,6 +500,20 @@ describe('the local adapter with a source whose secret is in AWS Secrets Manager
   });
 });
 
+describe('the README’s named-source recipe', () => {
+  it('works when pasted: npm start serves the source with the key SOURCE_SECRETS gives, and npm run send moves the recipe’s incidents', async () => {
+    const section = readme.slice(readme.indexOf('## Running it locally'), readme.indexOf('## Configuration'));
+    const recipe = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((block) => block.includes('SOURCE_SECRETS='))!;
+    expect(recipe).toContain('npm start &');
+    const port = await freePort();
+    const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
+    const run = await runShell(script, { PORT: String(port), WEBHOOK_SECRET: '', D3_BASE_URL: '', D3_SECRET_ID: '', D3_API_KEY: '', SOURCES: '', SOURCE_SECRETS: '' });
+    expect(run.stdout.match(/"status":\s*"succeeded"/g), `${run.stdout}\n${run.stderr}`).toHaveLength(1);
+    expect(run.stdout).toContain('"20210127-198"');
+    await until(async () => !(await listening(port)), () => `npm start still listens on ${port} after kill %1`);
+  });
+});
+
 describe('the local adapter', () => {
   const secret = newSecret();
   let local: LocalAdapter;
