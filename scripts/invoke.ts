@@ -29,6 +29,7 @@ import * as z from 'zod/mini';
 import { startLocalAdapter, type LocalAdapter } from '../dev/server.ts';
 import { DEFAULT_EVENT_PATTERN } from '../infra/settings.ts';
 import { ROUTE_PATH } from '../lambda/names.ts';
+import { readDelivery } from '../lambda/sources/mapping.ts';
 import { readSources } from '../lambda/sources/registry.ts';
 import { bodyText, formatAnswer, signatureHeaders } from './send.ts';
 import { isSenderScheme, signRequest, type SenderSettings } from './signers.ts';
@@ -195,12 +196,24 @@ function explain(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-/** The request a recipe carries, as the adapter parses it: the body, the event's detail, or the payload. */
+/**
+ * The request a recipe carries, as the adapter parses it: the body, what a
+ * source's condition and mapping make of the sender's payload, the event's
+ * detail, or the payload. A source recipe the adapter ignores carries none,
+ * and is refused here.
+ */
 export function requestOf(example: Example): unknown {
   switch (example.kind) {
     case 'http':
-    case 'source':
       return typeof example.body === 'string' ? JSON.parse(example.body) : example.body;
+    case 'source': {
+      const payload = typeof example.body === 'string' ? JSON.parse(example.body) : example.body;
+      const source = readSources(JSON.stringify({ [example.source.name]: { ...sourceEntry(example), secretId: 'unused' } }), undefined, []).get(example.source.name);
+      if (!source) throw new NotARecipeError(`The source "${example.source.name}" is not one the adapter would read.`);
+      const delivery = readDelivery(source, payload);
+      if (delivery.kind === 'ignored') throw new NotARecipeError(`${delivery.reason} It carries no request.`);
+      return delivery.body;
+    }
     case 'eventbridge':
       return JSON.parse(example.entry.Detail);
     case 'direct':
