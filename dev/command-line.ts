@@ -1,6 +1,6 @@
 // What `npm start` reads from its environment besides the handler's own
-// variables (PORT, LOG_FORMAT, D3_SIM_FAULTS), checked all at once so one run
-// names every mistake, and the banner it prints once it listens.
+// variables (PORT, LOG_FORMAT, D3_SIM_FAULTS, SOURCE_SECRETS), checked all at
+// once so one run names every mistake, and the banner it prints once it listens.
 
 import { parseFaultSpec, SIMULATOR_API_KEY, STATE_PATH, type FaultSpec } from './d3-simulator.ts';
 
@@ -69,8 +69,73 @@ export function readCommandLine(env: Env): { settings: CommandLine; problems: st
   if (value('WEBHOOK_SECRET') && value('WEBHOOK_SECRET_ID')) {
     warnings.push('WEBHOOK_SECRET_ID is ignored: WEBHOOK_SECRET is set, and signatures are checked against it.');
   }
+  const sourceSecrets = readSourceSecrets(env);
+  problems.push(...sourceSecrets.problems);
+  warnings.push(...sourceSecrets.warnings);
 
   return { settings: { port, json: logFormat === 'json', faults }, problems, warnings };
+}
+
+const SOURCE_SECRETS_EXAMPLE = `SOURCE_SECRETS='{"github": "a-long-random-secret"}'`;
+
+/**
+ * SOURCE_SECRETS: each named source's secret for `npm start`, by source name,
+ * as the sender holds it (or the source secret's stored value: several keys
+ * separated by spaces, or {"secrets": [...]}). A source of SOURCES without
+ * one gets a generated key, unless its entry names a secretId, which is then
+ * read from AWS Secrets Manager.
+ */
+export function readSourceSecrets(env: Env): { secrets: Record<string, string>; problems: string[]; warnings: string[] } {
+  const secrets: Record<string, string> = {};
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const raw = env.SOURCE_SECRETS?.trim();
+  if (!raw) return { secrets, problems, warnings };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push(`SOURCE_SECRETS must be a JSON object of secrets by source name, such as ${SOURCE_SECRETS_EXAMPLE}.`);
+    return { secrets, problems, warnings };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push(`SOURCE_SECRETS must be a JSON object of secrets by source name, such as ${SOURCE_SECRETS_EXAMPLE}.`);
+    return { secrets, problems, warnings };
+  }
+  const named = sourceNames(env.SOURCES);
+  for (const [name, secret] of Object.entries(parsed)) {
+    const at = `SOURCE_SECRETS.${name.slice(0, 40)}`;
+    if (typeof secret !== 'string' || secret.trim() === '') {
+      problems.push(`${at} must be the source's secret as a non-empty string.`);
+      continue;
+    }
+    if (named !== undefined && !named.includes(name)) {
+      problems.push(
+        `${at} names no source of SOURCES (${named.length > 0 ? `its sources: ${named.join(', ')}` : 'SOURCES is empty'}): check the name, or add the source to SOURCES.`,
+      );
+      continue;
+    }
+    // The adapter reads a secret's value as keys separated by whitespace (several during a rotation).
+    if (!secret.trim().startsWith('{') && /\s/.test(secret.trim())) {
+      warnings.push(
+        `${at} holds whitespace, so the adapter reads it as ${secret.trim().split(/\s+/).length} keys, as during a rotation; ` +
+          `if it is one secret with spaces, give it as {"secrets": ["..."]}.`,
+      );
+    }
+    secrets[name] = secret;
+  }
+  return { secrets, problems, warnings };
+}
+
+/** The source names of SOURCES; undefined when it is not a JSON object (the handler's own check names that). */
+export function sourceNames(raw: string | undefined): string[] | undefined {
+  if (!raw?.trim()) return [];
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? Object.keys(parsed) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface BannerFacts {
@@ -85,6 +150,22 @@ export interface BannerFacts {
   signedBy: 'WEBHOOK_SECRET' | 'WEBHOOK_SECRET_ID' | undefined;
   settings: CommandLine;
   warnings: string[];
+  /** The named sources of SOURCES, each with its URL and where its key is. */
+  sources?: BannerSource[];
+}
+
+export interface BannerSource {
+  name: string;
+  scheme: string;
+  /** The source's own settings, for the suggested `npm run send`. */
+  settings: { header?: string; prefix?: string; encoding?: string };
+  url: string;
+  /** Given in SOURCE_SECRETS, generated for this run (then shown), or read from AWS (secretId). */
+  keyFrom: 'SOURCE_SECRETS' | 'generated' | 'AWS';
+  key?: string;
+  secretId?: string;
+  /** An examples/ recipe for exactly this source, to suggest sending. */
+  example?: string;
 }
 
 const TRY_BODY = '{"incidentNumbers": ["20210127-198", "20210127-197"], "site": "Security Operations"}';
@@ -113,6 +194,7 @@ export function banner(facts: BannerFacts): string {
       : 'Logs: a line per request and per D3 command; LOG_FORMAT=json npm start adds the handler\'s JSON logs and metrics.',
   );
   for (const warning of facts.warnings) lines.push(`Warning: ${warning}`);
+  if (facts.sources && facts.sources.length > 0) lines.push('', ...sourceLines(facts.sources));
   lines.push('');
   if (facts.signedBy) {
     const secret = facts.signedBy === 'WEBHOOK_SECRET' ? 'the same WEBHOOK_SECRET' : 'WEBHOOK_SECRET set to the secret in WEBHOOK_SECRET_ID';
@@ -130,4 +212,36 @@ export function banner(facts: BannerFacts): string {
   }
   lines.push('', 'Ctrl-C stops it.');
   return `${lines.join('\n')}\n`;
+}
+
+/** Each source's URL, where its key comes from, and a `npm run send` that signs as its sender does. */
+function sourceLines(sources: readonly BannerSource[]): string[] {
+  const lines = [`Sources (SOURCES): ${sources.length}, each at its own URL; each request must be signed as its scheme says.`];
+  for (const source of sources) {
+    lines.push(`  ${source.name} (${source.scheme}): ${source.url}`);
+    const flags = source.example
+      ? []
+      : ['--source', source.name, '--scheme', source.scheme, ...Object.entries(source.settings).flatMap(([name, value]) => [`--${name}`, value])];
+    const send = (secret: string[]) => ['npm run send --', ...[...flags, ...secret, source.example ?? 'BODY.json'].map(shellWord)].join(' ');
+    switch (source.keyFrom) {
+      case 'generated':
+        lines.push(
+          `    key: ${source.key} (generated for this run; choose it with SOURCE_SECRETS='{"${source.name}": "..."}')`,
+          `    try: ${send(['--secret', source.key!])}`,
+        );
+        break;
+      case 'SOURCE_SECRETS':
+        lines.push('    key: the one given in SOURCE_SECRETS', `    try: ${send([])}   (with SOURCE_SECRET set to that key)`);
+        break;
+      case 'AWS':
+        lines.push(`    key: the secret ${source.secretId} in AWS Secrets Manager (SOURCES.${source.name}.secretId)`);
+        break;
+    }
+  }
+  return lines;
+}
+
+/** A word as a POSIX shell reads it back unchanged. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }

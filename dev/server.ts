@@ -3,12 +3,15 @@
 // would receive, with one short line per request.
 //
 // With no D3_BASE_URL it embeds the D3 SOAR simulator. Secrets given on the
-// command line (D3_API_KEY, WEBHOOK_SECRET) are served by a loopback Secrets
-// Manager endpoint through the real SDK client, so the handler runs exactly as
-// deployed; D3_SECRET_ID and WEBHOOK_SECRET_ID are read from AWS itself.
+// command line (D3_API_KEY, WEBHOOK_SECRET, SOURCE_SECRETS) are served by a
+// loopback Secrets Manager endpoint through the real SDK client, so the
+// handler runs exactly as deployed; D3_SECRET_ID, WEBHOOK_SECRET_ID and a
+// source's secretId are read from AWS itself. A named source of SOURCES with
+// neither gets a key generated for the run, served the same way.
 
 import { isUtf8 } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -19,10 +22,12 @@ import { loadConfig } from '../lambda/config.ts';
 import { ConfigurationError, PayloadTooLargeError } from '../lambda/errors.ts';
 import { createHandler } from '../lambda/handler.ts';
 import { MAX_BODY_BYTES } from '../lambda/inbound.ts';
+import { ROUTE_PATH } from '../lambda/names.ts';
 import { problemResponse } from '../lambda/http-response.ts';
 import { parseKeys } from '../lambda/sources/authenticator.ts';
+import type { SchemeName, SchemeSettings } from '../lambda/sources/scheme.ts';
 import { createScheme } from '../lambda/sources/schemes/schemes.ts';
-import { banner, readCommandLine, StartupError } from './command-line.ts';
+import { banner, readCommandLine, readSourceSecrets, StartupError, type BannerSource } from './command-line.ts';
 import { SIMULATOR_API_KEY, startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { readBody } from './read-body.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager-local.ts';
@@ -30,7 +35,7 @@ import { routeSecrets } from './secrets-routing.ts';
 
 export interface LocalAdapterOptions {
   port?: number;
-  /** Defaults to process.env: D3_BASE_URL, D3_API_KEY, D3_SECRET_ID, WEBHOOK_SECRET, WEBHOOK_SECRET_ID, D3_* tuning. */
+  /** Defaults to process.env: D3_BASE_URL, D3_API_KEY, D3_SECRET_ID, WEBHOOK_SECRET, WEBHOOK_SECRET_ID, SOURCES, SOURCE_SECRETS, D3_* tuning. */
   env?: Record<string, string | undefined>;
   simulator?: D3SimulatorOptions;
   /** Pretend Lambda timeout, for getRemainingTimeInMillis(). */
@@ -43,8 +48,10 @@ export interface LocalAdapterOptions {
 export interface LocalAdapter {
   url: string;
   simulator: D3Simulator | undefined;
-  /** Whether the handler requires a Standard Webhooks signature on HTTP requests. */
+  /** Whether the handler requires a Standard Webhooks signature on HTTP requests to the default route. */
   signed: boolean;
+  /** The named sources of SOURCES, in its order: each one's URL and where its key comes from. */
+  sources: LocalSource[];
   /**
    * Calls the same handler directly with `event`, as EventBridge or an SDK
    * `Invoke` (Step Functions) would: no HTTP in between, and a thrown error is
@@ -54,11 +61,37 @@ export interface LocalAdapter {
   close(): Promise<void>;
 }
 
+export interface LocalSource {
+  name: string;
+  scheme: string;
+  /** The source's own settings (header, prefix, encoding), as SOURCES gives them. */
+  settings: { header?: string; prefix?: string; encoding?: string };
+  /** POST here: http://127.0.0.1:<port>/incidents/site/<name>. */
+  url: string;
+  /** Given in SOURCE_SECRETS, generated for this run, or read from AWS through the entry's secretId. */
+  keyFrom: 'SOURCE_SECRETS' | 'generated' | 'AWS';
+  /** The secret as served to the handler, when it is served locally. */
+  key?: string;
+  /** The secret id the handler reads. */
+  secretId: string;
+}
+
 type Env = Record<string, string | undefined>;
 
 // Ids of the secrets served locally; anything else is read from AWS.
 const LOCAL_D3_SECRET = 'local/d3-credentials';
 const LOCAL_SIGNING_SECRET = 'local/webhook-signing';
+const localSourceSecret = (name: string) => `local/sources/${name}`;
+const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A key for a source without one: 32 letters and digits, as the stack
+ * generates a source's key. Every scheme takes it (for Standard Webhooks it
+ * is the base64 of 24 bytes), and it needs no quoting in a shell.
+ */
+export function generateSourceKey(): string {
+  return Array.from({ length: 32 }, () => KEY_ALPHABET[randomInt(KEY_ALPHABET.length)]).join('');
+}
 // API Gateway refuses bodies over 10 MB before Lambda sees them; so does this.
 const GATEWAY_BODY_LIMIT = 10 * 1024 * 1024;
 const TEXT_TYPES = /^(text\/|application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded))/i;
@@ -69,15 +102,19 @@ function givenVariables(env: Env): Record<string, string> {
 }
 
 /**
- * The environment the handler gets, the secrets served locally, and whether
- * any secret is read from AWS. The rule for signatures is the handler's own:
- * they are required whenever a signing secret is configured, whichever way.
+ * The environment the handler gets, the secrets served locally, the named
+ * sources, and whether any secret is read from AWS. The rule for signatures
+ * is the handler's own: they are required whenever a signing secret is
+ * configured, whichever way. SOURCES reaches the handler as given, except
+ * that each source served locally (its secret in SOURCE_SECRETS, or none at
+ * all and so a generated one) gets the secretId of its local secret.
  */
-function localSetup(given: Env, simulatorUrl: string | undefined) {
+function localSetup(given: Env, simulatorUrl: string | undefined, newKey: () => string = generateSourceKey) {
   const env = givenVariables(given);
   const localSecrets: Record<string, string> = {};
   if (!env.D3_SECRET_ID) localSecrets[LOCAL_D3_SECRET] = env.D3_API_KEY ?? SIMULATOR_API_KEY;
   if (env.WEBHOOK_SECRET) localSecrets[LOCAL_SIGNING_SECRET] = env.WEBHOOK_SECRET;
+  const { sourcesVariable, sources } = localSources(env, localSecrets, newKey);
   const handlerEnv: Env = {
     ...env,
     D3_BASE_URL: env.D3_BASE_URL ?? simulatorUrl,
@@ -85,9 +122,50 @@ function localSetup(given: Env, simulatorUrl: string | undefined) {
     D3_COMMAND_SITE: env.D3_COMMAND_SITE ?? 'Security Operations',
     D3_SECRET_ID: env.D3_SECRET_ID ?? LOCAL_D3_SECRET,
     WEBHOOK_SECRET_ID: env.WEBHOOK_SECRET ? LOCAL_SIGNING_SECRET : env.WEBHOOK_SECRET_ID,
+    SOURCES: sourcesVariable,
   };
-  const readsAws = Boolean(env.D3_SECRET_ID || (env.WEBHOOK_SECRET_ID && !env.WEBHOOK_SECRET));
-  return { handlerEnv, localSecrets, readsAws };
+  const readsAws = Boolean(env.D3_SECRET_ID || (env.WEBHOOK_SECRET_ID && !env.WEBHOOK_SECRET) || sources.some((source) => source.keyFrom === 'AWS'));
+  return { handlerEnv, localSecrets, readsAws, sources };
+}
+
+/**
+ * SOURCES as the handler gets it, and each source with where its key comes
+ * from; the local keys are added to `localSecrets`. A SOURCES that is not a
+ * JSON object, or an entry that is not one, goes to the handler as given,
+ * whose own check names the mistake.
+ */
+function localSources(env: Record<string, string>, localSecrets: Record<string, string>, newKey: () => string) {
+  const sources: LocalSource[] = [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(env.SOURCES ?? '{}');
+  } catch {
+    return { sourcesVariable: env.SOURCES, sources };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { sourcesVariable: env.SOURCES, sources };
+  const { secrets } = readSourceSecrets(env);
+  const entries: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(parsed)) {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      entries[name] = entry;
+      continue;
+    }
+    const fields = entry as Record<string, unknown>;
+    const awsId = typeof fields.secretId === 'string' && fields.secretId.trim() !== '' ? fields.secretId.trim() : undefined;
+    const keyFrom = Object.hasOwn(secrets, name) ? 'SOURCE_SECRETS' : awsId === undefined ? 'generated' : 'AWS';
+    const secretId = keyFrom === 'AWS' ? awsId! : localSourceSecret(name);
+    let key: string | undefined;
+    if (keyFrom !== 'AWS') {
+      key = keyFrom === 'SOURCE_SECRETS' ? secrets[name]! : newKey();
+      localSecrets[secretId] = key;
+    }
+    entries[name] = { ...fields, secretId };
+    const settings = Object.fromEntries(
+      (['header', 'prefix', 'encoding'] as const).flatMap((field) => (typeof fields[field] === 'string' ? [[field, fields[field]]] : [])),
+    ) as LocalSource['settings'];
+    sources.push({ name, scheme: String(fields.scheme), settings, url: '', keyFrom, ...(key === undefined ? {} : { key }), secretId });
+  }
+  return { sourcesVariable: sources.length === 0 && !env.SOURCES ? undefined : JSON.stringify(entries), sources };
 }
 
 /**
@@ -111,6 +189,17 @@ export function configurationProblems(env: Env): string[] {
   if (config) problems.push(config);
   const signing = env.WEBHOOK_SECRET && refused(() => createScheme('standard-webhooks').checkKeys(parseKeys(env.WEBHOOK_SECRET!)));
   if (signing) problems.push(`WEBHOOK_SECRET: ${signing} Make one with: export WEBHOOK_SECRET=whsec_$(openssl rand -base64 24)`);
+  // Each secret given in SOURCE_SECRETS, as its source's scheme will read it: once SOURCES itself is right.
+  if (!config) {
+    for (const source of localSetup(env, undefined).sources.filter((candidate) => candidate.keyFrom === 'SOURCE_SECRETS')) {
+      const fault = refused(() =>
+        createScheme(source.scheme as SchemeName, { ...source.settings, header: source.settings.header?.toLowerCase() } as SchemeSettings).checkKeys(
+          parseKeys(source.key!),
+        ),
+      );
+      if (fault) problems.push(`SOURCE_SECRETS.${source.name}: ${fault}`);
+    }
+  }
   return problems;
 }
 
@@ -121,7 +210,7 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
   try {
     const simulator = given.D3_BASE_URL ? undefined : await startD3Simulator(options.simulator);
     if (simulator) opened.push(simulator);
-    const { handlerEnv, localSecrets, readsAws } = localSetup(given, simulator?.baseUrl);
+    const { handlerEnv, localSecrets, readsAws, sources } = localSetup(given, simulator?.baseUrl);
 
     let secretsManager: LocalSecretsManager | undefined;
     let localClient: SecretsManagerClient | undefined;
@@ -142,7 +231,10 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       const awsClient = secretsClient;
       opened.push({ close: () => awsClient.destroy() });
       await awsClient.config.region().catch(() => {
-        const names = ['D3_SECRET_ID', 'WEBHOOK_SECRET_ID'].filter((name) => handlerEnv[name] && !Object.hasOwn(localSecrets, handlerEnv[name]!));
+        const names = [
+          ...['D3_SECRET_ID', 'WEBHOOK_SECRET_ID'].filter((name) => handlerEnv[name] && !Object.hasOwn(localSecrets, handlerEnv[name]!)),
+          ...sources.filter((source) => source.keyFrom === 'AWS').map((source) => `SOURCES.${source.name}.secretId`),
+        ];
         throw new StartupError(
           `${names.join(' and ')} ${names.length > 1 ? 'are' : 'is'} read from AWS Secrets Manager, which needs a region: set AWS_REGION (or AWS_PROFILE with a region), e.g. AWS_REGION=eu-west-1.`,
         );
@@ -186,10 +278,12 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       },
     });
 
+    const url = `http://127.0.0.1:${address.port}`;
     return {
-      url: `http://127.0.0.1:${address.port}`,
+      url,
       simulator,
       signed: Boolean(handlerEnv.WEBHOOK_SECRET_ID),
+      sources: sources.map((source) => ({ ...source, url: `${url}${ROUTE_PATH}/${source.name}` })),
       invoke,
       close: async () => {
         await closeAll();
@@ -313,6 +407,26 @@ function lambdaContext(remaining: () => number): Context {
   };
 }
 
+/**
+ * examples/<name>.json when it is a recipe for exactly this source (same
+ * scheme and settings), so the banner can suggest sending it as it is.
+ */
+function exampleFor(source: LocalSource): string | undefined {
+  const file = `examples/${source.name}.json`;
+  try {
+    const recipe = JSON.parse(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8')) as { kind?: unknown; source?: Record<string, unknown> };
+    const entry = recipe.source ?? {};
+    const same =
+      recipe.kind === 'source' &&
+      entry.name === source.name &&
+      entry.scheme === source.scheme &&
+      (['header', 'prefix', 'encoding'] as const).every((field) => entry[field] === source.settings[field]);
+    return same ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `npm start`: checks everything first, so a mistake is one line and exit status 1, never a stack trace or a server answering 500s. */
 async function main(): Promise<void> {
   const env = givenVariables(process.env);
@@ -341,6 +455,10 @@ async function main(): Promise<void> {
       signedBy: env.WEBHOOK_SECRET ? 'WEBHOOK_SECRET' : env.WEBHOOK_SECRET_ID ? 'WEBHOOK_SECRET_ID' : undefined,
       settings,
       warnings,
+      sources: local.sources.map((source): BannerSource => {
+        const example = exampleFor(source);
+        return { ...source, ...(example ? { example } : {}) };
+      }),
     }),
   );
   const stop = () => void local.close().then(() => process.exit(0));

@@ -1,48 +1,76 @@
-// `npm run send`: signs a request with Standard Webhooks and posts it to the
+// `npm run send`: signs a request as its sender would and posts it to the
 // adapter, local or deployed, printing the answer. The first tool to reach
 // for, and the reference for any sender: what it does to a body is all a
 // caller has to do.
 //
 //   npm run send -- [--url URL] [--secret KEY] FILE.json|-
+//   npm run send -- --scheme NAME [--source NAME] [--header H --prefix P --encoding E] [--url URL] [--secret KEY] FILE.json|-
 //
-// The secret comes from --secret or, better (it stays out of shell history and
-// `ps`), from WEBHOOK_SECRET. With neither, the request goes unsigned, which
-// only `npm start` without WEBHOOK_SECRET accepts. Exit status: 0 for a 2xx
-// answer, 1 for any other answer, 2 when nothing could be sent.
+// Without --scheme or --source it signs with Standard Webhooks for the default
+// route, POST /incidents/site, with the key from --secret or, better (it stays
+// out of shell history and `ps`), WEBHOOK_SECRET; with neither, the request
+// goes unsigned, which only `npm start` without WEBHOOK_SECRET accepts. With
+// them it signs as that scheme's sender does (scripts/signers.ts) for a named
+// source, POST /incidents/site/<source>, with the key from --secret or
+// SOURCE_SECRET. An examples/ recipe of kind "source" brings its own scheme,
+// settings and source name. Exit status: 0 for a 2xx answer, 1 for any other
+// answer, 2 when nothing could be sent.
 
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Webhook } from 'standardwebhooks';
+import {
+  isSenderScheme,
+  parseSigningKeys,
+  SENDER_SCHEMES,
+  SignerInputError,
+  signRequest,
+  standardWebhooksHeaders,
+  type SenderScheme,
+  type SenderSettings,
+} from './signers.ts';
+
+export { parseSigningKeys };
+/** The Standard Webhooks headers for exactly these body bytes (scripts/signers.ts). */
+export const signatureHeaders = standardWebhooksHeaders;
 
 const ROUTE = '/incidents/site';
-const PREFIX = 'whsec_';
-// Padded base64, as the stack generates it and `openssl rand -base64` prints it;
-// a lenient decoder would turn a truncated paste into a different key.
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-// The adapter refuses to verify with less; a shorter key is a bad copy.
-const MIN_KEY_BYTES = 16;
+// The adapter's rule for a source name, in the path after /incidents/site/.
+const SOURCE_NAME = /^[a-z0-9-]{1,32}$/;
 
-/** Where `npm start` listens: PORT when set, as it reads it, else 3000. */
-export function defaultUrl(env: NodeJS.ProcessEnv = process.env): string {
+/** Where `npm start` listens: PORT when set, as it reads it, else 3000; the source's route when one is named. */
+export function defaultUrl(env: NodeJS.ProcessEnv = process.env, source?: string): string {
   const port = env.PORT?.trim() || '3000';
   if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
     throw new InputError(`PORT must be the port npm start listens on, 1 to 65535 (it is ${JSON.stringify(env.PORT)}); or give --url.`);
   }
-  return `http://127.0.0.1:${Number(port)}${ROUTE}`;
+  return `http://127.0.0.1:${Number(port)}${ROUTE}${source === undefined ? '' : `/${source}`}`;
 }
 
 const usage = (url: string) => `Usage: npm run send -- [--url URL] [--secret KEY] FILE.json|-
+       npm run send -- --scheme NAME [--source NAME] [--url URL] [--secret KEY] FILE.json|-
 
-Signs FILE.json (or standard input for -) with Standard Webhooks and POSTs it.
+Signs FILE.json (or standard input for -) and POSTs it.
   --url URL        where to send it (default ${url}: npm start's,
-                   on PORT or 3000);
-                   for a deployed stack, its EndpointUrl output
-  --secret KEY     the signing secret: the SigningSecretArn secret's value as
-                   stored (whsec_ in front is optional; a value holding several
-                   keys, as during a rotation, signs with each); WEBHOOK_SECRET
-                   in the environment is the same and keeps it out of your history
-FILE.json may also be an examples/*.json file of kind "http": its body is sent.
+                   on PORT or 3000; with --source, ${url}/<source>);
+                   for a deployed stack, its EndpointUrl output (or the source's URL)
+  --secret KEY     without --scheme and --source, the signing secret: the
+                   SigningSecretArn secret's value as stored
+                   (whsec_ in front is optional; a value holding several keys,
+                   as during a rotation, signs with each); WEBHOOK_SECRET in the
+                   environment is the same and keeps it out of your history.
+                   With them, the source's secret as its sender holds it, or
+                   SOURCE_SECRET in the environment
+  --scheme NAME    sign as this scheme's sender does: ${SENDER_SCHEMES.join(', ')}
+                   (default standard-webhooks); each sends its own delivery id too
+  --source NAME    the named source to call: POST /incidents/site/NAME
+  --header NAME    token and hmac-sha256: the header the token or signature goes in
+                   (token: default Authorization)
+  --prefix TEXT    token and hmac-sha256: text before it (token in Authorization:
+                   default "Bearer ")
+  --encoding E     hmac-sha256: hex (default) or base64
+FILE.json may also be an examples/*.json file of kind "http" (its body is sent)
+or of kind "source" (its body and headers are sent, signed as its scheme's
+sender signs, to its source; flags given here override the file's).
 Exits 0 on a 2xx answer, 1 on any other answer, 2 when nothing was sent.`;
 
 /** The usage with the default URL, or a placeholder for it when PORT is unusable (that error comes first). */
@@ -64,59 +92,10 @@ export class InputError extends Error {
   override readonly name = 'InputError';
 }
 
-/**
- * The keys of a signing secret as stored: one base64 key (what the stack
- * generates), or several separated by whitespace while callers move to a new
- * one; each may carry the Standard Webhooks prefix `whsec_`. Returns them bare.
- * The messages never repeat the key: they end up in CI logs.
- */
-export function parseSigningKeys(secret: string): string[] {
-  const values = secret.trim().split(/\s+/).filter(Boolean);
-  if (values.length === 0) {
-    throw new InputError('The signing secret is empty: set WEBHOOK_SECRET (or --secret) to the value of the stack’s SigningSecretArn secret.');
-  }
-  return values.map((value, index) => {
-    const which = values.length === 1 ? 'The signing secret' : `Key ${index + 1} of ${values.length} in the signing secret`;
-    if (value.startsWith(PREFIX + PREFIX)) {
-      throw new InputError(
-        `${which} starts with whsec_whsec_: the whsec_ prefix is doubled. Remove one (or both: the key as stored works as it is).`,
-      );
-    }
-    const key = value.startsWith(PREFIX) ? value.slice(PREFIX.length) : value;
-    if (!BASE64.test(key) || key === '') {
-      throw new InputError(
-        `${which} is not a Standard Webhooks key: it must be base64 (letters, digits, + and /, = padding), ` +
-          'optionally after whsec_. Use the SigningSecretArn secret’s value exactly as stored.',
-      );
-    }
-    const bytes = Buffer.from(key, 'base64').length;
-    if (bytes < MIN_KEY_BYTES) {
-      throw new InputError(
-        `${which} decodes to ${bytes} bytes, too short for a signing key (the stack generates 24): was it cut short when copied?`,
-      );
-    }
-    return key;
-  });
-}
-
-/**
- * The three Standard Webhooks headers for exactly these body bytes. A secret
- * holding several keys signs with each (the header carries one signature per
- * key, space-separated, as the specification allows), so the receiver accepts
- * it whichever of them it holds.
- */
-export function signatureHeaders(
-  secret: string,
-  body: string,
-  at: Date = new Date(),
-  id = `msg_${randomUUID()}`,
-): Record<string, string> {
-  const webhooks = parseSigningKeys(secret).map((key) => new Webhook(key));
-  return {
-    'webhook-id': id,
-    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-    'webhook-signature': webhooks.map((webhook) => webhook.sign(id, at, body)).join(' '),
-  };
+/** A source recipe's entry, as far as signing and routing need it. */
+export interface SourceOfExample extends SenderSettings {
+  name: string;
+  scheme: SenderScheme;
 }
 
 export interface Payload {
@@ -124,13 +103,21 @@ export interface Payload {
   headers: Record<string, string>;
   /** Set when the file was an examples/ recipe rather than a bare body. */
   fromExample: boolean;
+  /** Set when the recipe is of kind "source": who signs it, and where it goes. */
+  source?: SourceOfExample;
+}
+
+/** The exact text a recipe's body is sent as: a string as written, anything else as compact JSON, as senders send it. */
+export function bodyText(body: unknown): string {
+  return typeof body === 'string' ? body : JSON.stringify(body);
 }
 
 /**
  * The bytes to send. A bare body is sent exactly as written (the signature
- * covers those bytes); an examples/ recipe of kind "http" contributes its body
- * and headers, as `npm run invoke` would send them. A recipe for another kind
- * of caller is refused: posted, its wrapper would only earn a 400.
+ * covers those bytes); an examples/ recipe of kind "http" or "source"
+ * contributes its body and headers, as `npm run invoke` would send them, and
+ * a "source" recipe its source too. A recipe for another kind of caller is
+ * refused: posted, its wrapper would only earn a 400.
  */
 export function readPayload(text: string, source = 'Standard input'): Payload {
   let parsed: unknown;
@@ -141,8 +128,20 @@ export function readPayload(text: string, source = 'Standard input'): Payload {
     return { body: text, headers: {}, fromExample: false };
   }
   if (isHttpExample(parsed)) {
-    const body = typeof parsed.body === 'string' ? parsed.body : JSON.stringify(parsed.body);
-    return { body, headers: parsed.headers ?? {}, fromExample: true };
+    return { body: bodyText(parsed.body), headers: parsed.headers ?? {}, fromExample: true };
+  }
+  if (isSourceExample(parsed)) {
+    const { name, scheme, header, prefix, encoding } = parsed.source as Record<string, unknown>;
+    if (typeof name !== 'string' || typeof scheme !== 'string' || !isSenderScheme(scheme)) {
+      throw new InputError(
+        `${source} is a source recipe whose "source" lacks a "name" or a known "scheme" (${SENDER_SCHEMES.join(', ')}); ` +
+          `check it with: npm run invoke -- ${source === 'Standard input' ? '<its file>' : source}`,
+      );
+    }
+    const settings = Object.fromEntries(
+      Object.entries({ header, prefix, encoding }).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+    ) as SenderSettings;
+    return { body: bodyText(parsed.body), headers: parsed.headers ?? {}, fromExample: true, source: { name, scheme, ...settings } };
   }
   const caller = invokeOnlyCaller(parsed);
   if (caller) {
@@ -157,6 +156,12 @@ export function readPayload(text: string, source = 'Standard input'): Payload {
 
 function isHttpExample(value: unknown): value is { kind: 'http'; body: unknown; headers?: Record<string, string> } {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'http' && 'body' in value;
+}
+
+function isSourceExample(value: unknown): value is { kind: 'source'; source: object; body: unknown; headers?: Record<string, string> } {
+  if (typeof value !== 'object' || value === null) return false;
+  const { kind, source } = value as { kind?: unknown; source?: unknown };
+  return kind === 'source' && 'body' in value && typeof source === 'object' && source !== null;
 }
 
 /** The caller an EventBridge or direct-invocation recipe stands for; undefined for anything else. */
@@ -175,12 +180,9 @@ export interface Answer {
   text: string;
 }
 
-export async function send(url: string, payload: Payload, secret: string | undefined): Promise<Answer> {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    ...payload.headers,
-    ...(secret ? signatureHeaders(secret, payload.body) : {}),
-  };
+/** Posts the payload with `signature` (the headers its sender adds) on top of the payload's own headers. */
+export async function send(url: string, payload: Payload, signature: Record<string, string>): Promise<Answer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...payload.headers, ...signature };
   let response: Response;
   try {
     // API Gateway gives up on an integration after 30 s; a little more here.
@@ -217,12 +219,50 @@ async function readInput(file: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Who signs, with what, and where it goes: the flags first, then a source recipe's own entry. */
+interface Plan {
+  scheme: SenderScheme;
+  settings: SenderSettings;
+  /** The named source, or undefined for the default route. */
+  source: string | undefined;
+  /** The environment variable the secret may come from. */
+  secretVariable: 'WEBHOOK_SECRET' | 'SOURCE_SECRET';
+}
+
+type Flags = { scheme?: string; source?: string; header?: string; prefix?: string; encoding?: string };
+
+function plan(flags: Flags, fromFile: SourceOfExample | undefined): Plan {
+  const scheme = flags.scheme ?? fromFile?.scheme ?? 'standard-webhooks';
+  if (!isSenderScheme(scheme)) throw new UsageError(`--scheme must be one of ${SENDER_SCHEMES.join(', ')}; got ${JSON.stringify(scheme.slice(0, 40))}.`);
+  const source = flags.source ?? fromFile?.name;
+  if (source !== undefined && !SOURCE_NAME.test(source)) {
+    throw new UsageError(`--source must be a source's name as SOURCES has it: 1 to 32 lower-case letters, digits or dashes; got ${JSON.stringify(source.slice(0, 40))}.`);
+  }
+  if (flags.encoding !== undefined && flags.encoding !== 'hex' && flags.encoding !== 'base64') {
+    throw new UsageError(`--encoding must be hex or base64; got ${JSON.stringify(flags.encoding.slice(0, 20))}.`);
+  }
+  const settings: SenderSettings = {};
+  const header = flags.header ?? fromFile?.header;
+  const prefix = flags.prefix ?? fromFile?.prefix;
+  const encoding = (flags.encoding ?? fromFile?.encoding) as SenderSettings['encoding'];
+  if (header !== undefined) settings.header = header;
+  if (prefix !== undefined) settings.prefix = prefix;
+  if (encoding !== undefined) settings.encoding = encoding;
+  const named = source !== undefined || flags.scheme !== undefined;
+  return { scheme, settings, source, secretVariable: named ? 'SOURCE_SECRET' : 'WEBHOOK_SECRET' };
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
       url: { type: 'string', short: 'u' },
       secret: { type: 'string' },
+      scheme: { type: 'string' },
+      source: { type: 'string' },
+      header: { type: 'string' },
+      prefix: { type: 'string' },
+      encoding: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -232,22 +272,29 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('Give one file to send, or - for standard input.');
-  const url = values.url ?? defaultUrl();
-  if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be an http(s) URL, not ${url}`);
-  const secret = (values.secret ?? process.env.WEBHOOK_SECRET)?.trim() || undefined;
-  // Before anything is read or said about the body: a bad key is the first thing to fix.
-  if (secret) parseSigningKeys(secret);
-
+  if (values.url !== undefined && !/^https?:\/\//.test(values.url)) throw new UsageError(`--url must be an http(s) URL, not ${values.url}`);
   const file = positionals[0]!;
   const payload = readPayload(await readInput(file), file === '-' ? 'Standard input' : file);
-  if (payload.fromExample) console.error(`${file} is a recipe: sending its body.`);
+  const how = plan(values, payload.source);
+  const secret = (values.secret ?? process.env[how.secretVariable])?.trim() || undefined;
+  // Before anything is said about the body: a bad key is the first thing to fix.
+  if (secret) checkSecret(how, secret);
+  const url = values.url ?? defaultUrl(process.env, how.source);
+
+  if (payload.fromExample) console.error(`${file} is a recipe: sending its body${payload.source ? ` as the source "${payload.source.name}" (${payload.source.scheme})` : ''}.`);
+  if (!secret && how.secretVariable === 'SOURCE_SECRET') {
+    throw new InputError(
+      `No --secret and no SOURCE_SECRET: a named source's requests are always signed. Give the secret its sender holds ` +
+        '(npm start prints each source\'s key; for a deployed stack, its secret in Secrets Manager).',
+    );
+  }
   if (!secret) {
     console.error('No --secret and no WEBHOOK_SECRET: sending unsigned (only `npm start` without WEBHOOK_SECRET accepts that).');
   }
 
   let answer: Answer;
   try {
-    answer = await send(url, payload, secret);
+    answer = await send(url, payload, secret ? signRequest(how.scheme, secret, payload.body, how.settings) : {});
   } catch (error) {
     if (values.url !== undefined) throw error;
     throw new Error(
@@ -264,6 +311,15 @@ async function main(argv: string[]): Promise<number> {
   );
   console.log(formatAnswer(answer.text));
   return answer.status >= 200 && answer.status < 300 ? 0 : 1;
+}
+
+/** Signs nothing, sends nothing: fails the way signing would, so a bad key or setting is reported before anything else. */
+function checkSecret(how: Plan, secret: string): void {
+  try {
+    signRequest(how.scheme, secret, '', how.settings);
+  } catch (error) {
+    throw error instanceof SignerInputError ? new InputError(error.message) : error;
+  }
 }
 
 if (import.meta.main) {

@@ -7,6 +7,7 @@
 // signing with a wrong key.
 
 import { execFile, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes, createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
 import { DEFAULT_EVENT_PATTERN } from '../../infra/settings.ts';
 import * as errors from '../../lambda/errors.ts';
+import { readSources } from '../../lambda/sources/registry.ts';
 
 const run = promisify(execFile);
 const DOCS = new URL('../../docs/', import.meta.url);
@@ -50,6 +52,14 @@ beforeAll(async () => {
   endpoint = `${local.url}/incidents/site`;
 });
 afterAll(() => local.close());
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** Runs a command expected to fail; its exit code and output. */
 async function failing(command: string, args: string[], env: NodeJS.ProcessEnv) {
@@ -129,48 +139,36 @@ describe('docs/ci-and-scripts.md', () => {
 });
 
 describe('docs/jira-automation.md', () => {
-  type Relay = (event: unknown) => Promise<{ statusCode: number; body: string }>;
-  let relay: Relay;
-  const token = randomBytes(32).toString('hex');
-  // What a Lambda function URL hands the relay for Jira's request.
-  const fromJira = (body: string, headers: Record<string, string>) => ({
-    version: '2.0',
-    rawPath: '/',
-    headers: { 'content-type': 'application/json', 'user-agent': 'Automation for Jira', ...headers },
-    body,
-    isBase64Encoded: false,
+  const recipe = JSON.parse(readFileSync('examples/jira-automation.json', 'utf8')) as { body: { incidentNumbers: string; site: string } };
+  /** The rule's custom data as Jira renders it: `asJsonString` writes the field's value as a JSON string. */
+  const render = (incidents: string, site: string) =>
+    snippet('jira-automation.md', 'custom-data')
+      .replace('{{issue.D3 Incidents.asJsonString}}', JSON.stringify(incidents))
+      .replace('{{issue.D3 Site.value.asJsonString}}', JSON.stringify(site));
+
+  it('renders its custom data into the recipe’s body', () => {
+    expect(JSON.parse(render(recipe.body.incidentNumbers, recipe.body.site))).toEqual(recipe.body);
   });
 
-  let loads = 0;
-  /** A cold start of the relay as the Lambda console would run it, with this WEBHOOK_SECRET. */
-  async function coldStart(key: string): Promise<Relay> {
-    Object.assign(process.env, { ADAPTER_URL: endpoint, RELAY_TOKEN: token, WEBHOOK_SECRET: key });
-    const file = join(mkdtempSync(join(tmpdir(), 'relay-')), 'index.mjs');
-    writeFileSync(file, snippet('jira-automation.md', 'relay'));
-    // A new query each time: a fresh module, read with the environment of the moment.
-    return ((await import(`${pathToFileURL(file).href}?load=${loads++}`)) as { handler: Relay }).handler;
-  }
-
-  beforeAll(async () => {
-    relay = await coldStart(secret);
-  });
-
-  it.each(FORMS)('signs and forwards what Jira sends with the token, given %s, and hands back the adapter’s answer', async (_, key) => {
-    const { body } = JSON.parse(readFileSync('examples/jira-automation.json', 'utf8')) as { body: unknown };
-    const answer = await (await coldStart(key))(fromJira(JSON.stringify(body), { 'x-relay-token': token }));
-    expect(answer.statusCode).toBe(200);
-    expect(JSON.parse(answer.body)).toMatchObject({ status: 'succeeded', requested: 2 });
-  });
-
-  it('does not start with a doubled whsec_ prefix, and says so', async () => {
-    await expect(coldStart(DOUBLED)).rejects.toThrow(DOUBLED_MESSAGE);
-  });
-
-  it('refuses a request without the token, and sends nothing to the adapter', async () => {
-    const before = local.simulator!.stats.requests;
-    const answer = await relay(fromJira('{"incidentNumbers": "20210127-198", "site": "x"}', { 'x-relay-token': 'guess' }));
-    expect(answer.statusCode).toBe(401);
-    expect(local.simulator!.stats.requests).toBe(before);
+  it('renders fields holding quotes and line breaks into JSON the adapter takes, and sends the token as the source expects', async () => {
+    const site = 'Tier "2" EMEA';
+    const body = render('20210127-711,\n20210127-712', site);
+    const token = 'jira-automation-token-0123456789';
+    const sources = { 'jira-automation': { scheme: 'token' } };
+    const adapter = await startLocalAdapter({
+      port: 0,
+      env: { SOURCES: JSON.stringify(sources), SOURCE_SECRETS: JSON.stringify({ 'jira-automation': token }) },
+      logger: new Logger({ logLevel: 'SILENT' }),
+    });
+    try {
+      const url = adapter.sources[0]!.url;
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+      const response = await fetch(url, { method: 'POST', headers, body });
+      expect(await response.json()).toMatchObject({ status: 'succeeded', site, requested: 2 });
+      expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status).toBe(401);
+    } finally {
+      await adapter.close();
+    }
   });
 });
 
@@ -240,6 +238,85 @@ describe('docs/servicenow.md', () => {
   });
 });
 
+describe('docs/servicenow.md, without a script: the REST Message', () => {
+  const recipe = JSON.parse(readFileSync('examples/servicenow.json', 'utf8')) as { source: { name: string } & Record<string, unknown>; body: Record<string, string> };
+  const { name, ...entry } = recipe.source;
+
+  /**
+   * Runs the page's call with Node stand-ins for `current`, `gs` and
+   * RESTMessageV2, which fills the page's content template with the
+   * parameters set, as ServiceNow substitutes ${variables}.
+   */
+  function renderedBody(fields: Record<string, string>, userName: string): string {
+    const parameters: Record<string, string> = {};
+    const context = {
+      current: { getValue: (field: string) => fields[field] },
+      gs: { getUserName: () => userName, warn: () => undefined },
+      sn_ws: {
+        RESTMessageV2: class {
+          constructor(message: string, method: string) {
+            expect([message, method]).toEqual(['D3 site adapter', 'Move incidents']);
+          }
+          setStringParameterNoEscape = (key: string, value: string) => (parameters[key] = value);
+          execute = () => ({ getStatusCode: () => 200, getBody: () => '{}' });
+        },
+      },
+      JSON,
+      String,
+    };
+    runInNewContext(snippet('servicenow.md', 'rest-message-call'), context);
+    return snippet('servicenow.md', 'rest-message-content').replace(/\$\{(\w+)\}/g, (_, key: string) => {
+      expect(parameters, key).toHaveProperty([key]);
+      return parameters[key]!;
+    });
+  }
+
+  it('fills its content template into the recipe’s body', () => {
+    const fields = { number: recipe.body.number!, u_d3_incidents: recipe.body.d3_incidents!, u_d3_site: recipe.body.d3_site! };
+    expect(JSON.parse(renderedBody(fields, recipe.body.updated_by!))).toEqual(recipe.body);
+  });
+
+  it('sends fields holding quotes and backslashes as JSON the source maps, with the token in the header the page names', async () => {
+    const token = 'servicenow-token-0123456789abcdef';
+    const adapter = await startLocalAdapter({
+      port: 0,
+      env: { SOURCES: JSON.stringify({ [name]: entry }), SOURCE_SECRETS: JSON.stringify({ [name]: token }) },
+      logger: new Logger({ logLevel: 'SILENT' }),
+    });
+    try {
+      const site = 'SOC "North" \\ EMEA';
+      const body = renderedBody({ number: 'INC0010043', u_d3_incidents: '20240601-911,20240601-912', u_d3_site: site }, 'jane.doe');
+      expect(doc('servicenow.md')).toContain('`Authorization` = `Bearer ` followed by the source\'s secret');
+      const response = await fetch(adapter.sources[0]!.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body,
+      });
+      expect(await response.json()).toMatchObject({ status: 'succeeded', site, requested: 2 });
+    } finally {
+      await adapter.close();
+    }
+  });
+});
+
+describe('docs/zendesk.md', () => {
+  it('has the trigger write the body its source maps: the recipe’s body, once Zendesk fills in the placeholders', () => {
+    const recipe = JSON.parse(readFileSync('examples/zendesk.json', 'utf8')) as { body: { ticket: Record<string, string>; updated_by: string } };
+    const values: Record<string, string> = {
+      'ticket.id': recipe.body.ticket.id!,
+      'ticket.status': recipe.body.ticket.status!,
+      'ticket.group.name': recipe.body.ticket.group!,
+      'ticket.ticket_field_360012345678': recipe.body.ticket.d3_incidents!,
+      'current_user.name': recipe.body.updated_by,
+    };
+    const rendered = snippet('zendesk.md', 'trigger-body').replace(/\{\{([\w.]+)\}\}/g, (_, placeholder: string) => {
+      expect(values, placeholder).toHaveProperty([placeholder]);
+      return values[placeholder]!;
+    });
+    expect(JSON.parse(rendered)).toEqual(recipe.body);
+  });
+});
+
 describe('examples/signed-curl.sh', () => {
   const curl = (key: string) => run('bash', ['examples/signed-curl.sh', endpoint], { env: { ...process.env, WEBHOOK_SECRET: key } });
 
@@ -304,6 +381,79 @@ describe('docs/step-functions.md', () => {
     }
     expect(caught).toEqual(expect.arrayContaining(['ValidationError', 'D3AuthError', 'ConfigurationError']));
     for (const { Next } of task.Catch!) expect(definition.States).toHaveProperty([Next]);
+  });
+});
+
+// Each sender's page: its SOURCES block is its recipe's source entry and the
+// adapter's reader takes it; the same JSON is what its npm start and cdk
+// commands give; it reads or puts the secret through the stack's outputs for
+// that source; and its local commands run as written.
+const SENDER_PAGES = [
+  { page: 'jira-cloud.md', example: 'examples/jira-cloud.json', key: 'stack', docs: /https:\/\/developer\.atlassian\.com\// },
+  { page: 'jira-automation.md', example: 'examples/jira-automation.json', key: 'stack', docs: /https:\/\/support\.atlassian\.com\// },
+  { page: 'servicenow.md', example: 'examples/servicenow.json', key: 'stack', docs: /https:\/\/www\.servicenow\.com\/docs\// },
+  { page: 'pagerduty.md', example: 'examples/pagerduty.json', key: 'sender', docs: /https:\/\/(support|developer)\.pagerduty\.com\// },
+  { page: 'github.md', example: 'examples/github.json', key: 'stack', docs: /https:\/\/docs\.github\.com\// },
+  { page: 'gitlab.md', example: 'examples/gitlab.json', key: 'stack', docs: /https:\/\/docs\.gitlab\.com\// },
+  { page: 'zendesk.md', example: 'examples/zendesk.json', key: 'sender', docs: /https:\/\/(support|developer)\.zendesk\.com\// },
+  { page: 'slack.md', example: 'examples/slack.json', key: 'sender', docs: /https:\/\/docs\.slack\.dev\// },
+] as const;
+
+/** The JSON between `<<'EOF'` and `EOF` in a shell snippet. */
+function heredoc(block: string): unknown {
+  const match = /<<'EOF'\n([\s\S]*?)\nEOF\n/.exec(block);
+  if (!match) throw new Error(`no <<'EOF' heredoc in:\n${block}`);
+  return JSON.parse(match[1]!);
+}
+
+const pascal = (name: string) => name.split('-').map((part) => part[0]!.toUpperCase() + part.slice(1)).join('');
+
+describe.each(SENDER_PAGES)('docs/$page', ({ page, example, key, docs }) => {
+  const recipe = JSON.parse(readFileSync(example, 'utf8')) as { source: { name: string } & Record<string, unknown> };
+  const { name, ...entry } = recipe.source;
+  const sources = { [name]: entry };
+
+  it('shows its recipe’s source as the SOURCES entry, which the adapter’s reader takes', () => {
+    expect(JSON.parse(snippet(page, 'sources'))).toEqual(sources);
+    const problems: string[] = [];
+    readSources(JSON.stringify({ [name]: { ...entry, secretId: 'from-the-stack' } }), undefined, problems);
+    expect(problems).toEqual([]);
+  });
+
+  it('gives npm start and the stack that same entry', () => {
+    expect(heredoc(snippet(page, 'npm-start'))).toEqual(sources);
+    const cdk = snippet(page, 'cdk');
+    expect(cdk).toMatch(/^npx cdk deploy -c sources="\$\(cat <<'EOF'$/m);
+    expect(heredoc(cdk)).toEqual(sources);
+  });
+
+  it(`${key === 'stack' ? 'reads the secret the stack generated' : 'puts the secret the sender made'} through the source’s output, and names its URL output`, () => {
+    const secret = snippet(page, 'secret');
+    expect(secret).toContain(`--secret-id "$(output SourceSecretId${pascal(name)})"`);
+    expect(secret).toMatch(key === 'stack' ? /^aws secretsmanager get-secret-value / : /^read -rsp .*\naws secretsmanager put-secret-value .*--secret-string "\$key"\nunset key$/m);
+    expect(doc(page)).toContain(`output SourceUrl${pascal(name)}`);
+  });
+
+  it('links its recipe and the sender’s own documentation, and says what the sender does on a 4xx or 5xx', () => {
+    expect(doc(page)).toContain(`](../${example})`);
+    expect(doc(page)).toMatch(docs);
+    expect(doc(page)).toMatch(/^## When the adapter answers 4xx or 5xx$/m);
+  });
+
+  it('runs its recipe with npm run invoke, as it says', async () => {
+    expect(snippet(page, 'try')).toBe(`npm run invoke -- ${example}`);
+    const { stderr } = await run('bash', ['-c', snippet(page, 'try')]);
+    expect(stderr).toContain(`${example.slice('examples/'.length)} (source): HTTP 200, moved, as expected`);
+  });
+
+  it('moves the recipe’s incidents with its npm start commands, pasted as they are', async () => {
+    const port = await freePort();
+    const commands = snippet(page, 'npm-start').replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`);
+    // Job control as in an interactive shell, so `kill %1` stops npm start; the traps clean up if the commands fail.
+    const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${commands}`;
+    const clean = { PORT: String(port), WEBHOOK_SECRET: '', D3_BASE_URL: '', D3_SECRET_ID: '', D3_API_KEY: '', SOURCES: '', SOURCE_SECRETS: '', SOURCE_SECRET: '' };
+    const { stdout } = await run('bash', ['-c', script], { env: { ...process.env, ...clean }, timeout: 20_000 });
+    expect(stdout).toMatch(/"status":\s*"succeeded"/);
   });
 });
 

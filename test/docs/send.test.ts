@@ -2,9 +2,13 @@
 // signatures with a key stored bare, as the stack stores it: a signed send is
 // answered 200 whether the sender's copy carries `whsec_` or not, a wrong or
 // missing secret 401 and a non-zero exit; a doubled prefix, a recipe meant for
-// `npm run invoke` and nothing reachable exit 2 before anything is sent.
+// `npm run invoke` and nothing reachable exit 2 before anything is sent. For a
+// named source it signs as the source's sender does (a source recipe brings
+// its scheme and settings, the command line may give them), and never sends
+// a source's request unsigned.
 
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -228,5 +232,93 @@ describe('signatureHeaders', () => {
     expect(() => new Webhook(old).verify(body, headers)).not.toThrow();
     expect(() => new Webhook(next).verify(body, headers)).not.toThrow();
     expect(() => new Webhook(newKey()).verify(body, headers)).toThrow();
+  });
+});
+
+describe('npm run send as a named source’s sender', () => {
+  const keys = { github: `gh-${newKey()}`, 'signed-by-mine': `mine-${newKey()}`, gitlab: `gl-${newKey().replace(/[+/=]/g, 'x')}` };
+  const github = JSON.parse(readFileSync('examples/github.json', 'utf8')) as { source: Record<string, unknown> };
+  const { name: _name, ...githubEntry } = github.source;
+  let local: LocalAdapter;
+  const body = '{"incidentNumbers": "20240601-341", "site": "Tier 3"}';
+
+  beforeAll(async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    local = await startLocalAdapter({
+      port: 0,
+      env: {
+        SOURCES: JSON.stringify({
+          github: githubEntry,
+          'signed-by-mine': { scheme: 'hmac-sha256', header: 'X-Signature', prefix: 'sha256=', encoding: 'base64' },
+          gitlab: { scheme: 'token', header: 'x-gitlab-token' },
+        }),
+        SOURCE_SECRETS: JSON.stringify(keys),
+      },
+      logger: new Logger({ logLevel: 'SILENT' }),
+    });
+  });
+  afterAll(() => local.close());
+  const port = () => new URL(local.url).port;
+
+  it('sends a source recipe to its source on npm start’s port, signed as its sender signs, with SOURCE_SECRET', async () => {
+    const run = await send(['examples/github.json'], { SOURCE_SECRET: keys.github, PORT: port() });
+    expect(run.stderr).toContain('examples/github.json is a recipe: sending its body as the source "github" (github).');
+    expect(run.stderr).toMatch(/^HTTP 200 OK/m);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'succeeded', site: 'Tier 2', updated: ['20240601-501'] });
+    expect(run.code).toBe(0);
+  });
+
+  it('signs any body with the scheme and settings given on the command line', async () => {
+    const run = await send(
+      ['--scheme', 'hmac-sha256', '--source', 'signed-by-mine', '--header', 'X-Signature', '--prefix', 'sha256=', '--encoding', 'base64', '-'],
+      { SOURCE_SECRET: keys['signed-by-mine'], PORT: port() },
+      body,
+    );
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'succeeded', site: 'Tier 3' });
+    expect(run.code).toBe(0);
+  });
+
+  it('sends a token in the header given, with --secret and --url', async () => {
+    const url = `${local.url}/incidents/site/gitlab`;
+    const run = await send(['--scheme', 'token', '--header', 'X-Gitlab-Token', '--url', url, '--secret', keys.gitlab, '-'], {}, body);
+    expect(run.code).toBe(0);
+    const wrong = await send(['--scheme', 'token', '--header', 'X-Gitlab-Token', '--url', url, '--secret', `${keys.gitlab}x`, '-'], {}, body);
+    expect(wrong.stderr).toMatch(/^HTTP 401 Unauthorized/m);
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ detail: 'The token in x-gitlab-token does not match.' });
+    expect(wrong.code).toBe(1);
+  });
+
+  it('never sends a source’s request unsigned: without --secret or SOURCE_SECRET it exits 2, even with WEBHOOK_SECRET set', async () => {
+    const before = local.simulator!.stats.requests;
+    const run = await send(['examples/github.json'], { PORT: port(), WEBHOOK_SECRET: newKey(), SOURCE_SECRET: undefined });
+    expect(run.stderr).toMatch(/^No --secret and no SOURCE_SECRET: a named source's requests are always signed\. Give the secret its sender holds/m);
+    expect(run.stderr).not.toMatch(/^HTTP /m);
+    expect(run.code).toBe(2);
+    expect(local.simulator!.stats.requests).toBe(before);
+  });
+
+  it('exits 2 naming the mistake: an unknown scheme (with the usage), a setting the scheme has not, a source name the adapter would not route', async () => {
+    const unknown = await send(['--scheme', 'jira-cloud', '--secret', 'x', '-'], {}, body);
+    expect(unknown.stderr).toMatch(/^--scheme must be one of standard-webhooks, github, jira, pagerduty, slack, zendesk, token, hmac-sha256; got "jira-cloud"\.\n\nUsage: npm run send/);
+    expect(unknown.code).toBe(2);
+    const setting = await send(['--scheme', 'github', '--header', 'X-Sig', '--secret', 'x', '-'], {}, body);
+    expect(setting.stderr).toBe("The github scheme takes no --header: its sender's headers are fixed. Leave it out.\n");
+    expect(setting.code).toBe(2);
+    const name = await send(['--scheme', 'github', '--source', 'My_Source', '--secret', 'x', '-'], {}, body);
+    expect(name.stderr).toMatch(/^--source must be a source's name as SOURCES has it: 1 to 32 lower-case letters, digits or dashes; got "My_Source"\./);
+    expect(name.code).toBe(2);
+  });
+
+  it('names the schemes and the source flags in its usage', async () => {
+    const run = await send(['--help']);
+    expect(run.stdout).toMatch(/^ {7}npm run send -- --scheme NAME \[--source NAME\] \[--url URL\] \[--secret KEY\] FILE\.json\|-$/m);
+    expect(run.stdout).toContain('standard-webhooks, github, jira, pagerduty, slack, zendesk, token, hmac-sha256');
+    expect(run.code).toBe(0);
+  });
+});
+
+describe('defaultUrl for a named source', () => {
+  it('is the source’s route on npm start’s port', () => {
+    expect(defaultUrl({ PORT: '8123' }, 'github')).toBe('http://127.0.0.1:8123/incidents/site/github');
   });
 });

@@ -53,7 +53,7 @@ interface Started {
 /** Runs `npm start`'s program on this Node with `env`, until its banner is out. */
 async function npmStart(env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, ['dev/server.ts'], {
-    env: { ...process.env, PORT: '0', D3_BASE_URL: '', WEBHOOK_SECRET: '', WEBHOOK_SECRET_ID: '', D3_SECRET_ID: '', D3_API_KEY: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', ...env },
+    env: { ...process.env, PORT: '0', D3_BASE_URL: '', WEBHOOK_SECRET: '', WEBHOOK_SECRET_ID: '', D3_SECRET_ID: '', D3_API_KEY: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', SOURCES: '', SOURCE_SECRETS: '', ...env },
   });
   let out = '';
   let err = '';
@@ -360,6 +360,156 @@ describe('the README', () => {
     const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
     const run = await runShell(script, { PORT: String(port), WEBHOOK_SECRET: '', D3_BASE_URL: '', D3_SECRET_ID: '', D3_API_KEY: '' });
     expect(run.stdout.match(/"status":\s*"succeeded"/g), `${run.stdout}\n${run.stderr}`).toHaveLength(2);
+    await until(async () => !(await listening(port)), () => `npm start still listens on ${port} after kill %1`);
+  });
+});
+
+describe('npm start with named sources (SOURCES, SOURCE_SECRETS)', () => {
+  const github = JSON.parse(readFileSync('examples/github.json', 'utf8')) as { source: Record<string, unknown>; body: unknown };
+  const { name: _name, ...githubEntry } = github.source;
+  const token = `gitlab-${randomBytes(12).toString('hex')}`;
+  let started: Started;
+  beforeAll(async () => {
+    started = await npmStart({
+      SOURCES: JSON.stringify({ github: githubEntry, gitlab: { scheme: 'token', header: 'X-Gitlab-Token' } }),
+      SOURCE_SECRETS: JSON.stringify({ gitlab: token }),
+    });
+  });
+  afterAll(() => started.stop());
+
+  it('lists each source with its URL and where its key comes from, printing a generated key', () => {
+    expect(started.banner).toContain('Sources (SOURCES): 2, each at its own URL');
+    expect(started.banner).toContain(`  github (github): ${started.url}/incidents/site/github`);
+    expect(started.banner).toContain(`  gitlab (token): ${started.url}/incidents/site/gitlab`);
+    expect(started.banner).toMatch(/^ {4}key: [A-Za-z0-9]{32} \(generated for this run; choose it with SOURCE_SECRETS='\{"github": "\.\.\."\}'\)$/m);
+    expect(started.banner).toContain('    key: the one given in SOURCE_SECRETS');
+    expect(started.banner).not.toContain(token);
+  });
+
+  it('moves the incidents of the recipe the banner suggests sending, signed with the generated key', async () => {
+    const command = /^ {4}try: (npm run send -- --secret [A-Za-z0-9]{32} examples\/github\.json)$/m.exec(started.banner)?.[1];
+    expect(command, started.banner).toBeDefined();
+    const run = await runShell(command!, { PORT: new URL(started.url).port });
+    // npm prints the script it runs before the answer.
+    expect(JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)), run.stderr).toMatchObject({ status: 'succeeded', site: 'Tier 2', updated: ['20240601-501'] });
+  });
+
+  it('checks a source’s requests with the secret given in SOURCE_SECRETS, in the header its scheme names', async () => {
+    const body = JSON.stringify({ incidentNumbers: '20240601-621', site: 'Tier 3' });
+    const send = (value: string) =>
+      fetch(`${started.url}/incidents/site/gitlab`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitlab-token': value }, body });
+    expect((await send(`${token}x`)).status).toBe(401);
+    expect(await (await send(token)).json()).toMatchObject({ status: 'succeeded', site: 'Tier 3' });
+    await until(() => started.stdout().includes('POST /incidents/site/gitlab 200'), () => started.stdout());
+    expect(started.stdout()).toMatch(/^POST \/incidents\/site\/gitlab 401 \d+ ms {2}UnauthorizedError: The token in x-gitlab-token does not match\.$/m);
+  });
+
+  it('answers 404 for a source SOURCES does not name', async () => {
+    const response = await fetch(`${started.url}/incidents/site/jira`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(404);
+  });
+});
+
+describe('npm start refuses named sources it cannot serve', () => {
+  const start = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['dev/server.ts'], {
+        env: { ...process.env, PORT: '0', D3_BASE_URL: '', D3_API_KEY: '', D3_SECRET_ID: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', WEBHOOK_SECRET: '', SOURCES: '', SOURCE_SECRETS: '', ...env },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => child.kill('SIGTERM'), 10_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  const refused = (run: { code: number | null; stdout: string; stderr: string }) => {
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).not.toMatch(/\n\s+at |listening/);
+    return run.stderr.trimEnd().split('\n');
+  };
+
+  it('names a SOURCE_SECRETS entry for a source SOURCES does not have, and SOURCE_SECRETS that is not JSON', async () => {
+    expect(refused(await start({ SOURCES: '{"github": {"scheme": "github"}}', SOURCE_SECRETS: '{"gihtub": "s3cret"}' }))).toEqual([
+      'npm start: SOURCE_SECRETS.gihtub names no source of SOURCES (its sources: github): check the name, or add the source to SOURCES.',
+    ]);
+    expect(refused(await start({ SOURCES: '{"github": {"scheme": "github"}}', SOURCE_SECRETS: "{github: 's3cret'}" }))).toEqual([
+      `npm start: SOURCE_SECRETS must be a JSON object of secrets by source name, such as SOURCE_SECRETS='{"github": "a-long-random-secret"}'.`,
+    ]);
+  });
+
+  it('refuses a secret the source’s scheme would refuse, naming the source, and a SOURCES entry the handler would refuse', async () => {
+    expect(refused(await start({ SOURCES: '{"ops": {"scheme": "standard-webhooks"}}', SOURCE_SECRETS: '{"ops": "changeme"}' }))).toEqual([
+      'npm start: SOURCE_SECRETS.ops: The webhook signing secret is not a valid Standard Webhooks key: the base64 of at least 16 random bytes, with or without whsec_ before it.',
+    ]);
+    const [line, ...rest] = refused(await start({ SOURCES: '{"ops": {"scheme": "hmac-sha256"}}' }));
+    expect(rest).toEqual([]);
+    expect(line).toMatch(/^npm start: Invalid configuration: SOURCES\.ops\.header is required for the hmac-sha256 scheme\.$/);
+  });
+
+  it('says a region is needed when a source’s secretId is read from AWS Secrets Manager', async () => {
+    const noRegion = { AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
+    expect(refused(await start({ ...noRegion, SOURCES: '{"ops": {"scheme": "github", "secretId": "prod/github-webhook"}}' }))).toEqual([
+      'npm start: SOURCES.ops.secretId is read from AWS Secrets Manager, which needs a region: set AWS_REGION (or AWS_PROFILE with a region), e.g. AWS_REGION=eu-west-1.',
+    ]);
+  });
+
+  it('warns when a SOURCE_SECRETS value holds whitespace, which the adapter reads as several keys', () => {
+    const { problems, warnings } = readCommandLine({ SOURCES: '{"jira": {"scheme": "jira"}}', SOURCE_SECRETS: '{"jira": "two words"}' });
+    expect(problems).toEqual([]);
+    expect(warnings).toEqual([
+      'SOURCE_SECRETS.jira holds whitespace, so the adapter reads it as 2 keys, as during a rotation; if it is one secret with spaces, give it as {"secrets": ["..."]}.',
+    ]);
+  });
+});
+
+describe('the local adapter with a source whose secret is in AWS Secrets Manager', () => {
+  it('reads that secret from AWS and the others locally', async () => {
+    const key = `jira-${randomBytes(12).toString('hex')}`;
+    const aws = await startLocalSecretsManager({ secrets: { 'prod/jira-webhook': key } });
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+    const local = await startLocalAdapter({
+      port: 0,
+      env: { SOURCES: JSON.stringify({ jira: { scheme: 'jira', secretId: 'prod/jira-webhook' }, github: { scheme: 'github' } }) },
+      logger: new Logger({ logLevel: 'SILENT' }),
+    });
+    try {
+      expect(local.sources.map(({ name, keyFrom, secretId }) => ({ name, keyFrom, secretId }))).toEqual([
+        { name: 'jira', keyFrom: 'AWS', secretId: 'prod/jira-webhook' },
+        { name: 'github', keyFrom: 'generated', secretId: 'local/sources/github' },
+      ]);
+      const body = JSON.stringify({ incidentNumbers: ['20240601-631'], site: 'Tier 2' });
+      const signature = `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+      const response = await fetch(local.sources[0]!.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature': signature }, body });
+      expect(response.status).toBe(200);
+      expect(aws.calls.map((call) => call.secretId)).toContain('prod/jira-webhook');
+      expect(aws.calls.map((call) => call.secretId)).not.toContain('local/sources/github');
+    } finally {
+      await local.close();
+      await aws.close();
+      for (const name of ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+    }
+  });
+});
+
+describe('the README’s named-source recipe', () => {
+  it('works when pasted: npm start serves the source with the key SOURCE_SECRETS gives, and npm run send moves the recipe’s incidents', async () => {
+    const section = readme.slice(readme.indexOf('## Running it locally'), readme.indexOf('## Configuration'));
+    const recipe = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((block) => block.includes('SOURCE_SECRETS='))!;
+    expect(recipe).toContain('npm start &');
+    const port = await freePort();
+    const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
+    const run = await runShell(script, { PORT: String(port), WEBHOOK_SECRET: '', D3_BASE_URL: '', D3_SECRET_ID: '', D3_API_KEY: '', SOURCES: '', SOURCE_SECRETS: '' });
+    expect(run.stdout.match(/"status":\s*"succeeded"/g), `${run.stdout}\n${run.stderr}`).toHaveLength(1);
+    expect(run.stdout).toContain('"20210127-198"');
     await until(async () => !(await listening(port)), () => `npm start still listens on ${port} after kill %1`);
   });
 });
