@@ -35,7 +35,7 @@ export interface MoveCall {
 }
 
 /** What a delivery asks for: a request to carry out, or nothing (its source's condition was false). */
-export type Wanted = { kind: 'move'; request: MoveRequest } | { kind: 'ignored'; reason: string };
+export type Wanted = { kind: 'move'; request: MoveRequest } | { kind: 'ignored'; reason: string; challenge?: string };
 
 export interface Adapter {
   /** Lower-case names of the headers token sources read: credentials, never to be logged. */
@@ -111,6 +111,8 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     read(inbound, source) {
       const payload = readPayload(inbound);
       if (!source) return { kind: 'move', request: parseMoveRequest(payload) };
+      const challenge = slackChallenge(source, payload);
+      if (challenge !== undefined) return { kind: 'ignored', reason: 'Slack checks the Request URL: its challenge is answered.', challenge };
       const delivery = readDelivery(source, payload);
       if (delivery.kind === 'ignored') return delivery;
       try {
@@ -144,4 +146,15 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
       }
     },
   };
+}
+
+/**
+ * Slack saves an Events API Request URL only once it gets back the
+ * `challenge` of a signed `url_verification` delivery
+ * (https://docs.slack.dev/reference/events/url_verification/).
+ */
+function slackChallenge(source: Source, payload: unknown): string | undefined {
+  if (source.scheme !== 'slack' || typeof payload !== 'object' || payload === null) return undefined;
+  const { type, challenge } = payload as { type?: unknown; challenge?: unknown };
+  return type === 'url_verification' && typeof challenge === 'string' ? challenge.slice(0, 1000) : undefined;
 }

@@ -43,7 +43,7 @@ export function createHandler(options: HandlerOptions = {}) {
     .use(sourceSignature({ logger, claim: adapter.claim, verify: adapter.verify })) // source, signature on the raw body
     .handler(async (event: unknown, context: AdapterContext, { signal }: { signal: AbortSignal }) => {
       const wanted = adapter.read(event as Inbound, context.source); // parse, condition, map, validate
-      if (wanted.kind === 'ignored') return ignored(wanted.reason, context.awsRequestId);
+      if (wanted.kind === 'ignored') return ignored(wanted.reason, context.awsRequestId, wanted.challenge);
       const remaining = context.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
       return adapter.move(wanted.request, {
         // batch, call D3, merge

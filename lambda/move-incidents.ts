@@ -78,6 +78,8 @@ export interface IgnoredResult {
   failed: [];
   reason: string;
   requestId: string;
+  /** Slack's URL verification only: the challenge it sent, answered back. */
+  challenge?: string;
 }
 
 export type Result = MoveResult | IgnoredResult;
@@ -148,8 +150,9 @@ export async function moveIncidents(request: MoveRequest, options: MoveOptions):
   return { result, incomplete: firstError };
 }
 
-export function ignored(reason: string, requestId: string): MoveOutcome {
-  return { result: { status: 'ignored', requested: 0, updated: [], failed: [], reason, requestId }, incomplete: undefined };
+export function ignored(reason: string, requestId: string, challenge?: string): MoveOutcome {
+  const result: IgnoredResult = { status: 'ignored', requested: 0, updated: [], failed: [], reason, requestId };
+  return { result: challenge === undefined ? result : { ...result, challenge }, incomplete: undefined };
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {
