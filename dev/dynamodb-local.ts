@@ -120,8 +120,9 @@ export async function startLocalDynamoDB(options: LocalDynamoDBOptions = {}): Pr
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  // The endpoint names the address actually bound, so a test can check it is loopback.
+  const { address, port } = server.address() as AddressInfo;
+  const endpoint = `${options.tls ? 'https' : 'http'}://${address}:${port}`;
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',

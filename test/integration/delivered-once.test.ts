@@ -7,8 +7,7 @@
 // D3 not called. Where a test needs time to pass (a record's TTL, an
 // in-progress expiry) it moves the clock Date.now() reads rather than waits.
 
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { createHash } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startLocalDynamoDB, type LocalDynamoDB } from '../../dev/dynamodb-local.ts';
@@ -70,6 +69,10 @@ describe('a repeat of a finished delivery', () => {
       deliveryKey: 'default:msg_repeat-1',
       firstRequestId: first.json.requestId,
     });
+    // An operator finds a delivery's record from its key: Powertools' id is the
+    // service name and the SHA-256 of the key as JSON; TTL in `expiration`.
+    const id = `d3-site-adapter#${createHash('sha256').update(JSON.stringify('default:msg_repeat-1')).digest('base64')}`;
+    expect(await records(h)).toEqual([expect.objectContaining({ id, status: 'COMPLETED', expiration: expect.any(Number) })]);
   });
 
   it('is recognised by the request it makes, not the bytes it was sent as', async () => {
@@ -297,6 +300,7 @@ describe('the store', () => {
     expect(refused.json).toMatchObject({ type: `${PROBLEM}delivery-store-unavailable`, status: 503 });
     expect(refused.body).not.toContain(STORE_TABLE);
     expect(commands(h)).toBe(0);
+    expect(h.dynamodb!.pending()).toBe(0); // the SDK tried three times, and each met a reset
     expect(h.logs().find((line) => line.message === 'Request failed')).toMatchObject({ errorName: 'DeliveryStoreUnavailableError' });
 
     const later = await deliver(h, 'msg_store-down-1', move());
@@ -337,6 +341,13 @@ describe('the store', () => {
     const error = await thrownBy(h.invoke(eventBridgeEvent(move(), 'event-store-down-1')));
     expect(error.name).toBe('DeliveryStoreUnavailableError');
     expect(commands(h)).toBe(0);
+  });
+});
+
+describe('the embedded DynamoDB', () => {
+  it('listens on loopback only, not on every interface as dynalite would by default', async () => {
+    dynamodb = await startLocalDynamoDB();
+    expect(new URL(dynamodb.endpoint).hostname).toBe('127.0.0.1');
   });
 });
 
