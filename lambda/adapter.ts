@@ -1,6 +1,6 @@
 // The composition root: builds, once per instance, everything an invocation
-// shares (configuration, secret cache, rate limiter, D3 client) and offers
-// the two things the handler asks of it.
+// shares (configuration, secret cache, rate limiter, D3 client, delivery
+// store) and offers what the handler asks of it.
 //
 // A broken configuration is logged here, once, at cold start; every
 // invocation then answers ConfigurationError instead of the function
@@ -8,9 +8,12 @@
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
 import { loadConfig, type Config } from './config.ts';
 import { D3Client } from './d3/client.ts';
+import { createDeliveries, type Once } from './deliveries/deliveries.ts';
 import { RateLimiter } from './d3/rate-limiter.ts';
 import type { HttpPost } from './d3/transport.ts';
 import { ConfigurationError } from './errors.ts';
@@ -19,7 +22,7 @@ import type { MoveRequest } from './request-schema.ts';
 import { SecretCache } from './secrets.ts';
 import type { InvocationMetrics, Telemetry } from './telemetry.ts';
 import { readPayload, type Inbound } from './inbound.ts';
-import { parseMoveRequest } from './request-schema.ts';
+import { parseDirectRequest, parseMoveRequest } from './request-schema.ts';
 import { SourceAuthenticator, type Claimed } from './sources/authenticator.ts';
 import { explainMapped, readDelivery } from './sources/mapping.ts';
 import type { Source } from './sources/registry.ts';
@@ -34,8 +37,14 @@ export interface MoveCall {
   metrics?: InvocationMetrics;
 }
 
-/** What a delivery asks for: a request to carry out, or nothing (its source's condition was false). */
-export type Wanted = { kind: 'move'; request: MoveRequest } | { kind: 'ignored'; reason: string; challenge?: string };
+/**
+ * What a delivery asks for: a request to carry out (with a direct
+ * invocation's own idempotency key, if it sent one), or nothing (its
+ * source's condition was false; or Slack checking the URL, with its challenge).
+ */
+export type Wanted =
+  | { kind: 'move'; request: MoveRequest; idempotencyKey?: string }
+  | { kind: 'ignored'; reason: string; challenge?: string };
 
 export interface Adapter {
   /** Lower-case names of the headers token sources read: credentials, never to be logged. */
@@ -47,6 +56,13 @@ export interface Adapter {
   /** The request a delivery makes, through its source's condition and mapping; throws ValidationError. */
   read(inbound: Inbound, source: Source | undefined): Wanted;
   move(request: MoveRequest, call: MoveCall): Promise<MoveOutcome>;
+  /**
+   * `carryOut` at most once per delivery key (deliveries/delivery-key.ts):
+   * a repeat gets the recorded answer. Without a key or a table, carried out
+   * as it is. Throws DeliveryInProgressError, IdempotencyKeyReusedError,
+   * DeliveryStoreUnavailableError, or what `carryOut` threw.
+   */
+  once(key: string | undefined, wanted: Wanted, context: Context, carryOut: () => Promise<MoveOutcome>): Promise<Once>;
 }
 
 export interface AdapterDependencies {
@@ -56,6 +72,8 @@ export interface AdapterDependencies {
   /** A ready client (tests, LocalStack); by default the SDK's standard configuration. */
   secretsClient?: SecretsManagerClient;
   post?: HttpPost;
+  /** A ready DynamoDB client for the delivery store (tests, `npm start`); by default deliveries/store-client.ts's. */
+  storeClient?: DynamoDBClient;
 }
 
 export function createAdapter(env: Record<string, string | undefined>, deps: AdapterDependencies): Adapter {
@@ -71,7 +89,7 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     const fail = () => {
       throw error;
     };
-    return { credentialHeaders: new Set(), claim: fail, verify: refuse, read: fail, move: refuse };
+    return { credentialHeaders: new Set(), claim: fail, verify: refuse, read: fail, move: refuse, once: refuse };
   }
 
   const provider = new SecretsProvider(deps.secretsClient ? { awsSdkV3Client: deps.secretsClient } : {});
@@ -87,6 +105,12 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     timeoutMs: config.timeoutMs,
     maxAttempts: config.maxAttempts,
     ...(deps.post ? { post: deps.post } : {}),
+  });
+
+  const deliveries = createDeliveries({
+    settings: config.idempotency,
+    logger: deps.logger,
+    ...(deps.storeClient ? { client: deps.storeClient } : {}),
   });
 
   const authenticator = new SourceAuthenticator(config.sources, secrets, (source) => createScheme(source.scheme, source.settings));
@@ -110,6 +134,10 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     verify: (claimed, inbound) => authenticator.verify(claimed, inbound),
     read(inbound, source) {
       const payload = readPayload(inbound);
+      if (inbound.kind === 'direct') {
+        const { request, idempotencyKey } = parseDirectRequest(payload);
+        return idempotencyKey === undefined ? { kind: 'move', request } : { kind: 'move', request, idempotencyKey };
+      }
       if (!source) return { kind: 'move', request: parseMoveRequest(payload) };
       const challenge = slackChallenge(source, payload);
       if (challenge !== undefined) return { kind: 'ignored', reason: 'Slack checks the Request URL: its challenge is answered.', challenge };
@@ -144,6 +172,14 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
         metrics?.incidents(requested, 0, requested);
         throw error;
       }
+    },
+    once(key, wanted, context, carryOut) {
+      if (key === undefined) return deliveries.once(undefined, context, carryOut);
+      deps.logger.appendKeys({ deliveryKey: key });
+      // The payload hash covers the request as validated (and mapped), not
+      // the bytes sent: a redelivery that differs only in form is the same.
+      const request = wanted.kind === 'move' ? { move: wanted.request } : { ignored: wanted.reason };
+      return deliveries.once({ key, request }, context, carryOut);
     },
   };
 }

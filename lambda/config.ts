@@ -23,7 +23,34 @@ export interface Config {
   timeoutMs: number;
   maxAttempts: number;
   secretCacheTtlSeconds: number;
+  /**
+   * Where deliveries are recorded (IDEMPOTENCY_TABLE), so that a repeat of
+   * one is answered without being carried out again; absent when the table
+   * is not set: no de-duplication.
+   */
+  idempotency?: IdempotencySettings;
 }
+
+export interface IdempotencySettings {
+  /** The DynamoDB table: partition key `id` (string), TTL attribute `expiration`. */
+  table: string;
+  /** How long a delivery's answer is kept for its repeats (IDEMPOTENCY_TTL_SECONDS). */
+  ttlSeconds: number;
+}
+
+/**
+ * EventBridge retries delivering an event, and Lambda an asynchronous
+ * invocation, for up to 6 hours (the stack's maximum event age for both): a
+ * record must outlive every retry of its delivery, or a late retry would
+ * move the incidents again.
+ */
+export const MIN_IDEMPOTENCY_TTL_SECONDS = 6 * 3600;
+export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+/** A month: far past any sender's redelivery, and a cap on a value written in milliseconds by mistake. */
+export const MAX_IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600;
+
+/** A DynamoDB table name, or its ARN (the SDK accepts either). */
+const TABLE = /^(?:arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/)?[A-Za-z0-9_.-]{3,255}$/;
 
 type Env = Record<string, string | undefined>;
 
@@ -67,11 +94,38 @@ export function loadConfig(env: Env): Config {
     maxAttempts: integer('D3_MAX_ATTEMPTS', 4, 1, 20),
     secretCacheTtlSeconds: integer('SECRET_CACHE_TTL_SECONDS', 300, 0, 86_400),
   };
+  // The TTL is checked with or without a table, so a wrong value shows before the table is added.
+  const idempotencyTable = tableOrProblem('IDEMPOTENCY_TABLE', env.IDEMPOTENCY_TABLE?.trim() || undefined, problems);
+  const idempotencyTtlSeconds = ttlOrProblem('IDEMPOTENCY_TTL_SECONDS', env.IDEMPOTENCY_TTL_SECONDS?.trim() || undefined, problems);
+  if (idempotencyTable) config.idempotency = { table: idempotencyTable, ttlSeconds: idempotencyTtlSeconds };
 
   if (problems.length > 0) {
     throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}.`);
   }
   return config;
+}
+
+function tableOrProblem(name: string, raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || TABLE.test(raw)) return raw;
+  problems.push(`${name} must be a DynamoDB table name (3 to 255 letters, digits, '_', '-' or '.') or a table ARN`);
+  return undefined;
+}
+
+/** Its own check rather than `integer`'s, so that a refusal says why 6 hours is the least. */
+function ttlOrProblem(name: string, raw: string | undefined, problems: string[]): number {
+  if (raw === undefined) return DEFAULT_IDEMPOTENCY_TTL_SECONDS;
+  const value = Number(raw);
+  const shown = raw.slice(0, 20);
+  if (!Number.isInteger(value) || value > MAX_IDEMPOTENCY_TTL_SECONDS) {
+    problems.push(`${name} must be a whole number of seconds from ${MIN_IDEMPOTENCY_TTL_SECONDS} to ${MAX_IDEMPOTENCY_TTL_SECONDS} (got "${shown}")`);
+  } else if (value < MIN_IDEMPOTENCY_TTL_SECONDS) {
+    problems.push(
+      `${name} must be at least ${MIN_IDEMPOTENCY_TTL_SECONDS} (6 hours, how long EventBridge retries an event; a shorter record would let a late retry move the incidents again) (got "${shown}")`,
+    );
+  } else {
+    return value;
+  }
+  return DEFAULT_IDEMPOTENCY_TTL_SECONDS;
 }
 
 function baseUrlOrProblem(name: string, raw: string, problems: string[]): string {

@@ -53,6 +53,10 @@ export abstract class AdapterError extends Error {
  *   our credentials, a bug) ends in the on-failure destination or the
  *   dead-letter queue, where it waits for an operator to fix the cause and
  *   send it again. Dropping it would lose the move.
+ *
+ * The same line separates the answers recorded for a delivery key (so that a
+ * repeat of the delivery gets them again) from those that are not: an answer
+ * is final, and recorded, exactly when this says not to redeliver it.
  */
 export function shouldRedeliver(error: AdapterError): boolean {
   return error.retryable || error.status >= 500;
@@ -154,6 +158,71 @@ export class SecretsUnavailableError extends AdapterError {
   readonly title = 'Secrets Manager is unavailable';
   override readonly retryable = true;
   readonly retryAfterSeconds = 1;
+}
+
+/**
+ * Another copy of this delivery (same delivery key) is being carried out
+ * right now, by this or another instance. Nothing was done for this copy:
+ * sent again once the first has finished, it gets the first one's answer.
+ * Retryable, so an EventBridge event is redelivered later rather than dropped.
+ */
+export class DeliveryInProgressError extends AdapterError {
+  override readonly name = 'DeliveryInProgressError';
+  readonly status = 409;
+  readonly title = 'The same delivery is already being processed';
+  override readonly retryable = true;
+  /** A move of a few batches takes a second or two; by then the first copy has usually answered. */
+  readonly retryAfterSeconds = 3;
+}
+
+/**
+ * A delivery key already recorded for a different request: a sender that
+ * reused its idempotency key (or delivery id) for another request. The
+ * recorded answer belongs to the first request, so it is not given; the
+ * second request is not carried out either. Sending it again cannot help,
+ * so it is not retryable, and an EventBridge event is not redelivered.
+ */
+export class IdempotencyKeyReusedError extends AdapterError {
+  override readonly name = 'IdempotencyKeyReusedError';
+  readonly status = 422;
+  readonly title = 'Idempotency key reused for a different request';
+}
+
+/**
+ * The store that records deliveries (DynamoDB) could not be used: throttled,
+ * unreachable, too slow, after the SDK's own retries. Nothing was done and
+ * nothing was recorded, so the same delivery sent again is carried out
+ * normally. The message never names the table: answers reach callers.
+ */
+export class DeliveryStoreUnavailableError extends AdapterError {
+  override readonly name = 'DeliveryStoreUnavailableError';
+  readonly status = 503;
+  readonly title = 'The delivery store is unavailable';
+  override readonly retryable = true;
+  readonly retryAfterSeconds = 2;
+}
+
+/**
+ * The recorded rejection of a delivery, answered again to a repeat of it:
+ * the first answer's name, status, title, message and field errors, and the
+ * first invocation's request id, so the repeat's answer is the first one's.
+ * Only final rejections are recorded (see `shouldRedeliver`), so it is never
+ * retryable.
+ */
+export class RecordedRejection extends AdapterError {
+  override readonly name: string;
+  readonly status: number;
+  readonly title: string;
+  /** The request id of the invocation that first gave this answer. */
+  readonly requestId: string;
+  constructor(recorded: { name: string; status: number; title: string; detail: string; requestId: string; errors?: FieldError[] }) {
+    super(recorded.detail);
+    this.name = recorded.name;
+    this.status = recorded.status;
+    this.title = recorded.title;
+    this.requestId = recorded.requestId;
+    if (recorded.errors) Object.assign(this, { errors: recorded.errors });
+  }
 }
 
 /** Anything we did not foresee: answered as a bare 500 with no details. */

@@ -6,12 +6,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { createAdapter, type AdapterDependencies } from './adapter.ts';
+import { deliveryKey } from './deliveries/delivery-key.ts';
 import { D3UnavailableError } from './errors.ts';
 import type { Inbound } from './inbound.ts';
 import { inboundEvent, type AdapterContext } from './middleware/inbound-event.ts';
-import { respond } from './middleware/respond.ts';
+import { respond, type Answer } from './middleware/respond.ts';
 import { sourceSignature } from './middleware/source-signature.ts';
-import { ignored } from './move-incidents.ts';
+import { ignored, type MoveOutcome } from './move-incidents.ts';
 import { SERVICE_NAME } from './names.ts';
 import { Telemetry } from './telemetry.ts';
 
@@ -42,15 +43,24 @@ export function createHandler(options: HandlerOptions = {}) {
     .use(inboundEvent({ logger, telemetry, credentialHeaders: adapter.credentialHeaders })) // event in: which caller, raw body, HTTP framing
     .use(sourceSignature({ logger, claim: adapter.claim, verify: adapter.verify })) // source, signature on the raw body
     .handler(async (event: unknown, context: AdapterContext, { signal }: { signal: AbortSignal }) => {
-      const wanted = adapter.read(event as Inbound, context.source); // parse, condition, map, validate
-      if (wanted.kind === 'ignored') return ignored(wanted.reason, context.awsRequestId, wanted.challenge);
-      const remaining = context.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
-      return adapter.move(wanted.request, {
-        // batch, call D3, merge
-        deadline: Date.now() + remaining - RESPONSE_MARGIN_MS,
-        requestId: context.awsRequestId,
-        signal,
-        ...(context.metrics ? { metrics: context.metrics } : {}),
-      });
+      const inbound = event as Inbound;
+      const wanted = adapter.read(inbound, context.source); // parse, condition, map, validate
+      const carryOut = async (): Promise<MoveOutcome> => {
+        if (wanted.kind === 'ignored') return ignored(wanted.reason, context.awsRequestId, wanted.challenge);
+        // Read now, after the delivery store has taken its share of the time.
+        const remaining = context.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
+        return adapter.move(wanted.request, {
+          // batch, call D3, merge
+          deadline: Date.now() + remaining - RESPONSE_MARGIN_MS,
+          requestId: context.awsRequestId,
+          signal,
+          ...(context.metrics ? { metrics: context.metrics } : {}),
+        });
+      };
+      // Keyed only now, from the verified and validated request: a repeat of a
+      // recorded delivery gets its answer, D3 not called.
+      const key = deliveryKey(inbound, context.source, wanted.kind === 'move' ? wanted.idempotencyKey : undefined);
+      const { outcome, replayed } = await adapter.once(key, wanted, context, carryOut);
+      return { ...outcome, replayed } satisfies Answer;
     });
 }

@@ -2,7 +2,7 @@
 // an RFC 9457 problem document for every rejection (docs/interface.md).
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { D3RateLimitedError, publicDetail, SecretsUnavailableError, type AdapterError, type FieldError } from './errors.ts';
+import { publicDetail, type AdapterError, type FieldError } from './errors.ts';
 import type { Result } from './move-incidents.ts';
 
 export interface Problem {
@@ -34,6 +34,9 @@ export function toProblem(error: AdapterError, requestId: string): Problem {
   return problem;
 }
 
+/** Marks an answer as the recorded answer of an earlier copy of the same delivery. */
+export const REPLAYED_HEADER = 'idempotent-replayed';
+
 export function resultResponse(result: Result): APIGatewayProxyResult {
   return {
     statusCode: RESULT_STATUS[result.status],
@@ -48,9 +51,10 @@ export function problemResponse(error: AdapterError, requestId: string): APIGate
     'x-request-id': requestId,
     ...COMMON_HEADERS,
   };
-  if (error instanceof D3RateLimitedError || error instanceof SecretsUnavailableError) {
-    headers['retry-after'] = String(error.retryAfterSeconds);
-  }
+  // Every error that says when to come back (D3 rate limiting, Secrets Manager or
+  // the delivery store unavailable, a delivery already in progress) says it here.
+  const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
   if (error.status === 405) headers.allow = 'POST';
   if (error.status === 401) headers['www-authenticate'] = 'Standard-Webhooks';
   return { statusCode: error.status, headers, body: JSON.stringify(toProblem(error, requestId)) };

@@ -27,5 +27,12 @@ export const METRIC = {
   d3Throttled: 'D3Throttled',
   d3Retries: 'D3Retries',
   requestsRejected: 'RequestsRejected',
+  /** Repeats of a delivery answered with its recorded answer, D3 not called. */
+  duplicatesReplayed: 'DuplicatesReplayed',
+  /** Repeats of a delivery refused with 409 while its first copy was still being carried out. */
+  duplicatesInProgress: 'DuplicatesInProgress',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** The two kinds of duplicate delivery the metrics count. */
+export type Duplicate = 'replayed' | 'inProgress';

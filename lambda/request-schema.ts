@@ -135,6 +135,45 @@ export function parseMoveRequest(body: unknown): MoveRequest {
   return withUsername({ incidentNumbers: numbers, site }, username);
 }
 
+/**
+ * An idempotency key chosen by the caller: printable ASCII (space to `~`),
+ * so that it can be logged and stored as it is; at most 255 characters, like
+ * the delivery ids of HTTP senders.
+ */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+export const idempotencyKeySchema = z.string({ error: typeMessage('a string') }).check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`),
+  z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (space to ~)'),
+);
+
+/** A direct invocation's request: the move, and the caller's idempotency key if it sent one. */
+export interface DirectRequest {
+  request: MoveRequest;
+  idempotencyKey: string | undefined;
+}
+
+/**
+ * A direct invocation's event: the request in either shape, plus an optional
+ * top-level `idempotencyKey` (HTTP callers send theirs as a header,
+ * EventBridge events have their id). A wrong key is reported with the
+ * request's own errors, in one ValidationError.
+ */
+export function parseDirectRequest(body: unknown): DirectRequest {
+  const given = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { idempotencyKey?: unknown }).idempotencyKey : undefined;
+  const key = given === undefined ? undefined : idempotencyKeySchema.safeParse(given);
+  const keyErrors: FieldError[] = key && !key.success ? key.error.issues.map((issue) => ({ path: '/idempotencyKey', message: issue.message })) : [];
+  let request: MoveRequest;
+  try {
+    request = parseMoveRequest(body);
+  } catch (error) {
+    if (!(error instanceof ValidationError) || keyErrors.length === 0) throw error;
+    throw fieldErrors([...keyErrors, ...error.errors]);
+  }
+  if (keyErrors.length > 0) throw fieldErrors(keyErrors);
+  return { request, idempotencyKey: key?.success ? key.data : undefined };
+}
+
 function withUsername(request: MoveRequest, username: string | undefined): MoveRequest {
   return username === undefined ? request : { ...request, username };
 }
@@ -148,9 +187,14 @@ function invalid(issues: readonly z.core.$ZodIssue[], body: object): ValidationE
     path: toPointer(issue.path),
     message: issue.message === 'is required' ? `is required${nearMiss(issue.path, body)}` : issue.message,
   }));
+  return fieldErrors(errors, issues.length);
+}
+
+/** One ValidationError for `errors` (of `total` found): the first few in its message, at most MAX_REPORTED_ERRORS listed. */
+function fieldErrors(errors: FieldError[], total = errors.length): ValidationError {
   const shown = errors.slice(0, 3).map((e) => `${e.path || 'body'} ${e.message}`);
-  if (issues.length > shown.length) shown.push(`and ${issues.length - shown.length} more`);
-  return new ValidationError(`The request body is invalid: ${shown.join('; ')}.`, errors);
+  if (total > shown.length) shown.push(`and ${total - shown.length} more`);
+  return new ValidationError(`The request body is invalid: ${shown.join('; ')}.`, errors.slice(0, MAX_REPORTED_ERRORS));
 }
 
 /** RFC 6901 JSON Pointer, so `CommandParams/Incident Numbers/3` stays unambiguous. */

@@ -19,7 +19,7 @@
 
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as Unit } from '@aws-lambda-powertools/metrics/types';
-import { CALLER_KINDS, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type CallerKind } from './names.ts';
+import { CALLER_KINDS, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type CallerKind, type Duplicate } from './names.ts';
 
 export class Telemetry {
   readonly #byKind: Record<CallerKind, Metrics>;
@@ -79,6 +79,16 @@ export class InvocationMetrics {
   /** Refused before or instead of a result (validation, signature, D3 or configuration fault). */
   rejected(): void {
     this.#add(METRIC.requestsRejected, MetricUnit.Count, 1);
+  }
+
+  /**
+   * A repeat of a delivery already recorded: answered with the recorded
+   * answer, or refused because its first copy is still in progress. Either
+   * way D3 was not called; a steady count means a sender redelivers what it
+   * should have seen acknowledged.
+   */
+  duplicate(kind: Duplicate): void {
+    this.#add(kind === 'replayed' ? METRIC.duplicatesReplayed : METRIC.duplicatesInProgress, MetricUnit.Count, 1);
   }
 
   /**

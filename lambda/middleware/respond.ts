@@ -8,14 +8,19 @@
 //                  on-failure destination keep it
 //   direct       → the result; failures throw errors named by their kind
 //
+// A repeat of a recorded delivery gets the first copy's answer again, in the
+// same terms (HTTP: same status and body, plus `idempotent-replayed: true`),
+// and is counted as a duplicate, as is a repeat refused because its first
+// copy is still in progress (409).
+//
 // Thrown errors are rebuilt from scratch: name and message only, no cause and
 // a one-line stack, so neither the invoke response nor the runtime's own error
 // log carries a stack trace or anything a cause might hold.
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
-import { publicDetail, shouldRedeliver, toAdapterError, type AdapterError } from '../errors.ts';
-import { problemResponse, resultResponse, toProblem } from '../http-response.ts';
+import { DeliveryInProgressError, publicDetail, RecordedRejection, shouldRedeliver, toAdapterError, type AdapterError } from '../errors.ts';
+import { problemResponse, REPLAYED_HEADER, resultResponse, toProblem } from '../http-response.ts';
 import { callerKind } from '../inbound.ts';
 import type { MoveOutcome } from '../move-incidents.ts';
 import type { AdapterContext, AdapterRequest } from './inbound-event.ts';
@@ -23,11 +28,20 @@ import type { AdapterContext, AdapterRequest } from './inbound-event.ts';
 const MAX_LOGGED_FAILURES = 100;
 const RESPONDED = Symbol('responded');
 
+/** What the handler returns: the outcome, and whether it is the recorded answer of an earlier copy. */
+export interface Answer extends MoveOutcome {
+  replayed?: boolean;
+}
+
 export function respond({ logger }: { logger: Logger }): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
   const respondAfter = (request: AdapterRequest) => {
-    const { result, incomplete } = request.response as MoveOutcome;
+    const { result, incomplete, replayed } = request.response as Answer;
     const kind = request.context.callerKind ?? callerKind(request.event);
-    if (result.status === 'ignored') {
+    if (replayed) {
+      // Nothing was done this time: the result is the first copy's, by its requestId.
+      logger.info('Delivery replayed', { outcome: result.status, firstRequestId: result.requestId });
+      request.context.metrics?.duplicate('replayed');
+    } else if (result.status === 'ignored') {
       logger.info('Delivery ignored', { outcome: result.status, reason: result.reason });
     } else {
       logger[result.status === 'succeeded' ? 'info' : 'warn']('Incidents moved', {
@@ -42,7 +56,9 @@ export function respond({ logger }: { logger: Logger }): MiddlewareObj<unknown, 
     request.context.metrics?.flush();
 
     if (kind === 'http') {
-      request.response = resultResponse(result);
+      const response = resultResponse(result);
+      if (replayed) response.headers = { ...response.headers, [REPLAYED_HEADER]: 'true' };
+      request.response = response;
     } else if (kind === 'eventbridge' && incomplete && shouldRedeliver(incomplete)) {
       // Redelivering the whole event is safe: moving an incident is idempotent.
       // Thrown from `after`, it passes through `onError` below, already logged.
@@ -56,14 +72,20 @@ export function respond({ logger }: { logger: Logger }): MiddlewareObj<unknown, 
     if (request.error && RESPONDED in request.error) return;
     const error = toAdapterError(request.error);
     const kind = request.context.callerKind ?? callerKind(request.event);
-    const requestId = request.context.awsRequestId;
-    logFailure(logger, error);
+    // A replayed rejection is answered as it first was, under the first request id.
+    const replayed = error instanceof RecordedRejection;
+    const requestId = replayed ? error.requestId : request.context.awsRequestId;
+    logFailure(logger, error, replayed);
     request.context.metrics?.rejected();
+    if (replayed) request.context.metrics?.duplicate('replayed');
+    if (error instanceof DeliveryInProgressError) request.context.metrics?.duplicate('inProgress');
     request.context.metrics?.flush();
 
     if (kind === 'http') {
       // Set, not returned: returning would skip the Powertools middleware's own onError (which resets log keys).
-      request.response = problemResponse(error, requestId);
+      const response = problemResponse(error, requestId);
+      if (replayed) response.headers = { ...response.headers, [REPLAYED_HEADER]: 'true' };
+      request.response = response;
     } else if (kind === 'eventbridge' && !shouldRedeliver(error)) {
       // The event itself is at fault and would fail the same way again; it has been logged above.
       request.response = toProblem(error, requestId);
@@ -75,9 +97,10 @@ export function respond({ logger }: { logger: Logger }): MiddlewareObj<unknown, 
   return { name: 'respond', after: respondAfter, onError: respondOnError };
 }
 
-function logFailure(logger: Logger, error: AdapterError): void {
+function logFailure(logger: Logger, error: AdapterError, replayed: boolean): void {
   const fields = {
     outcome: 'rejected',
+    ...(replayed ? { replayed: true } : {}),
     errorName: error.name,
     status: error.status,
     detail: error.message,

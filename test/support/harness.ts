@@ -1,13 +1,16 @@
 // Runs the real handler against the D3 simulator and a local Secrets Manager
-// endpoint, over loopback, with the real AWS SDK client, and captures every
-// log line the handler writes.
+// endpoint (and, when asked, a local DynamoDB table for the delivery store),
+// over loopback, with the real AWS SDK clients, and captures every log line
+// the handler writes.
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Webhook } from 'standardwebhooks';
 import { vi } from 'vitest';
 import { startD3Simulator, type D3Simulator, type D3SimulatorOptions } from '../../dev/d3-simulator.ts';
+import { startLocalDynamoDB, type LocalDynamoDB } from '../../dev/dynamodb-local.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
+import { createStoreClient } from '../../lambda/deliveries/store-client.ts';
 import { createHandler } from '../../lambda/handler.ts';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { httpApiEvent, lambdaContext } from './events.ts';
@@ -25,11 +28,22 @@ export interface HarnessOptions {
   signed?: boolean;
   /** Latency of the local Secrets Manager, so concurrent cold starts truly overlap. */
   secretsDelayMs?: number;
+  /**
+   * Record deliveries in a table of a local DynamoDB (IDEMPOTENCY_TABLE set),
+   * through the store's own client settings; `requestTimeoutMs` shortens its
+   * per-request timeout.
+   */
+  store?: true | { requestTimeoutMs?: number };
 }
+
+/** The table the harness's local DynamoDB holds, when the harness has one. */
+export const STORE_TABLE = 'adapter-idempotency-local';
 
 export interface Harness {
   simulator: D3Simulator;
   secretsManager: LocalSecretsManager;
+  /** The local DynamoDB holding STORE_TABLE, with `store`. */
+  dynamodb: LocalDynamoDB | undefined;
   invoke(event: unknown, timeoutMs?: number): Promise<unknown>;
   /** A fresh handler (a new cold start) sharing the same servers. */
   coldStart(): void;
@@ -54,6 +68,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1,
   });
+  const dynamodb = options.store ? await startLocalDynamoDB({ tables: [STORE_TABLE] }) : undefined;
+  const storeClient = dynamodb
+    ? createStoreClient({
+        ...(options.store !== true && options.store?.requestTimeoutMs ? { requestTimeoutMs: options.store.requestTimeoutMs } : {}),
+        config: { endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+      })
+    : undefined;
   const env = {
     D3_BASE_URL: simulator.baseUrl,
     D3_SECRET_ID: 'd3/credentials',
@@ -61,6 +82,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     D3_COMMAND_SITE: 'Security Operations',
     D3_TIMEOUT_MS: '1000',
     WEBHOOK_SECRET_ID: options.signed ? 'webhook/signing' : undefined,
+    IDEMPOTENCY_TABLE: dynamodb ? STORE_TABLE : undefined,
     ...options.env,
   };
 
@@ -75,13 +97,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     vi.spyOn(process.stderr, 'write').mockImplementation(capture),
   ];
 
-  let handler = createHandler({ env, secretsClient });
+  const clients = { secretsClient, ...(storeClient ? { storeClient } : {}) };
+  let handler = createHandler({ env, ...clients });
   return {
     simulator,
     secretsManager,
+    dynamodb,
     invoke: (event, timeoutMs = 10_000) => handler(event, lambdaContext(timeoutMs)),
     coldStart: () => {
-      handler = createHandler({ env, secretsClient });
+      handler = createHandler({ env, ...clients });
     },
     rawLogs: () => output,
     logs: () =>
@@ -92,7 +116,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       for (const spy of spies) spy.mockRestore();
       secretsClient.destroy();
-      await Promise.all([simulator.close(), secretsManager.close()]);
+      storeClient?.destroy();
+      await Promise.all([simulator.close(), secretsManager.close(), dynamodb?.close()]);
     },
   };
 }
