@@ -236,11 +236,11 @@ describe('the request schema', () => {
 // only D3_API_KEY and WEBHOOK_SECRET locally), so the named source here
 // borrows the signing secret by the id npm start serves it under. Should that
 // id change, every source answer below turns into a 500 and these tests fail.
-const LOCAL_SIGNING_SECRET_ID = 'local/webhook-signing';
+/** The github source's key, given to npm start as SOURCE_SECRETS gives it. */
+const GITHUB_KEY = 'a-github-webhook-secret-for-the-openapi-test';
 const SOURCES = JSON.stringify({
   github: {
     scheme: 'github',
-    secretId: LOCAL_SIGNING_SECRET_ID,
     when: "action == 'labeled'",
     map: { incidentNumbers: 'issue.body', site: 'label.name' },
   },
@@ -257,7 +257,13 @@ describe('the local adapter’s real answers', () => {
   beforeAll(async () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     // One attempt and a short timeout, so each D3 fault is answered at once.
-    const env = { WEBHOOK_SECRET: SIGNING_KEY, SOURCES, D3_MAX_ATTEMPTS: '1', D3_TIMEOUT_MS: '300' };
+    const env = {
+      WEBHOOK_SECRET: SIGNING_KEY,
+      SOURCES,
+      SOURCE_SECRETS: JSON.stringify({ github: GITHUB_KEY }),
+      D3_MAX_ATTEMPTS: '1',
+      D3_TIMEOUT_MS: '300',
+    };
     [local, misconfigured] = await Promise.all([
       startLocalAdapter({ port: 0, env, logger }),
       startLocalAdapter({ port: 0, env: { ...env, D3_BATCH_SIZE: 'lots' }, logger }),
@@ -275,7 +281,7 @@ describe('the local adapter’s real answers', () => {
   }
 
   /** POSTs to /incidents/site/<source>, signed as GitHub signs (X-Hub-Signature-256) with `key`. */
-  async function postAsSource(source: string, body: unknown, key: string | undefined = SIGNING_KEY) {
+  async function postAsSource(source: string, body: unknown, key: string | undefined = GITHUB_KEY) {
     const text = JSON.stringify(body);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-github-delivery': 'delivery-openapi-1' };
     if (key !== undefined) headers['x-hub-signature-256'] = `sha256=${createHmac('sha256', key).update(text).digest('hex')}`;

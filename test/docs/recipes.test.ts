@@ -370,7 +370,7 @@ describe('docs/step-functions.md', () => {
     const retried = task.Retry!.flatMap((retry) => retry.ErrorEquals).filter((name) => !name.startsWith('Lambda.'));
     const retryable = [...adapterErrors.values()].filter((error) => error.retryable && error.name !== 'InternalError');
     expect(retried.sort()).toEqual(retryable.map((error) => error.name).sort());
-    expect(retried.sort()).toEqual(['D3RateLimitedError', 'D3UnavailableError', 'SecretsUnavailableError']);
+    expect(retried.sort()).toEqual(['D3RateLimitedError', 'D3UnavailableError', 'DeliveryInProgressError', 'DeliveryStoreUnavailableError', 'SecretsUnavailableError']);
   });
 
   it('catches by names the adapter throws, ending with States.ALL, and every Next exists', () => {
