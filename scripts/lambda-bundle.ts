@@ -34,11 +34,23 @@ export const bundleOptions = {
   logLevel: 'warning',
 } satisfies BuildOptions & { metafile: true };
 
-/** What a cold start may load: dist/handler.mjs and the chunks it imports statically. Enforced by the test suite. */
-export const COLD_START_BUDGET_BYTES = 350 * 1024;
+/**
+ * What a cold start may load as deployed: dist/handler.mjs, the chunks it
+ * imports statically, and the delivery store's chunk, which the stack's
+ * function loads during init since it always sets IDEMPOTENCY_TABLE.
+ * Enforced by the test suite. Was 350 KiB before the delivery store, whose
+ * chunk (the DynamoDB client and Powertools Idempotency) is about 67 KiB.
+ */
+export const COLD_START_BUDGET_BYTES = 400 * 1024;
 
-/** The output files a cold start loads: the entry and every chunk it imports statically. */
-export function loadedAtColdStart(meta: Metafile, entry: string = OUT_FILE): string[] {
+/** The module behind the delivery store's dynamic import(). */
+export const DELIVERY_STORE_MODULE = 'lambda/deliveries/delivery-ledger.ts';
+
+/**
+ * The output files a cold start loads: the entry and every chunk it imports
+ * statically; with `deployed`, also the delivery store's chunk and its imports.
+ */
+export function loadedAtColdStart(meta: Metafile, entry: string = OUT_FILE, deployed = false): string[] {
   const seen = new Set<string>();
   const visit = (file: string) => {
     if (seen.has(file)) return;
@@ -46,5 +58,10 @@ export function loadedAtColdStart(meta: Metafile, entry: string = OUT_FILE): str
     for (const i of meta.outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
   };
   visit(entry);
+  if (deployed) {
+    const store = Object.entries(meta.outputs).find(([, output]) => output.entryPoint === DELIVERY_STORE_MODULE)?.[0];
+    if (store === undefined) throw new Error(`No chunk holds ${DELIVERY_STORE_MODULE}: is the delivery store still loaded lazily?`);
+    visit(store);
+  }
   return [...seen];
 }
