@@ -175,6 +175,7 @@ export class D3SiteAdapterStack extends Stack {
     const dashboard = new AdapterDashboard(this, 'Operations', {
       function: fn,
       httpStage: stage,
+      deliveryTable: deliveries.table,
       deadLetterQueues: { FailedInvocations: failedInvocations, RuleDeadLetter: ruleDeadLetters },
       alarms: alarms.alarms,
       failureRatioAlarm: alarms.failureRatio,
@@ -219,7 +220,7 @@ export class D3SiteAdapterStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboard.dashboardName });
     new CfnOutput(this, 'DashboardUrl', {
-      description: 'The CloudWatch dashboard: incidents, D3 latency and 429s, dead letters, the function',
+      description: 'The CloudWatch dashboard: incidents, D3 latency and 429s, duplicate deliveries and their store, dead letters, the function',
       value: dashboard.url,
     });
   }
