@@ -42,8 +42,9 @@ export class DeliveryTable extends Construct {
       // already taken. DeliveryTableName outputs it.
       partitionKey: { name: PARTITION_KEY, type: dynamodb.AttributeType.STRING },
       // Webhook traffic is low and bursty: pay per request (a first delivery
-      // costs one conditional write and one update, a repeat one write), with
-      // nothing to size and no throttling at a provisioned ceiling.
+      // costs one conditional write and one update, a repeat one refused
+      // conditional write), with nothing to size and no throttling at a
+      // provisioned ceiling.
       billing: dynamodb.Billing.onDemand(),
       // DynamoDB deletes a record some time after its `expiration` passes;
       // Powertools also treats a record past it as absent, so a record that
@@ -55,15 +56,16 @@ export class DeliveryTable extends Construct {
       // key use that this data does not need. A customer managed key would
       // add a key policy to administer and a monthly charge, and a disabled
       // or scheduled-for-deletion key would make every delivery a 503. The
-      // records hold a hash of each request, the delivery key and the answer
+      // records hold hashes of each delivery's key and request and the answer
       // given (incident numbers, a site, D3's reasons): no secret, nothing a
-      // caller was not told, and each gone within a day or so.
+      // caller was not told, and each expiring after the TTL (a day by default).
       encryption: dynamodb.TableEncryptionV2.dynamoOwnedKey(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
       // Deleted with the stack, and replaced without a copy when a change
-      // requires it. Its records are worth a day at most: losing them means
+      // requires it. Its records are worth their TTL at most: losing them means
       // that a redelivery arriving within the TTL is carried out once more,
-      // which moves incidents to the site they were already moved to. A
+      // as before there was a store, which moves incidents to the site they
+      // were already moved to unless a newer delivery moved them since. A
       // retained table would outlive the stack unused, and a stack deployed
       // again would not adopt it.
       removalPolicy: RemovalPolicy.DESTROY,
@@ -78,9 +80,11 @@ export class DeliveryTable extends Construct {
       id: 'AwsSolutions-DDB3',
       reason:
         'Point-in-time recovery is off on purpose: the table holds only de-duplication records of deliveries, each ' +
-        'expiring within a day (IDEMPOTENCY_TTL_SECONDS). A restore would bring back stale records, and so stale ' +
-        'answers or refusals for keys since freed. Losing the table means at worst that a repeat of a delivery ' +
-        'within that day is carried out again; moving an incident to a site is idempotent.',
+        'expiring after IDEMPOTENCY_TTL_SECONDS (a day by default). A restore would bring back stale records: old ' +
+        'answers, and refusals of keys whose deliveries have since ended. Losing the table means at worst that a ' +
+        'repeat of a delivery within that time is carried out again, as before the table existed: moving an ' +
+        'incident to a site is idempotent, so that repeat changes nothing unless a newer delivery moved the same ' +
+        'incident since.',
     });
   }
 

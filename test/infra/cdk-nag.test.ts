@@ -105,7 +105,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(onTable.map(({ id }) => id)).toEqual(['AwsSolutions-DDB3']);
     const { reason } = onTable[0]!;
     expect(reason).toContain('only de-duplication records');
-    expect(reason).toContain('expiring within a day');
+    expect(reason).toContain('expiring after IDEMPOTENCY_TTL_SECONDS (a day by default)');
     expect(reason).toContain('stale');
     expect(reason).toContain('idempotent');
   });

@@ -128,12 +128,24 @@ describe('the grant on the delivery table', () => {
     try {
       store = await startLocalDynamoDB({ tables: ['deliveries'] });
       const client = createStoreClient({
-        config: { endpoint: store.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+        config: {
+          endpoint: store.endpoint,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        },
       });
       const ttlSeconds = 86_400;
-      const ledger = new DeliveryLedger({ tableName: 'deliveries', ttlSeconds, logger: new Logger({ logLevel: 'SILENT' }), client });
+      const logger = new Logger({ logLevel: 'SILENT' });
+      const ledger = new DeliveryLedger({ tableName: 'deliveries', ttlSeconds, logger, client });
       const moved = async (): Promise<MoveOutcome> => ({
-        result: { status: 'succeeded', site: 'Tier 2', requested: 1, updated: ['20240601-1'], failed: [], requestId: 'first' },
+        result: {
+          status: 'succeeded',
+          site: 'Tier 2',
+          requested: 1,
+          updated: ['20240601-1'],
+          failed: [],
+          requestId: 'first',
+        },
         incomplete: undefined,
       });
       const delivery = { key: 'jira:delivery-1', request: { incidentNumbers: ['20240601-1'], site: 'Tier 2' } };
@@ -225,5 +237,16 @@ describe('the function’s environment for the delivery store', () => {
     ];
     expect(retryWindows.length).toBeGreaterThan(1);
     for (const window of retryWindows) expect(window).toBeLessThanOrEqual(MIN_IDEMPOTENCY_TTL_SECONDS);
+  });
+});
+
+describe('the delivery store’s outages', () => {
+  it('reach an operator through the existing alarms, whose descriptions name the store: ApiServerErrors (503) and FunctionErrors', () => {
+    const described = (metricName: string) =>
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).find(
+        (alarm) => alarm.Properties.MetricName === metricName,
+      )!.Properties.AlarmDescription as string;
+    expect(described('5xx')).toMatch(/delivery store \(DynamoDB\) unavailable \(503, nothing done\)/);
+    expect(described('Errors')).toMatch(/the delivery store unavailable; or a repeat of an event still being carried out/);
   });
 });
