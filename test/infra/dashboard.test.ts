@@ -178,7 +178,15 @@ describe('the dashboard', () => {
       }
     }
     expect(rowsOf(rows, 'AWS/DynamoDB', 'SuccessfulRequestLatency')).toEqual([
-      ['AWS/DynamoDB', 'SuccessfulRequestLatency', 'Operation', 'PutItem', 'TableName', table, expect.objectContaining({ stat: 'p99', yAxis: 'right' })],
+      [
+        'AWS/DynamoDB',
+        'SuccessfulRequestLatency',
+        'Operation',
+        'PutItem',
+        'TableName',
+        table,
+        expect.objectContaining({ stat: 'p99', yAxis: 'right' }),
+      ],
     ]);
   });
 
