@@ -18,7 +18,7 @@ import { D3_RATE_LIMIT_PER_SECOND } from './settings.ts';
 
 export interface AdapterAlarmsProps {
   function: lambda.IFunction;
-  /** HTTP answers of 5xx: D3 down, rate limiting or refusing our key, or our configuration broken. */
+  /** HTTP answers of 5xx: D3 down, rate limiting or refusing our key, the delivery store unavailable, or our configuration broken. */
   apiServerErrors: cloudwatch.IMetric;
   /** By a short name used in the alarm's id and description. */
   deadLetterQueues: Record<string, sqs.IQueue>;
@@ -62,7 +62,8 @@ export class AdapterAlarms extends Construct {
 
     this.add(
       'FunctionErrors',
-      'The function failed: an EventBridge or direct invocation threw, or the function crashed.',
+      'The function failed: an EventBridge or direct invocation threw (D3 or the delivery store unavailable; or a ' +
+        'repeat of an event still being carried out, which Lambda retries), or the function crashed.',
       props.function.metricErrors({ period: PERIOD, statistic: 'Sum' }),
     );
     this.add(
@@ -73,8 +74,8 @@ export class AdapterAlarms extends Construct {
     );
     this.add(
       'ApiServerErrors',
-      'The HTTP API answered 5xx: D3 unavailable, rate limiting or refusing our credentials, ' +
-        'or the adapter misconfigured (see the function logs).',
+      'The HTTP API answered 5xx: D3 unavailable, rate limiting or refusing our credentials, the delivery ' +
+        'store (DynamoDB) unavailable (503, nothing done), or the adapter misconfigured (see the function logs).',
       props.apiServerErrors,
     );
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {

@@ -1,6 +1,7 @@
 // The adapter's one stack: the function behind the HTTP API's routes and an
 // EventBridge rule, its secrets (D3's credentials, the signing key, one per
-// named source), its dead-letter queues, its alarms and its dashboard.
+// named source), the table recording deliveries, its dead-letter queues, its
+// alarms and its dashboard.
 // Defaults live in the constructs and in settings.ts; this file wires and grants.
 //
 // Environment-agnostic and free of lookups, so `cdk synth` needs no AWS
@@ -31,6 +32,7 @@ import { AdapterFunction } from './adapter-function.ts';
 import { METRICS_NAMESPACE, ROUTE_PATH, SERVICE_NAME } from '../lambda/names.ts';
 import { AdapterDashboard } from './dashboard.ts';
 import { deadLetterQueue } from './dead-letter-queue.ts';
+import { DeliveryTable } from './delivery-table.ts';
 import { readSettings, PLACEHOLDER_BASE_URL, type D3SecretSource } from './settings.ts';
 import { grantArnForName } from './secret-origin.ts';
 import { signingSecret } from './signing-secret.ts';
@@ -63,6 +65,8 @@ export class D3SiteAdapterStack extends Stack {
 
     const failedInvocations = deadLetterQueue(this, 'FailedInvocationsQueue');
     const ruleDeadLetters = deadLetterQueue(this, 'RuleDeadLetterQueue');
+    // Before the function: its environment's size check counts the table's name.
+    const deliveries = new DeliveryTable(this, 'Deliveries');
 
     const adapter = new AdapterFunction(this, 'Adapter', {
       assetPath: props.assetPath ?? BUILD_DIR,
@@ -84,9 +88,15 @@ export class D3SiteAdapterStack extends Stack {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...(sourceSecrets.sourcesVariable === undefined ? {} : { SOURCES: sourceSecrets.sourcesVariable }),
+        // Each delivery with a key is recorded there, and its repeats answered
+        // from the record for this long (lambda/deliveries/). Set even at its
+        // default, so the function's configuration shows the lifetime in force.
+        IDEMPOTENCY_TABLE: deliveries.table.tableName,
+        IDEMPOTENCY_TTL_SECONDS: String(settings.idempotencyTtlSeconds),
       },
     });
     const fn = adapter.function;
+    deliveries.grantRecords(fn);
 
     // Exactly its secrets, and only the one action the adapter calls.
     fn.addToRolePolicy(
@@ -165,6 +175,7 @@ export class D3SiteAdapterStack extends Stack {
     const dashboard = new AdapterDashboard(this, 'Operations', {
       function: fn,
       httpStage: stage,
+      deliveryTable: deliveries.table,
       deadLetterQueues: { FailedInvocations: failedInvocations, RuleDeadLetter: ruleDeadLetters },
       alarms: alarms.alarms,
       failureRatioAlarm: alarms.failureRatio,
@@ -202,10 +213,14 @@ export class D3SiteAdapterStack extends Stack {
       value: ruleDeadLetters.queueUrl,
     });
     new CfnOutput(this, 'FunctionName', { value: fn.functionName });
+    new CfnOutput(this, 'DeliveryTableName', {
+      description: 'The DynamoDB table recording deliveries, so that a repeat is answered without moving incidents again',
+      value: deliveries.table.tableName,
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboard.dashboardName });
     new CfnOutput(this, 'DashboardUrl', {
-      description: 'The CloudWatch dashboard: incidents, D3 latency and 429s, dead letters, the function',
+      description: 'The CloudWatch dashboard: incidents, D3 latency and 429s, duplicate deliveries and their store, dead letters, the function',
       value: dashboard.url,
     });
   }

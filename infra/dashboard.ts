@@ -1,5 +1,6 @@
 // One CloudWatch dashboard for the operator: are incidents moving, how is D3
-// answering, is anything waiting in a dead-letter queue, is the function
+// answering, are senders repeating deliveries and is the store that catches
+// them healthy, is anything waiting in a dead-letter queue, is the function
 // healthy. Each widget's comment names the question it answers.
 //
 // The adapter's own metrics come per caller kind (adapter-metrics.ts): counts
@@ -9,6 +10,7 @@
 import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -27,6 +29,8 @@ import { METRIC } from '../lambda/names.ts';
 export interface AdapterDashboardProps {
   function: lambda.Function;
   httpStage: apigw.IHttpStage;
+  /** The delivery store, for DynamoDB's own metrics of it. */
+  deliveryTable: dynamodb.ITableV2;
   /** By a short name used as the line's label. */
   deadLetterQueues: Record<string, sqs.IQueue>;
   /** Every alarm of the stack, for the status widget. */
@@ -37,6 +41,40 @@ export interface AdapterDashboardProps {
 
 const WIDE = { width: 12, height: 6 } as const;
 const THIRD = { width: 8, height: 6 } as const;
+
+/** The calls the function makes on the delivery store (infra/delivery-table.ts). */
+const STORE_OPERATIONS = ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'] as const;
+
+/**
+ * A DynamoDB count summed over the store's four operations (DynamoDB reports
+ * throttles and system errors per operation), an operation with no datapoint
+ * counting 0, as in the adapter's own totals.
+ */
+function storeTotal(
+  table: dynamodb.ITableV2,
+  metricName: string,
+  prefix: string,
+  label: string,
+): cloudwatch.MathExpression {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  for (const operation of STORE_OPERATIONS) {
+    usingMetrics[`${prefix}_${operation}`] = new cloudwatch.Metric({
+      namespace: 'AWS/DynamoDB',
+      metricName,
+      dimensionsMap: { TableName: table.tableName, Operation: operation },
+      statistic: cloudwatch.Stats.SUM,
+      period: PERIOD,
+    });
+  }
+  return new cloudwatch.MathExpression({
+    expression: Object.keys(usingMetrics)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
+    usingMetrics,
+    label,
+    period: PERIOD,
+  });
+}
 
 export class AdapterDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
@@ -136,6 +174,43 @@ export class AdapterDashboard extends Construct {
           queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: name }),
         ),
         leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      // How often do senders repeat a delivery, and how many repeats arrive
+      // while their first copy is still being carried out (answered 409)?
+      new cloudwatch.GraphWidget({
+        title: 'Duplicate deliveries: replayed, refused in progress (all callers, per 5 minutes)',
+        left: [
+          totalOf(METRIC.duplicatesReplayed, 'replayed', 'Replayed (recorded answer, D3 not called)'),
+          totalOf(METRIC.duplicatesInProgress, 'inProgress', 'In progress (409, sender retries)'),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+      // Is the delivery store healthy? Its throttles and errors become 503s
+      // (HTTP) or retried invocations, and its latency is paid by every
+      // delivery with a key before D3 is called.
+      new cloudwatch.GraphWidget({
+        title: 'Delivery store (DynamoDB): throttled requests, system errors; PutItem latency',
+        left: [
+          storeTotal(props.deliveryTable, 'ThrottledRequests', 'throttled', 'Throttled requests'),
+          storeTotal(props.deliveryTable, 'SystemErrors', 'errors', 'System errors'),
+        ],
+        right: [
+          new cloudwatch.Metric({
+            namespace: 'AWS/DynamoDB',
+            metricName: 'SuccessfulRequestLatency',
+            dimensionsMap: { TableName: props.deliveryTable.tableName, Operation: 'PutItem' },
+            statistic: cloudwatch.Stats.p(99),
+            period: PERIOD,
+            label: 'PutItem p99 (ms)',
+          }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        rightYAxis: { min: 0, showUnits: false },
         ...WIDE,
       }),
     );

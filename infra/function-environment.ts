@@ -4,17 +4,24 @@
 // count twice. Left to Lambda, the refusal would come mid-deploy; the synth
 // checks first.
 //
-// Secret ARNs are not known until deploy: each counts as the longest it could
-// be (longest partition and region, and the name CloudFormation gives a
-// secret: its logical id, a hyphen and 12 random characters; then Secrets
-// Manager's hyphen and 6).
+// Secret ARNs and the delivery table's name are not known until deploy: each
+// counts as the longest it could be. A secret's ARN: the longest partition
+// and region, and the name CloudFormation gives a secret (its logical id, a
+// hyphen and 12 random characters), then Secrets Manager's hyphen and 6. A
+// table's generated name: the stack's name, its logical id and up to 13
+// random characters, hyphens between.
 
 import { CfnResource, Stack } from 'aws-cdk-lib';
+import type { CfnGlobalTable, CfnTable } from 'aws-cdk-lib/aws-dynamodb';
 import type { CfnSecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
 import { InvalidContextError } from './settings.ts';
 
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+/** DynamoDB's longest table name: no generated name is longer. */
+const TABLE_NAME_LIMIT = 255;
+const TABLE_TYPES = new Set(['AWS::DynamoDB::GlobalTable', 'AWS::DynamoDB::Table']);
 
 const LONGEST = {
   'AWS::Partition': 'aws-us-gov',
@@ -46,9 +53,13 @@ export function checkEnvironmentSize(scope: IConstruct, variables: Readonly<Reco
 function deployedValues(scope: IConstruct, variables: Readonly<Record<string, string>>): Record<string, string> {
   const stack = Stack.of(scope);
   const secrets = new Map<string, CfnSecret>();
+  const tables = new Map<string, CfnGlobalTable | CfnTable>();
   for (const construct of stack.node.findAll()) {
-    if (CfnResource.isCfnResource(construct) && construct.cfnResourceType === 'AWS::SecretsManager::Secret') {
+    if (!CfnResource.isCfnResource(construct)) continue;
+    if (construct.cfnResourceType === 'AWS::SecretsManager::Secret') {
       secrets.set(stack.resolve(construct.logicalId) as string, construct as CfnSecret);
+    } else if (TABLE_TYPES.has(construct.cfnResourceType)) {
+      tables.set(stack.resolve(construct.logicalId) as string, construct as CfnGlobalTable | CfnTable);
     }
   }
   const render = (value: unknown): string => {
@@ -63,12 +74,18 @@ function deployedValues(scope: IConstruct, variables: Readonly<Record<string, st
         const { 'AWS::Partition': partition, 'AWS::Region': region, 'AWS::AccountId': account } = LONGEST;
         return `arn:${partition}:secretsmanager:${region}:${account}:secret:${name}-xxxxxx`;
       }
+      const table = tables.get(ref);
+      if (table) {
+        const given: unknown = stack.resolve(table.tableName);
+        if (typeof given === 'string') return given;
+        return `${stack.stackName}-${ref}-${'x'.repeat(13)}`.slice(0, TABLE_NAME_LIMIT);
+      }
     }
     if (isRecord(value) && Array.isArray(value['Fn::Join'])) {
       const [separator, parts] = value['Fn::Join'] as [string, unknown[]];
       return parts.map(render).join(separator);
     }
-    // Only secret ARNs are tokens in this environment today; anything else needs its own bound here.
+    // Only secret ARNs and table names are tokens in this environment today; anything else needs its own bound here.
     throw new Error(`The function's environment holds ${JSON.stringify(value)}, whose deployed size is not known.`);
   };
   const resolved = stack.resolve(variables) as Record<string, unknown>;

@@ -5,7 +5,12 @@
 
 import type { Node } from 'constructs';
 import type { EventPattern } from 'aws-cdk-lib/aws-events';
-import { normalizeBaseUrl } from '../lambda/config.ts';
+import {
+  DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  MAX_IDEMPOTENCY_TTL_SECONDS,
+  MIN_IDEMPOTENCY_TTL_SECONDS,
+  normalizeBaseUrl,
+} from '../lambda/config.ts';
 import { readSecretOrigin, type SecretOrigin } from './secret-origin.ts';
 import { readSourceSettings, type SourceSetting } from './source-settings.ts';
 
@@ -40,6 +45,8 @@ export interface AdapterSettings {
   failureRatioThreshold: number;
   /** The named sources (POST /incidents/site/{source}), from `sources` or `sourcesFile`; none by default. */
   sources: SourceSetting[];
+  /** IDEMPOTENCY_TTL_SECONDS: how long a delivery's record answers its repeats. */
+  idempotencyTtlSeconds: number;
 }
 
 export const DEFAULTS = {
@@ -56,6 +63,9 @@ export const DEFAULTS = {
   // One incident in five not moved: well above the odd unknown incident number,
   // well below D3 being down or refusing our key (every incident fails).
   failureRatioThreshold: 0.2,
+  // The function's own default (lambda/config.ts): a day, well past any
+  // sender's redelivery, the longest being EventBridge's and Lambda's 6 hours.
+  idempotencyTtlSeconds: DEFAULT_IDEMPOTENCY_TTL_SECONDS,
 } as const;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -135,6 +145,7 @@ export function readSettings(node: Node): AdapterSettings {
     alarmEmail: readEmail(context('alarmEmail'), problems),
     failureRatioThreshold: fraction('failureRatioThreshold', DEFAULTS.failureRatioThreshold),
     sources: readSourceSettings(context('sources'), context('sourcesFile'), problems),
+    idempotencyTtlSeconds: readIdempotencyTtl(context('idempotencyTtlSeconds'), problems),
   };
 
   // Lambda never runs more instances than the reserved concurrency, and each
@@ -207,6 +218,31 @@ function readEventPattern(raw: unknown, problems: string[]): EventPattern {
     }
   }
   return pattern as EventPattern;
+}
+
+/**
+ * The function's own bounds (lambda/config.ts), checked here so that a value
+ * it would refuse at cold start never deploys; the refusal below 6 hours says
+ * why, as the function's does.
+ */
+function readIdempotencyTtl(raw: unknown, problems: string[]): number {
+  if (raw === undefined || raw === null) return DEFAULTS.idempotencyTtlSeconds;
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  const shown = JSON.stringify(raw);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value > MAX_IDEMPOTENCY_TTL_SECONDS) {
+    problems.push(
+      `idempotencyTtlSeconds must be a whole number of seconds from ${MIN_IDEMPOTENCY_TTL_SECONDS} to ` +
+        `${MAX_IDEMPOTENCY_TTL_SECONDS} (got ${shown})`,
+    );
+  } else if (value < MIN_IDEMPOTENCY_TTL_SECONDS) {
+    problems.push(
+      `idempotencyTtlSeconds must be at least ${MIN_IDEMPOTENCY_TTL_SECONDS} (6 hours, how long EventBridge and ` +
+        `Lambda retry an event; a shorter record would let a late retry move the incidents again) (got ${shown})`,
+    );
+  } else {
+    return value;
+  }
+  return DEFAULTS.idempotencyTtlSeconds;
 }
 
 function readEmail(raw: unknown, problems: string[]): string | undefined {

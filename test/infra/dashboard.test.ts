@@ -19,6 +19,8 @@ const COUNTS = [
   'D3Retries',
   'D3Throttled',
   'RequestsRejected',
+  'DuplicatesReplayed',
+  'DuplicatesInProgress',
 ];
 
 const synthesized = defaultAndTunedTemplates();
@@ -112,7 +114,7 @@ describe('the dashboard', () => {
 
   it('graphs each count as the total over the three caller kinds, a kind with no data counting 0', () => {
     const expressions = allRows(synthesized.template).map((row) => optionsOf(row).expression);
-    for (const prefix of ['requested', 'updated', 'failed', 'requests', 'retries', 'throttled']) {
+    for (const prefix of ['requested', 'updated', 'failed', 'requests', 'retries', 'throttled', 'replayed', 'inProgress']) {
       expect(expressions).toContain(total(prefix));
     }
     // Each id in those totals reads the right metric, as a Sum.
@@ -124,6 +126,8 @@ describe('the dashboard', () => {
       requests: 'D3Requests',
       retries: 'D3Retries',
       throttled: 'D3Throttled',
+      replayed: 'DuplicatesReplayed',
+      inProgress: 'DuplicatesInProgress',
     };
     for (const [prefix, metricName] of Object.entries(pairs)) {
       for (const kind of CALLER_KINDS) {
@@ -136,6 +140,54 @@ describe('the dashboard', () => {
         ]);
       }
     }
+  });
+
+  it('graphs duplicate deliveries, replayed and refused in progress, as totals in one widget of their own', () => {
+    const { widgets } = dashboardBody(synthesized.template);
+    const expressionsOf = (widget: Widget) => (widget.properties.metrics ?? []).map((row) => optionsOf(row).expression);
+    const duplicates = widgets.filter((widget) => expressionsOf(widget).includes(total('replayed')));
+    expect(duplicates).toHaveLength(1);
+    expect(duplicates[0]!.properties.title).toMatch(/^Duplicate deliveries/);
+    const shown = (duplicates[0]!.properties.metrics ?? []).filter((row) => optionsOf(row).expression !== undefined);
+    expect(shown.map((row) => optionsOf(row).expression)).toEqual([total('replayed'), total('inProgress')]);
+    // The hidden queries feeding them read exactly the two metrics, nothing else.
+    const queried = (duplicates[0]!.properties.metrics ?? []).filter((row) => row[0] === NAMESPACE).map((row) => row[1]);
+    expect([...new Set(queried)].sort()).toEqual(['DuplicatesInProgress', 'DuplicatesReplayed']);
+  });
+
+  it('graphs the delivery table’s throttled requests and system errors, each summed over the four calls the function makes, and its PutItem latency', () => {
+    const rows = allRows(synthesized.template);
+    const table = refTo(onlyResourceId(synthesized.template, 'AWS::DynamoDB::GlobalTable'));
+    const operations = ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'];
+    const expressions = rows.map((row) => optionsOf(row).expression);
+    for (const [prefix, metricName] of [
+      ['throttled', 'ThrottledRequests'],
+      ['errors', 'SystemErrors'],
+    ] as const) {
+      expect(expressions).toContain(operations.map((operation) => `FILL(${prefix}_${operation}, 0)`).join(' + '));
+      for (const operation of operations) {
+        expect(rows.find((row) => optionsOf(row).id === `${prefix}_${operation}`)).toEqual([
+          'AWS/DynamoDB',
+          metricName,
+          'Operation',
+          operation,
+          'TableName',
+          table,
+          { id: `${prefix}_${operation}`, visible: false, stat: 'Sum' },
+        ]);
+      }
+    }
+    expect(rowsOf(rows, 'AWS/DynamoDB', 'SuccessfulRequestLatency')).toEqual([
+      [
+        'AWS/DynamoDB',
+        'SuccessfulRequestLatency',
+        'Operation',
+        'PutItem',
+        'TableName',
+        table,
+        expect.objectContaining({ stat: 'p99', yAxis: 'right' }),
+      ],
+    ]);
   });
 
   it('graphs D3 latency at p50 and p99 per caller kind, never summed across kinds', () => {

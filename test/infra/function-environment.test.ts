@@ -3,6 +3,7 @@
 // the longest it can be once deployed.
 
 import { App, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import {
@@ -41,6 +42,25 @@ describe('the function environment’s size', () => {
     const inSources = stack.toJsonString({ jira: { scheme: 'jira', secretId: secret.secretArn } });
     const expected = JSON.stringify({ jira: { scheme: 'jira', secretId: longest } });
     expect(environmentBytes(stack, { SOURCES: inSources })).toBe(JSON.stringify({ SOURCES: expected }).length);
+  });
+
+  it('counts a table created in the stack at its longest generated name: the stack’s name, its logical id and 13 characters', () => {
+    const { stack } = stackWithSecret();
+    const partitionKey = { name: 'id', type: dynamodb.AttributeType.STRING };
+    const global = new dynamodb.TableV2(stack, 'Deliveries', { partitionKey });
+    const classic = new dynamodb.Table(stack, 'Classic', { partitionKey });
+    const named = new dynamodb.TableV2(stack, 'Named', { partitionKey, tableName: 'deliveries' });
+    for (const table of [global, classic]) {
+      const logicalId = stack.resolve((table.node.defaultChild as dynamodb.CfnGlobalTable).logicalId) as string;
+      const longest = `Measured-${logicalId}-${'x'.repeat(13)}`;
+      expect(environmentBytes(stack, { IDEMPOTENCY_TABLE: table.tableName })).toBe(
+        JSON.stringify({ IDEMPOTENCY_TABLE: longest }).length,
+      );
+    }
+    // A name given in the template is the name deployed.
+    expect(environmentBytes(stack, { IDEMPOTENCY_TABLE: named.tableName })).toBe(
+      JSON.stringify({ IDEMPOTENCY_TABLE: 'deliveries' }).length,
+    );
   });
 
   it('refuses any other unresolved value rather than guess its size', () => {

@@ -43,6 +43,7 @@ describe('readSettings', () => {
       alarmEmail: undefined,
       failureRatioThreshold: 0.2,
       sources: [],
+      idempotencyTtlSeconds: 86_400,
     });
   });
 
@@ -119,6 +120,20 @@ describe('readSettings', () => {
     expect(settingsFor({ failureRatioThreshold: 0 }).failureRatioThreshold).toBe(0);
     for (const bad of ['1', 1.5, '-0.1', '20%', '']) {
       expect(refusal({ failureRatioThreshold: bad })).toContain('failureRatioThreshold must be a number from 0 to below 1');
+    }
+  });
+
+  it('reads idempotencyTtlSeconds from 21,600 (6 hours) to 30 days, and says why 6 hours is the least', () => {
+    expect(settingsFor({ idempotencyTtlSeconds: '21600' }).idempotencyTtlSeconds).toBe(21_600);
+    expect(settingsFor({ idempotencyTtlSeconds: 2_592_000 }).idempotencyTtlSeconds).toBe(2_592_000);
+    expect(refusal({ idempotencyTtlSeconds: '21599' })).toBe(
+      'Invalid CDK context: idempotencyTtlSeconds must be at least 21600 (6 hours, how long EventBridge and Lambda ' +
+        'retry an event; a shorter record would let a late retry move the incidents again) (got "21599").',
+    );
+    for (const bad of ['2592001', '86400.5', 'a day', '']) {
+      expect(refusal({ idempotencyTtlSeconds: bad })).toContain(
+        `idempotencyTtlSeconds must be a whole number of seconds from 21600 to 2592000 (got ${JSON.stringify(bad)})`,
+      );
     }
   });
 

@@ -149,6 +149,11 @@ describe('the app, given context it refuses', () => {
       ['alarmEmail must be an e-mail address', "reservedConcurrency × d3MaxRps is 10 × 10 = 100, over D3's limit"],
     ],
     ['a stack name CloudFormation would refuse', { stackName: 'D3_Site' }, ['stackName must start with a letter']],
+    [
+      'a delivery record lifetime under EventBridge’s 6 hours of retries',
+      { idempotencyTtlSeconds: '3600' },
+      ['idempotencyTtlSeconds must be at least 21600 (6 hours, how long EventBridge and Lambda retry an event;'],
+    ],
     ['sources that are not valid JSON', { sources: '{"jira": ' }, ['sources is not valid JSON (']],
     [
       'a sources file that is missing, and a bad alarm e-mail',

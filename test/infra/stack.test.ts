@@ -81,7 +81,7 @@ describe('the function', () => {
     expect(deployed).toEqual(filesUnder(fixture.assetPath).filter((file) => file !== 'meta.json'));
   });
 
-  it('has exactly the environment lambda/config.ts reads and the metrics namespace, pointing at the two secrets', () => {
+  it('has exactly the environment lambda/config.ts reads and the metrics namespace, pointing at the two secrets and the delivery table', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectEquals({
@@ -93,6 +93,8 @@ describe('the function', () => {
           D3_MAX_RPS: '10',
           POWERTOOLS_SERVICE_NAME: 'd3-site-adapter',
           POWERTOOLS_METRICS_NAMESPACE: 'D3SiteAdapter',
+          IDEMPOTENCY_TABLE: ref(onlyResourceId(template, 'AWS::DynamoDB::GlobalTable')),
+          IDEMPOTENCY_TTL_SECONDS: '86400',
         }),
       },
     });
