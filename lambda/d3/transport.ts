@@ -1,22 +1,24 @@
-// The one HTTP request the adapter makes to D3 SOAR: a POST over node:http or
-// node:https, on keep-alive sockets kept for the instance's life.
+// The one HTTP request the adapter makes to D3 SOAR: a POST through the AWS
+// SDK's own NodeHttpHandler, on keep-alive sockets kept for the instance's
+// life. The SDK loads that handler at cold start for Secrets Manager anyway;
+// it brings the agents, the abort signal and node:http(s)'s errors with their
+// `code` intact (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED, ...), which the
+// D3 client logs.
 //
-// Not fetch(): the AWS SDK already loads node:http(s) for Secrets Manager, so
-// this costs nothing more at cold start, while the first fetch() loads and
-// compiles undici (llhttp's wasm, web streams, http2, worker_threads). Warm,
-// fetch's WHATWG layers cost more per call too. `npm run bench` measures both.
-//
-// Also measured, on the warm path: request options built once per URL rather
-// than from a URL object each time, and a plain timer rather than an
-// AbortSignal handed to node:http, save about 0.1 ms a call between them.
+// Written here because the handler does not do it: one deadline over the
+// whole exchange (its requestTimeout stops at the answer's headers), a size
+// cap while the answer streams in (its stream collector buffers whatever
+// comes), and no reuse of a connection idle too long by the wall clock.
 
-import type { IncomingMessage, RequestOptions } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { HttpRequest } from '@smithy/core/protocols';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 // process.getBuiltinModule, not `import … from 'node:http'`: building the ESM
 // namespace of node:http reads its lazy WebSocket exports, which loads undici
-// all the same (about 10 ms at cold start, measured on Node 24).
-const { Agent: HttpAgent, request: httpRequest } = process.getBuiltinModule('node:http');
-const { Agent: HttpsAgent, request: httpsRequest } = process.getBuiltinModule('node:https');
+// (about 10 ms at cold start, measured on Node 24).
+const { Agent: HttpAgent } = process.getBuiltinModule('node:http');
+const { Agent: HttpsAgent } = process.getBuiltinModule('node:https');
 
 /**
  * How long a kept-alive connection to D3 may sit idle and still be reused:
@@ -60,86 +62,60 @@ export interface HttpPostOptions {
   now?: () => number;
 }
 
-interface Target {
-  send: typeof httpRequest;
-  options: RequestOptions & { agent: InstanceType<typeof HttpAgent> };
-  https: boolean;
-  inFlight: number;
-  /** When the last exchange ended, and how long its connection stays reusable after that. */
-  idleSince: number;
-  reusableForMs: number;
-}
-
 export function createHttpPost({ idleSocketMs = IDLE_SOCKET_MS, now = Date.now }: HttpPostOptions = {}): HttpPost {
-  const targets = new Map<string, Target>();
-  const newAgent = (https: boolean) => {
-    // Its own timer lets an idle socket go too, but timers do not run while
-    // Lambda has the instance frozen, and an invocation takes its socket
-    // before an overdue timer fires: hence the wall-clock check below.
-    const kept = { keepAlive: true, timeout: idleSocketMs };
-    return https ? new HttpsAgent(kept) : new HttpAgent(kept);
-  };
-  const targetOf = (url: URL): Target => {
-    let target = targets.get(url.href);
-    if (!target) {
-      const https = url.protocol === 'https:';
-      const options = {
-        method: 'POST',
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 literal without its brackets
-        port: url.port || (https ? 443 : 80),
-        path: `${url.pathname}${url.search}`,
-        agent: newAgent(https),
-      };
-      target = { send: https ? httpsRequest : httpRequest, options, https, inFlight: 0, idleSince: now(), reusableForMs: idleSocketMs };
-      targets.set(url.href, target);
-    }
+  // The agents let an idle socket go by their own timer (this one, or the
+  // server's Keep-Alive timeout less a second), but timers do not run while
+  // Lambda has the instance frozen, and a thawed invocation takes its socket
+  // before an overdue timer fires: hence the wall-clock check below.
+  const agents = [new HttpAgent({ keepAlive: true, timeout: idleSocketMs }), new HttpsAgent({ keepAlive: true, timeout: idleSocketMs })] as const;
+  const handler = new NodeHttpHandler({ httpAgent: agents[0], httpsAgent: agents[1] });
+  let inFlight = 0;
+  let idleSince = now();
+  let reusableForMs = idleSocketMs;
+
+  return async (url, { headers, body, timeoutMs, signal }) => {
     // Sockets are reused across the invocations of a warm instance, unless
     // the server has probably closed them since: it would answer the next
     // request with a reset, and the D3 client would retry after a backoff.
-    if (target.inFlight === 0 && now() - target.idleSince > target.reusableForMs) {
-      target.options.agent.destroy();
-      target.options = { ...target.options, agent: newAgent(target.https) };
-    }
-    return target;
-  };
-  const ended = (target: Target, response?: IncomingMessage) => {
-    target.inFlight -= 1;
-    target.idleSince = now();
-    target.reusableForMs = Math.min(idleSocketMs, serverIdleTimeoutMs(response) ?? Number.POSITIVE_INFINITY);
-  };
+    if (inFlight === 0 && now() - idleSince > reusableForMs) for (const agent of agents) agent.destroy();
+    inFlight += 1;
 
-  return (url, { headers, body, timeoutMs, signal }) =>
-    new Promise<PostAnswer>((resolve, reject) => {
-      const target = targetOf(url);
-      const request = target.send({ ...target.options, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
-      target.inFlight += 1;
-      let answered: IncomingMessage | undefined;
-      let settled = false;
-      // The first of answer, error, timeout or abort settles the exchange.
-      const settle = (outcome: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', abort);
-        ended(target, answered);
-        outcome();
-      };
-      const timer = setTimeout(() => request.destroy(new PostTimeoutError(`No answer within ${timeoutMs} ms.`)), timeoutMs);
-      const abort = () => request.destroy(new Error('The request was aborted.'));
-      signal?.addEventListener('abort', abort, { once: true });
-      if (signal?.aborted) abort();
-      request.on('response', (response) => {
-        answered = response;
-        readAnswer(
-          response,
-          (answer) => settle(() => resolve(answer)),
-          (error) => settle(() => reject(error)),
-        );
+    const cutOff = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      cutOff.abort();
+    }, timeoutMs);
+    const abort = () => cutOff.abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    if (signal?.aborted) abort();
+
+    let answer: IncomingMessage | undefined;
+    try {
+      const request = new HttpRequest({
+        method: 'POST',
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port ? { port: Number(url.port) } : {}),
+        path: `${url.pathname}${url.search}`, // the query as written, not re-encoded from a parsed bag
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        body,
       });
-      request.on('error', (error) => settle(() => reject(error)));
-      request.end(body);
-    });
+      // The handler keeps listening to the signal until the answer has been
+      // read: an abort mid-body destroys the request and so the answer.
+      const { response } = await handler.handle(request, { abortSignal: cutOff.signal });
+      answer = response.body as IncomingMessage;
+      return { status: response.statusCode, retryAfter: response.headers['retry-after'], text: await readCapped(answer) };
+    } catch (error) {
+      throw timedOut ? new PostTimeoutError(`No answer within ${timeoutMs} ms.`, { cause: error }) : error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
+      inFlight -= 1;
+      idleSince = now();
+      reusableForMs = Math.min(idleSocketMs, serverIdleTimeoutMs(answer) ?? Number.POSITIVE_INFINITY);
+    }
+  };
 }
 
 /** The idle timeout a server announces in `Keep-Alive: timeout=N`, less a second's margin. */
@@ -148,26 +124,23 @@ function serverIdleTimeoutMs(response: IncomingMessage | undefined): number | un
   return seconds === undefined ? undefined : Math.max(0, Number(seconds) * 1000 - 1000);
 }
 
-function readAnswer(response: IncomingMessage, resolve: (answer: PostAnswer) => void, reject: (error: Error) => void): void {
-  const status = response.statusCode ?? 0;
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  let tooLarge = false;
-  response.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    if (bytes <= MAX_ANSWER_BYTES) chunks.push(chunk);
-    else if (!tooLarge) {
-      tooLarge = true;
+/** The answer as text; undefined, unread past the cap and its socket dropped, when it is larger than MAX_ANSWER_BYTES. */
+function readCapped(response: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    response.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes <= MAX_ANSWER_BYTES) return void chunks.push(chunk);
+      chunks.length = 0;
       response.destroy(); // stop reading; the socket is not reused
-    }
-  });
-  response.on('end', () =>
-    resolve({ status, retryAfter: response.headers['retry-after'], text: Buffer.concat(chunks).toString('utf8') }),
-  );
-  // Reset, timed out or aborted mid-body: no answer arrived. Too large: not D3's answer.
-  response.on('error', reject);
-  response.on('close', () => {
-    if (tooLarge) resolve({ status, retryAfter: undefined, text: undefined });
-    else if (!response.complete) reject(new Error('The answer was cut off.'));
+      resolve(undefined);
+    });
+    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // Reset, timed out or aborted mid-body: no answer arrived.
+    response.on('error', reject);
+    response.on('close', () => {
+      if (!response.complete) reject(new Error('The answer was cut off.'));
+    });
   });
 }
