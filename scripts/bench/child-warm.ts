@@ -79,13 +79,17 @@ const timed = (fn: () => Promise<void>, into: number[]) => async (record: boolea
   await fn();
   if (record) into.push(performance.now() - t);
 };
-const steps = [...handlers.map((_, i) => invoke(i)), timed(bare, bareMs), timed(bareHttps, bareHttpsMs)];
+// BENCH_FLOORS=0: the handlers only (a CPU profile of them alone).
+const floors = process.env.BENCH_FLOORS === '0' ? [] : [timed(bare, bareMs), timed(bareHttps, bareHttpsMs)];
+const steps = [...handlers.map((_, i) => invoke(i)), ...floors];
 
 // Warm up every path (connection pools, JIT) before measuring.
+let measuredFromUs = 0; // on the monotonic clock a CPU profile's timestamps use
 for (let round = -20; round < runs; round++) {
+  if (round === 0) measuredFromUs = Number(process.hrtime.bigint() / 1000n);
   for (const step of round % 2 ? steps.toReversed() : steps) {
     await step(round >= 0);
     await sleep(22);
   }
 }
-console.log(`RESULT ${JSON.stringify({ handlersMs, bareMs, bareHttpsMs, cpuMsPerCall: cpuMs.map((c) => c / runs) })}`);
+console.log(`RESULT ${JSON.stringify({ handlersMs, bareMs, bareHttpsMs, cpuMsPerCall: cpuMs.map((c) => c / runs), measuredFromUs })}`);
