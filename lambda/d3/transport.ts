@@ -1,14 +1,20 @@
 // The one HTTP request the adapter makes to D3 SOAR: a POST over node:http or
 // node:https, on keep-alive sockets kept for the instance's life.
 //
-// Not fetch(): the AWS SDK already loads node:http(s) for Secrets Manager, so
-// this costs nothing more at cold start, while the first fetch() loads and
-// compiles undici (llhttp's wasm, web streams, http2, worker_threads). Warm,
-// fetch's WHATWG layers cost more per call too. `npm run bench` measures both.
-//
-// Also measured, on the warm path: request options built once per URL rather
-// than from a URL object each time, and a plain timer rather than an
-// AbortSignal handed to node:http, save about 0.1 ms a call between them.
+// Written by hand, because both libraries at hand cost more per call:
+// - fetch() loads and compiles undici at the first call (about 10 ms of a cold
+//   start), and its WHATWG layers cost more on every call too;
+// - the AWS SDK's NodeHttpHandler, loaded anyway for Secrets Manager, adds
+//   0.064 ms to a warm invocation (median of 10 interleaved runs, 0.03 to
+//   0.08; the transport alone 0.02 ms back to back, 0.09 after 20 ms idle),
+//   over the 0.05 ms we allow; its first answer is no slower. Around it, this
+//   file would still hold the whole-exchange deadline (its requestTimeout
+//   stops at the headers), the size cap (its stream collector buffers all)
+//   and the idle-socket check. `node scripts/bench/transport-ab.ts <rev>`
+//   measures the two side by side, given the revision that used the handler.
+// Also measured: request options built once per URL rather than from a URL
+// object each time, and a plain timer rather than an AbortSignal handed to
+// node:http, save about 0.1 ms a call between them.
 
 import type { IncomingMessage, RequestOptions } from 'node:http';
 
@@ -60,61 +66,46 @@ export interface HttpPostOptions {
   now?: () => number;
 }
 
-interface Target {
-  send: typeof httpRequest;
-  options: RequestOptions & { agent: InstanceType<typeof HttpAgent> };
-  https: boolean;
-  inFlight: number;
-  /** When the last exchange ended, and how long its connection stays reusable after that. */
-  idleSince: number;
-  reusableForMs: number;
-}
-
 export function createHttpPost({ idleSocketMs = IDLE_SOCKET_MS, now = Date.now }: HttpPostOptions = {}): HttpPost {
-  const targets = new Map<string, Target>();
-  const newAgent = (https: boolean) => {
-    // Its own timer lets an idle socket go too, but timers do not run while
-    // Lambda has the instance frozen, and an invocation takes its socket
-    // before an overdue timer fires: hence the wall-clock check below.
-    const kept = { keepAlive: true, timeout: idleSocketMs };
-    return https ? new HttpsAgent(kept) : new HttpAgent(kept);
-  };
-  const targetOf = (url: URL): Target => {
+  // The agents let an idle socket go by their own timer (this one, or the
+  // server's Keep-Alive timeout less a second), but timers do not run while
+  // Lambda has the instance frozen, and a thawed invocation takes its socket
+  // before an overdue timer fires: hence the wall-clock check below.
+  const kept = { keepAlive: true, timeout: idleSocketMs };
+  const agents = [new HttpAgent(kept), new HttpsAgent(kept)];
+  const targets = new Map<string, RequestOptions & { send: typeof httpRequest }>();
+  let inFlight = 0;
+  let idleSince = now();
+  let reusableForMs = idleSocketMs;
+
+  const targetOf = (url: URL) => {
     let target = targets.get(url.href);
     if (!target) {
       const https = url.protocol === 'https:';
-      const options = {
+      target = {
+        send: https ? httpsRequest : httpRequest,
         method: 'POST',
         protocol: url.protocol,
         hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 literal without its brackets
         port: url.port || (https ? 443 : 80),
         path: `${url.pathname}${url.search}`,
-        agent: newAgent(https),
+        agent: agents[https ? 1 : 0],
       };
-      target = { send: https ? httpsRequest : httpRequest, options, https, inFlight: 0, idleSince: now(), reusableForMs: idleSocketMs };
       targets.set(url.href, target);
     }
-    // Sockets are reused across the invocations of a warm instance, unless
-    // the server has probably closed them since: it would answer the next
-    // request with a reset, and the D3 client would retry after a backoff.
-    if (target.inFlight === 0 && now() - target.idleSince > target.reusableForMs) {
-      target.options.agent.destroy();
-      target.options = { ...target.options, agent: newAgent(target.https) };
-    }
     return target;
-  };
-  const ended = (target: Target, response?: IncomingMessage) => {
-    target.inFlight -= 1;
-    target.idleSince = now();
-    target.reusableForMs = Math.min(idleSocketMs, serverIdleTimeoutMs(response) ?? Number.POSITIVE_INFINITY);
   };
 
   return (url, { headers, body, timeoutMs, signal }) =>
     new Promise<PostAnswer>((resolve, reject) => {
-      const target = targetOf(url);
-      const request = target.send({ ...target.options, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
-      target.inFlight += 1;
-      let answered: IncomingMessage | undefined;
+      // Sockets are reused across the invocations of a warm instance, unless
+      // the server has probably closed them since: it would answer the next
+      // request with a reset, and the D3 client would retry after a backoff.
+      if (inFlight === 0 && now() - idleSince > reusableForMs) for (const agent of agents) agent.destroy();
+      const { send, ...options } = targetOf(url);
+      const request = send({ ...options, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
+      inFlight += 1;
+      let answer: IncomingMessage | undefined;
       let settled = false;
       // The first of answer, error, timeout or abort settles the exchange.
       const settle = (outcome: () => void) => {
@@ -122,7 +113,9 @@ export function createHttpPost({ idleSocketMs = IDLE_SOCKET_MS, now = Date.now }
         settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', abort);
-        ended(target, answered);
+        inFlight -= 1;
+        idleSince = now();
+        reusableForMs = Math.min(idleSocketMs, serverIdleTimeoutMs(answer) ?? Number.POSITIVE_INFINITY);
         outcome();
       };
       const timer = setTimeout(() => request.destroy(new PostTimeoutError(`No answer within ${timeoutMs} ms.`)), timeoutMs);
@@ -130,11 +123,10 @@ export function createHttpPost({ idleSocketMs = IDLE_SOCKET_MS, now = Date.now }
       signal?.addEventListener('abort', abort, { once: true });
       if (signal?.aborted) abort();
       request.on('response', (response) => {
-        answered = response;
-        readAnswer(
-          response,
-          (answer) => settle(() => resolve(answer)),
-          (error) => settle(() => reject(error)),
+        answer = response;
+        readCapped(response).then(
+          (text) => settle(() => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], text })),
+          (error: unknown) => settle(() => reject(error)),
         );
       });
       request.on('error', (error) => settle(() => reject(error)));
@@ -148,26 +140,23 @@ function serverIdleTimeoutMs(response: IncomingMessage | undefined): number | un
   return seconds === undefined ? undefined : Math.max(0, Number(seconds) * 1000 - 1000);
 }
 
-function readAnswer(response: IncomingMessage, resolve: (answer: PostAnswer) => void, reject: (error: Error) => void): void {
-  const status = response.statusCode ?? 0;
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  let tooLarge = false;
-  response.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    if (bytes <= MAX_ANSWER_BYTES) chunks.push(chunk);
-    else if (!tooLarge) {
-      tooLarge = true;
+/** The answer as text; undefined, unread past the cap and its socket dropped, when it is larger than MAX_ANSWER_BYTES. */
+function readCapped(response: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    response.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes <= MAX_ANSWER_BYTES) return void chunks.push(chunk);
+      chunks.length = 0;
       response.destroy(); // stop reading; the socket is not reused
-    }
-  });
-  response.on('end', () =>
-    resolve({ status, retryAfter: response.headers['retry-after'], text: Buffer.concat(chunks).toString('utf8') }),
-  );
-  // Reset, timed out or aborted mid-body: no answer arrived. Too large: not D3's answer.
-  response.on('error', reject);
-  response.on('close', () => {
-    if (tooLarge) resolve({ status, retryAfter: undefined, text: undefined });
-    else if (!response.complete) reject(new Error('The answer was cut off.'));
+      resolve(undefined);
+    });
+    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // Reset, timed out or aborted mid-body: no answer arrived.
+    response.on('error', reject);
+    response.on('close', () => {
+      if (!response.complete) reject(new Error('The answer was cut off.'));
+    });
   });
 }

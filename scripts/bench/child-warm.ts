@@ -1,14 +1,17 @@
-// Warm latency: the adapter's handler against the simulator, interleaved with
-// a bare fetch of the same D3 request (the floor) and a bare node:http(s)
-// request on a keep-alive agent (the transport the adapter itself uses). Calls
-// are spaced so the adapter's pacing never has to wait: this measures
-// overhead, not the rate limit.
+// Warm latency: one or more built handlers (argv) against the simulator,
+// interleaved call by call with a bare fetch of the same D3 request and a
+// bare node:http(s) request on a keep-alive agent (the floors). The order
+// reverses every round, so no handler always follows the same one. Calls are
+// spaced so the adapter's pacing never has to wait: this measures overhead,
+// not the rate limit.
 
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Webhook } from 'standardwebhooks';
 
-const { handler } = (await import(process.argv[2]!)) as { handler: (e: unknown, c: unknown) => Promise<{ statusCode: number }> };
+type Handler = (e: unknown, c: unknown) => Promise<{ statusCode: number }>;
+const handlers: Handler[] = [];
+for (const file of process.argv.slice(2)) handlers.push(((await import(file)) as { handler: Handler }).handler);
 const runs = Number(process.env.BENCH_RUNS ?? 300);
 const template = JSON.parse(process.env.BENCH_EVENT!);
 const signer = new Webhook(process.env.BENCH_SIGNING_KEY!);
@@ -55,34 +58,38 @@ const signed = () => {
   };
 };
 
-const adapterMs: number[] = [];
-let adapterCpuMs = 0;
+const handlersMs: number[][] = handlers.map(() => []);
+const cpuMs = handlers.map(() => 0);
 const bareMs: number[] = [];
 const bareHttpsMs: number[] = [];
-// Warm up both paths (connection pools, JIT) before measuring.
-for (let i = 0; i < 20; i++) {
-  await handler(signed(), context);
-  await bare();
-  await bareHttps();
-  await sleep(45);
-}
-for (let i = 0; i < runs; i++) {
+const invoke = (i: number) => async (record: boolean) => {
   const event = signed();
-  let t = performance.now();
+  const t = performance.now();
   const cpu = process.cpuUsage();
-  const response = await handler(event, context);
-  adapterMs.push(performance.now() - t);
+  const response = await handlers[i]!(event, context);
+  const elapsed = performance.now() - t;
   const used = process.cpuUsage(cpu);
-  adapterCpuMs += (used.user + used.system) / 1000;
-  if (response.statusCode !== 200) throw new Error(`adapter answered ${response.statusCode}`);
-  await sleep(22);
-  t = performance.now();
-  await bare();
-  bareMs.push(performance.now() - t);
-  await sleep(22);
-  t = performance.now();
-  await bareHttps();
-  bareHttpsMs.push(performance.now() - t);
-  await sleep(22);
+  if (response.statusCode !== 200) throw new Error(`handler ${i} answered ${response.statusCode}`);
+  if (!record) return;
+  handlersMs[i]!.push(elapsed);
+  cpuMs[i]! += (used.user + used.system) / 1000;
+};
+const timed = (fn: () => Promise<void>, into: number[]) => async (record: boolean) => {
+  const t = performance.now();
+  await fn();
+  if (record) into.push(performance.now() - t);
+};
+// BENCH_FLOORS=0: the handlers only (a CPU profile of them alone).
+const floors = process.env.BENCH_FLOORS === '0' ? [] : [timed(bare, bareMs), timed(bareHttps, bareHttpsMs)];
+const steps = [...handlers.map((_, i) => invoke(i)), ...floors];
+
+// Warm up every path (connection pools, JIT) before measuring.
+let measuredFromUs = 0; // on the monotonic clock a CPU profile's timestamps use
+for (let round = -20; round < runs; round++) {
+  if (round === 0) measuredFromUs = Number(process.hrtime.bigint() / 1000n);
+  for (const step of round % 2 ? steps.toReversed() : steps) {
+    await step(round >= 0);
+    await sleep(22);
+  }
 }
-console.log(`RESULT ${JSON.stringify({ adapterMs, bareMs, bareHttpsMs, cpuMsPerCall: adapterCpuMs / runs })}`);
+console.log(`RESULT ${JSON.stringify({ handlersMs, bareMs, bareHttpsMs, cpuMsPerCall: cpuMs.map((c) => c / runs), measuredFromUs })}`);

@@ -1,10 +1,12 @@
-// The D3 client's HTTP POST (lambda/http-post.ts), against real loopback
+// The D3 client's HTTP POST (lambda/d3/transport.ts), against real loopback
 // servers that misbehave on purpose: what it sends, keep-alive reuse, an
-// oversized answer, an answer cut off mid-body, an abort.
+// oversized answer, an answer cut off mid-body, an abort, and the network
+// errors whose `code` the D3 client logs.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLoopbackTls, listenOnLoopback } from '../../dev/loopback-tls.ts';
 import { createHttpPost, IDLE_SOCKET_MS, MAX_ANSWER_BYTES, PostTimeoutError } from '../../lambda/d3/transport.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -134,8 +136,26 @@ describe('HTTP POST to D3', () => {
       res.on('error', () => undefined);
       pump();
     });
-    const answer = await createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
+    const post = createHttpPost();
+    const answer = await post(url, { headers: {}, body: '{}', timeoutMs: 5_000 });
     expect(answer).toEqual({ status: 200, retryAfter: undefined, text: undefined });
+  });
+
+  it('drops the connection of an oversized answer rather than reading the rest of it', async () => {
+    let served = 0;
+    const { url, connections } = await serve((_req, res) => {
+      served += 1;
+      if (served > 1) return void res.end('{}');
+      res.writeHead(200, { 'content-length': String(2 * MAX_ANSWER_BYTES) });
+      res.on('error', () => undefined);
+      res.write(Buffer.alloc(MAX_ANSWER_BYTES + 1, 0x20)); // the rest never comes: only a hang-up ends this exchange
+    });
+    const post = createHttpPost();
+    const started = performance.now();
+    expect(await post(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).toMatchObject({ text: undefined });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(await post(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).toMatchObject({ text: '{}' });
+    expect(connections.count).toBe(2);
   });
 
   it('rejects when the connection is cut off mid-answer', async () => {
@@ -147,10 +167,26 @@ describe('HTTP POST to D3', () => {
     await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).rejects.toThrow();
   });
 
-  it('rejects when the connection is refused', async () => {
+  it('rejects when the connection is refused, with the error’s code', async () => {
     const { url, server } = await serve((_req, res) => res.end('{}'));
     await new Promise((resolve) => server.close(resolve));
-    await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).rejects.toThrow();
+    await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('rejects for a host that does not resolve, with the error’s code', async () => {
+    const url = new URL('http://d3.invalid/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk'); // .invalid never resolves (RFC 6761)
+    const error = await createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 }).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(PostTimeoutError);
+    expect((error as { code?: string }).code).toMatch(/^(ENOTFOUND|EAI_AGAIN)$/); // EAI_AGAIN: no DNS server at all
+  });
+
+  it('rejects for a certificate it does not trust, with the error’s code', async () => {
+    const { server, origin } = await listenOnLoopback((_req, res) => res.end('{}'), { tls: await createLoopbackTls() });
+    servers.push({ close: () => server.close() && server.closeAllConnections() });
+    const url = new URL(`${origin}/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk`);
+    await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
   });
 
   it('rejects as soon as the signal aborts, before or during the answer', async () => {
