@@ -10,7 +10,7 @@ import { authHeader, parseD3Credentials, type D3Credentials } from './credential
 import { retryDelay, parseRetryAfter } from './backoff.ts';
 import { createHttpPost, PostTimeoutError, type HttpPost, type PostAnswer } from './transport.ts';
 import { ConfigurationError, D3AuthError, D3RateLimitedError, D3UnavailableError } from '../errors.ts';
-import type { BatchTally, CallOptions, D3Observer, D3Port, SiteUpdate } from '../move-incidents.ts';
+import type { BatchTally, CallOptions, D3Port, SiteUpdate } from '../move-incidents.ts';
 import type { SecretSource } from '../secrets.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { parseReply, tallyReply, type D3Reply } from './reply.ts';

@@ -94,7 +94,7 @@ describe('D3 simulator: command and API-key auth', () => {
   });
 
   it('answers 404 when the path is unknown and 405 when the method is not POST', async () => {
-    const notFound = await fetch(sim.baseUrl + '/api/Command/Nope', { method: 'POST', body: '{}' });
+    const notFound = await fetch(`${sim.baseUrl}/api/Command/Nope`, { method: 'POST', body: '{}' });
     expect(notFound.status).toBe(404);
     expect(await notFound.json()).toEqual({ Error: 'Not Found' });
     const wrongMethod = await fetch(sim.baseUrl + COMMAND);

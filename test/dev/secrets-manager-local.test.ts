@@ -116,7 +116,7 @@ describe('local Secrets Manager with the real SDK client', () => {
   });
 
   it('puts the error type in both x-amzn-errortype and __type when an error is answered on the wire', async () => {
-    const res = await fetch(sm.endpoint + '/', {
+    const res = await fetch(`${sm.endpoint}/`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.GetSecretValue' },
       body: JSON.stringify({ SecretId: 'missing' }),

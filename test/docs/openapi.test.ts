@@ -22,9 +22,9 @@ import { readExample, requestOf } from '../../scripts/invoke.ts';
 import { OPENAPI_FILE, renderOpenApiDocument, SIGNED_SCHEMES } from '../../scripts/openapi.ts';
 import { signatureHeaders } from '../../scripts/send.ts';
 import { SIGNING_KEY } from '../support/harness.ts';
+import type { Json } from '../support/harness.ts';
 import { exampleFiles } from './example-files.ts';
 
-type Json = Record<string, any>;
 
 const committedText = readFileSync(OPENAPI_FILE, 'utf8');
 const committed = JSON.parse(committedText) as Json;

@@ -15,6 +15,7 @@ import type { D3Fault, D3Simulator } from '../../dev/d3-simulator.ts';
 import type { MoveResult } from '../../lambda/move-incidents.ts';
 import { httpApiEvent } from '../support/events.ts';
 import { D3_KEY, startHarness, type Harness } from '../support/harness.ts';
+import type { Json } from '../support/harness.ts';
 
 /** Small on purpose: the file stays fast, and "every attempt" is only this many faults. */
 const MAX_ATTEMPTS = 2;
@@ -52,13 +53,13 @@ let serial = 0;
 const incidents = (count: number) => Array.from({ length: count }, () => `20240401-${++serial}`);
 
 interface Answer extends APIGatewayProxyResult {
-  json: Record<string, any>;
+  json: Json;
 }
 
 async function move(harness: Harness, incidentNumbers: string[]): Promise<Answer> {
   const event = httpApiEvent({ body: { incidentNumbers, site: SITE } });
   const response = (await harness.invoke(event)) as APIGatewayProxyResult;
-  return { ...response, json: JSON.parse(response.body) as Record<string, any> };
+  return { ...response, json: JSON.parse(response.body) as Json };
 }
 
 /** Each requested incident exactly once, in request order, none invented; and `updated` is the truth. */

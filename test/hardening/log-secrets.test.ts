@@ -124,7 +124,8 @@ describe('no secret in any log line', () => {
       let n = 100;
       for (const fault of faults) {
         h.simulator.inject(...fault);
-        await call(signedEvent(move((n += 2))));
+        n += 2;
+        await call(signedEvent(move(n)));
       }
       await call(signedEvent({ incidentNumbers: ['ghost-1', 'ghost-2'], site: 'Tier 2' })); // 422
       h.simulator.inject(...twice({ kind: 'status', status: 500 }));

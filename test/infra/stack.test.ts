@@ -10,6 +10,7 @@ import { parseD3Credentials } from '../../lambda/d3/credentials.ts';
 import { ConfigurationError } from '../../lambda/errors.ts';
 import { D3_RATE_LIMIT_PER_SECOND, PLACEHOLDER_BASE_URL } from '../../infra/settings.ts';
 import { createFixture, onlyResourceId, type Fixture, type Synthesized } from './fixture.ts';
+import type { Json } from '../support/harness.ts';
 
 let fixture: Fixture;
 let synthesized: Synthesized;
@@ -43,7 +44,7 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-function functionProperties(): Record<string, any> {
+function functionProperties(): Json {
   return only('AWS::Lambda::Function').Properties;
 }
 

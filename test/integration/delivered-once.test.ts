@@ -18,6 +18,7 @@ import { RecordedRejection, ValidationError } from '../../lambda/errors.ts';
 import { ignored } from '../../lambda/move-incidents.ts';
 import { eventBridgeEvent, httpApiEvent, lambdaContext } from '../support/events.ts';
 import { SIGNING_KEY, signedHeaders, startHarness, STORE_TABLE, thrownBy, type Harness, type HarnessOptions } from '../support/harness.ts';
+import type { Json } from '../support/harness.ts';
 
 let harness: Harness | undefined;
 let dynamodb: LocalDynamoDB | undefined;
@@ -41,7 +42,7 @@ async function withStore(options: HarnessOptions = {}): Promise<Harness> {
 async function deliver(h: Harness, id: string, body: unknown, timeoutMs?: number) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const response = (await h.invoke(httpApiEvent({ body: text, headers: signedHeaders(text, SIGNING_KEY, new Date(), id) }), timeoutMs)) as APIGatewayProxyResult;
-  return { ...response, json: JSON.parse(response.body) as Record<string, any> };
+  return { ...response, json: JSON.parse(response.body) as Json };
 }
 
 const records = (h: Harness) => h.dynamodb!.items(STORE_TABLE);

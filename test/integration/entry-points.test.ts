@@ -5,6 +5,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventBridgeEvent, functionUrlEvent, httpApiEvent, restApiEvent } from '../support/events.ts';
 import { startHarness, thrownBy, type Harness } from '../support/harness.ts';
+import type { Json } from '../support/harness.ts';
 
 const move = { incidentNumbers: '20240101-1, 20240101-2;20240101-3', site: 'Tier 2' };
 const expectedResult = {
@@ -213,7 +214,7 @@ describe('entry points', () => {
     const retries = harness.logs().slice(logged).filter((line) => line.message === 'Retrying D3 SOAR').length;
     expect(harness.simulator.requests).toHaveLength(100 + retries);
     expect(harness.simulator.stats.rateLimited).toBe(retries);
-    const sizes = harness.simulator.requests.map((r) => (r.body as any).CommandParams['Incident Numbers'].length);
+    const sizes = harness.simulator.requests.map((r) => (r.body as Json).CommandParams['Incident Numbers'].length);
     expect(Math.max(...sizes)).toBe(100);
   });
 });

@@ -3,10 +3,11 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { D3_KEY, post, SIGNING_KEY, signedHeaders, startHarness, type Harness } from '../support/harness.ts';
+import type { Json } from '../support/harness.ts';
 
 const move = { incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' };
 
-function expectProblem(response: { statusCode: number; headers?: Record<string, unknown>; json: Record<string, any> }, status: number) {
+function expectProblem(response: { statusCode: number; headers?: Record<string, unknown>; json: Json }, status: number) {
   expect(response.statusCode).toBe(status);
   expect(response.headers?.['content-type']).toBe('application/problem+json');
   expect(response.json).toMatchObject({ status, type: expect.stringMatching(/^urn:/), title: expect.any(String) });

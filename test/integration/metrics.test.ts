@@ -6,8 +6,9 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventBridgeEvent, httpApiEvent } from '../support/events.ts';
 import { signedHeaders, startHarness, type Harness } from '../support/harness.ts';
+import type { Json } from '../support/harness.ts';
 
-type Line = Record<string, any>;
+type Line = Json;
 const emf = (harness: Harness): Line[] => harness.logs().filter((line) => '_aws' in line);
 const appLogs = (harness: Harness): Line[] => harness.logs().filter((line) => !('_aws' in line));
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpApiEvent } from '../support/events.ts';
 import { signedHeaders, startHarness, type Harness } from '../support/harness.ts';
+import type { Json } from '../support/harness.ts';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 
 const SW_KEY = randomBytes(24).toString('base64');
@@ -28,7 +29,7 @@ async function call(h: Harness, path: string, body: unknown, id?: string) {
   const text = JSON.stringify(body);
   const headers = signedHeaders(text, SW_KEY, new Date(), id);
   const response = (await h.invoke(httpApiEvent({ path, body: text, headers }))) as APIGatewayProxyResult;
-  return { ...response, json: JSON.parse(response.body) as Record<string, any> };
+  return { ...response, json: JSON.parse(response.body) as Json };
 }
 
 const native = (overrides: Record<string, unknown> = {}) => ({

@@ -132,10 +132,17 @@ export function signedHeaders(body: string, key = SIGNING_KEY, at = new Date(), 
   };
 }
 
+/**
+ * A parsed JSON answer as tests read it: any field, at any depth. A wrong
+ * guess fails the test's own assertion, which is what a test wants.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see above; the one place tests opt out of typing JSON
+export type Json = Record<string, any>;
+
 /** POSTs `body` through the handler as an HTTP API event; the answer with its body parsed. */
 export async function post(harness: Harness, body: unknown, headers: Record<string, string> = {}, timeoutMs?: number) {
   const response = (await harness.invoke(httpApiEvent({ body, headers }), timeoutMs)) as APIGatewayProxyResult;
-  return { ...response, json: JSON.parse(response.body) as Record<string, any> };
+  return { ...response, json: JSON.parse(response.body) as Json };
 }
 
 /** The error an invocation threw, as the Lambda runtime would report it; fails if it did not throw. */

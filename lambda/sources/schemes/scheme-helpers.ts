@@ -10,6 +10,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ConfigurationError, UnauthorizedError } from '../../errors.ts';
 import type { SchemeName, SchemeSettings, SignedRequest } from '../scheme.ts';
+import { CONTROL_CHARACTER_CLASS } from '../../request-schema.ts';
 
 /** How far a signed timestamp may be from our clock, either way, in seconds. */
 export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
@@ -17,9 +18,10 @@ export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
 export const DELIVERY_ID_MAX_LENGTH = 255;
 
 const IDEMPOTENCY_KEY = 'idempotency-key';
-// C0 and C1 controls, DEL, and the Unicode line and paragraph separators: any
-// of them in an id would let a sender forge lines in our logs.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// C0 and C1 controls, DEL (the request rules' own class), and the Unicode
+// line and paragraph separators: any of them in an id would let a sender
+// forge lines in our logs.
+const CONTROL = new RegExp(`[${CONTROL_CHARACTER_CLASS}\\u2028\\u2029]`);
 // RFC 9110 token characters: what a header name may be made of.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const HEX_DIGEST = /^[0-9a-f]{64}$/i;

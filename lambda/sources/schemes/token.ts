@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError, UnauthorizedError } from '../../errors.ts';
 import type { SchemeFactory, SchemeSettings, SignatureScheme, SignedRequest } from '../scheme.ts';
+import { CONTROL_CHARACTER_CLASS } from '../../request-schema.ts';
 import {
   afterPrefix,
   checkKeyList,
@@ -28,7 +29,7 @@ const DEFAULT_HEADER = 'authorization';
 // RFC 6750's scheme name; auth-scheme names are case-insensitive (RFC 9110), as afterPrefix matches.
 const BEARER = 'Bearer ';
 const COMPARISON_KEY = randomBytes(32);
-const UNUSABLE = /[\s\u0000-\u001f\u007f-\u009f]/;
+const UNUSABLE = new RegExp(`[\\s${CONTROL_CHARACTER_CLASS}]`);
 
 /** ConfigurationError unless every token could arrive in a header: not empty, no whitespace or control characters. */
 function checkTokens(keys: readonly string[]): void {
