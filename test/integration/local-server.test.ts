@@ -507,6 +507,22 @@ describe('the README', () => {
     }
   });
 
+  it('has a repeated-delivery recipe that works when pasted: the second answer is the first, marked idempotent-replayed, and D3 gets one command', async () => {
+    const section = readme.slice(readme.indexOf('## Calling it with curl'), readme.indexOf('## Callers'));
+    const block = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((candidate) => candidate.includes('Idempotency-Key'))!;
+    const shown = block.split('\n').filter((line) => line.startsWith('# ')).map((line) => line.slice(2));
+    const started = await npmStart({});
+    try {
+      const run = await runShell(block.replaceAll('127.0.0.1:3000', new URL(started.url).host), {});
+      expect(run.stdout.replaceAll('\r', '').trimEnd().split('\n'), run.stderr).toEqual(shown);
+      expect(shown).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'idempotent-replayed: true']);
+      const state = /curl -s (\S+\/_simulator\/state)/.exec(started.banner)![1]!;
+      expect(((await (await fetch(state)).json()) as { stats: { requests: number } }).stats.requests).toBe(1);
+    } finally {
+      await started.stop();
+    }
+  });
+
   it('has a signed recipe that works when pasted: it waits for npm start, calls it signed twice, and stops it', async () => {
     const section = readme.slice(readme.indexOf('## Calling it with curl'), readme.indexOf('## Callers'));
     const recipe = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((block) => block.includes('npm start &'))!;
