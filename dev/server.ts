@@ -132,6 +132,8 @@ function givenVariables(env: Env): Record<string, string> {
  * configured, whichever way. SOURCES reaches the handler as given, except
  * that each source served locally (its secret in SOURCE_SECRETS, or none at
  * all and so a generated one) gets the secretId of its local secret.
+ * IDEMPOTENCY_TABLE reaches it as given, or names the embedded store's table,
+ * or is dropped by DEDUP=0.
  */
 function localSetup(given: Env, simulatorUrl: string | undefined, newKey: () => string = generateSourceKey) {
   const env = givenVariables(given);
