@@ -1,6 +1,7 @@
 // What `npm start` reads from its environment besides the handler's own
-// variables (PORT, LOG_FORMAT, D3_SIM_FAULTS, SOURCE_SECRETS), checked all at
-// once so one run names every mistake, and the banner it prints once it listens.
+// variables (PORT, LOG_FORMAT, D3_SIM_FAULTS, SOURCE_SECRETS, DEDUP), checked
+// all at once so one run names every mistake, and the banner it prints once it
+// listens.
 
 import { parseFaultSpec, SIMULATOR_API_KEY, STATE_PATH, type FaultSpec } from './d3-simulator.ts';
 
@@ -14,6 +15,8 @@ export interface CommandLine {
   /** The handler's own JSON logs and EMF metrics, as Lambda writes them, beside the short lines. */
   json: boolean;
   faults: FaultSpec | undefined;
+  /** Whether repeated deliveries are answered from a delivery store (DEDUP, on unless 0). */
+  dedup: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -73,7 +76,31 @@ export function readCommandLine(env: Env): { settings: CommandLine; problems: st
   problems.push(...sourceSecrets.problems);
   warnings.push(...sourceSecrets.warnings);
 
-  return { settings: { port, json: logFormat === 'json', faults }, problems, warnings };
+  const dedup = readDedup(env);
+  if (dedup.problem) problems.push(dedup.problem);
+  if (!dedup.on && value('IDEMPOTENCY_TABLE')) {
+    warnings.push('IDEMPOTENCY_TABLE is ignored: DEDUP=0 turns de-duplication off, so every copy of a delivery is carried out.');
+  }
+
+  return { settings: { port, json: logFormat === 'json', faults, dedup: dedup.on }, problems, warnings };
+}
+
+/**
+ * DEDUP: `1` (the default) answers a repeated delivery from a delivery store,
+ * as the deployed function does with IDEMPOTENCY_TABLE; `0` carries out every
+ * copy, as the function does without it. Anything else is a mistake, named,
+ * rather than a guess at what was meant.
+ */
+export function readDedup(env: Env): { on: boolean; problem?: string } {
+  const raw = env.DEDUP?.trim();
+  if (!raw || raw === '1') return { on: true };
+  if (raw === '0') return { on: false };
+  return {
+    on: true,
+    problem:
+      `DEDUP must be 1 (the default: a repeated delivery gets its first answer from the delivery store) or 0 (every copy is carried out again); ` +
+      `got "${raw.slice(0, 20)}", e.g. DEDUP=0 npm start.`,
+  };
 }
 
 const SOURCE_SECRETS_EXAMPLE = `SOURCE_SECRETS='{"github": "a-long-random-secret"}'`;
@@ -152,7 +179,12 @@ export interface BannerFacts {
   warnings: string[];
   /** The named sources of SOURCES, each with its URL and where its key is. */
   sources?: BannerSource[];
+  /** Where repeated deliveries are recognised, if anywhere. */
+  store?: BannerStore;
 }
+
+/** The delivery store as the banner describes it. */
+export type BannerStore = { kind: 'embedded'; table: string; endpoint: string } | { kind: 'aws'; table: string } | { kind: 'off' };
 
 export interface BannerSource {
   name: string;
@@ -193,6 +225,7 @@ export function banner(facts: BannerFacts): string {
       ? 'Logs: a line per request and per D3 command, and the handler\'s JSON logs and metrics (LOG_FORMAT=json).'
       : 'Logs: a line per request and per D3 command; LOG_FORMAT=json npm start adds the handler\'s JSON logs and metrics.',
   );
+  if (facts.store) lines.push(storeLine(facts.store));
   for (const warning of facts.warnings) lines.push(`Warning: ${warning}`);
   if (facts.sources && facts.sources.length > 0) lines.push('', ...sourceLines(facts.sources));
   lines.push('');
@@ -212,6 +245,21 @@ export function banner(facts: BannerFacts): string {
   }
   lines.push('', 'Ctrl-C stops it.');
   return `${lines.join('\n')}\n`;
+}
+
+/** One line: where a repeated delivery id is recognised, and how to change it. */
+function storeLine(store: BannerStore): string {
+  switch (store.kind) {
+    case 'embedded':
+      return (
+        `Delivery store: in-memory DynamoDB at ${store.endpoint}, table ${store.table} (gone when npm start stops): ` +
+        'a repeated delivery id gets its first answer, idempotent-replayed: true. DEDUP=0 turns it off.'
+      );
+    case 'aws':
+      return `Delivery store: the DynamoDB table ${store.table} in AWS (IDEMPOTENCY_TABLE); a repeated delivery id gets its first answer (idempotent-replayed: true).`;
+    case 'off':
+      return 'Delivery store: none (DEDUP=0): every copy of a delivery is carried out again, as without IDEMPOTENCY_TABLE.';
+  }
 }
 
 /** Each source's URL, where its key comes from, and a `npm run send` that signs as its sender does. */

@@ -8,6 +8,13 @@
 // handler runs exactly as deployed; D3_SECRET_ID, WEBHOOK_SECRET_ID and a
 // source's secretId are read from AWS itself. A named source of SOURCES with
 // neither gets a key generated for the run, served the same way.
+//
+// Repeated deliveries are recognised as the deployed function recognises them
+// with IDEMPOTENCY_TABLE: by default through an embedded DynamoDB (dynalite,
+// in memory, on loopback) holding a table made for the run, reached by the
+// store's own client; with IDEMPOTENCY_TABLE, through that table in AWS (the
+// SDK's standard configuration, AWS_ENDPOINT_URL_DYNAMODB included); with
+// DEDUP=0, not at all.
 
 import { isUtf8 } from 'node:buffer';
 import { randomInt, randomUUID } from 'node:crypto';
@@ -16,26 +23,32 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { loadConfig } from '../lambda/config.ts';
+import { createStoreClient } from '../lambda/deliveries/store-client.ts';
 import { ConfigurationError, PayloadTooLargeError } from '../lambda/errors.ts';
 import { createHandler } from '../lambda/handler.ts';
 import { MAX_BODY_BYTES } from '../lambda/inbound.ts';
 import { ROUTE_PATH } from '../lambda/names.ts';
-import { problemResponse } from '../lambda/http-response.ts';
+import { problemResponse, REPLAYED_HEADER } from '../lambda/http-response.ts';
 import { parseKeys } from '../lambda/sources/authenticator.ts';
 import type { SchemeName, SchemeSettings } from '../lambda/sources/scheme.ts';
 import { createScheme } from '../lambda/sources/schemes/schemes.ts';
-import { banner, readCommandLine, readSourceSecrets, StartupError, type BannerSource } from './command-line.ts';
+import { banner, readCommandLine, readDedup, readSourceSecrets, StartupError, type BannerSource, type BannerStore } from './command-line.ts';
 import { SIMULATOR_API_KEY, startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
+import { startLocalDynamoDB, type LocalDynamoDB } from './dynamodb-local.ts';
 import { readBody } from './read-body.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager-local.ts';
 import { routeSecrets } from './secrets-routing.ts';
 
 export interface LocalAdapterOptions {
   port?: number;
-  /** Defaults to process.env: D3_BASE_URL, D3_API_KEY, D3_SECRET_ID, WEBHOOK_SECRET, WEBHOOK_SECRET_ID, SOURCES, SOURCE_SECRETS, D3_* tuning. */
+  /**
+   * Defaults to process.env: D3_BASE_URL, D3_API_KEY, D3_SECRET_ID, WEBHOOK_SECRET, WEBHOOK_SECRET_ID, SOURCES,
+   * SOURCE_SECRETS, DEDUP, IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL_SECONDS, D3_* tuning.
+   */
   env?: Record<string, string | undefined>;
   simulator?: D3SimulatorOptions;
   /** Pretend Lambda timeout, for getRemainingTimeInMillis(). */
@@ -52,6 +65,8 @@ export interface LocalAdapter {
   signed: boolean;
   /** The named sources of SOURCES, in its order: each one's URL and where its key comes from. */
   sources: LocalSource[];
+  /** Where repeated deliveries are recognised: the embedded DynamoDB, a table in AWS, or nowhere (DEDUP=0). */
+  store: LocalStore;
   /**
    * Calls the same handler directly with `event`, as EventBridge or an SDK
    * `Invoke` (Step Functions) would: no HTTP in between, and a thrown error is
@@ -76,7 +91,16 @@ export interface LocalSource {
   secretId: string;
 }
 
+/** The delivery store the handler is given. */
+export type LocalStore =
+  | { kind: 'embedded'; table: string; dynamodb: LocalDynamoDB }
+  | { kind: 'aws'; table: string }
+  | { kind: 'off' };
+
 type Env = Record<string, string | undefined>;
+
+/** The table made in the embedded DynamoDB: a name no real table is likely to share. */
+export const LOCAL_DELIVERY_TABLE = 'local-deliveries';
 
 // Ids of the secrets served locally; anything else is read from AWS.
 const LOCAL_D3_SECRET = 'local/d3-credentials';
@@ -108,6 +132,8 @@ function givenVariables(env: Env): Record<string, string> {
  * configured, whichever way. SOURCES reaches the handler as given, except
  * that each source served locally (its secret in SOURCE_SECRETS, or none at
  * all and so a generated one) gets the secretId of its local secret.
+ * IDEMPOTENCY_TABLE reaches it as given, or names the embedded store's table,
+ * or is dropped by DEDUP=0.
  */
 function localSetup(given: Env, simulatorUrl: string | undefined, newKey: () => string = generateSourceKey) {
   const env = givenVariables(given);
@@ -115,6 +141,8 @@ function localSetup(given: Env, simulatorUrl: string | undefined, newKey: () => 
   if (!env.D3_SECRET_ID) localSecrets[LOCAL_D3_SECRET] = env.D3_API_KEY ?? SIMULATOR_API_KEY;
   if (env.WEBHOOK_SECRET) localSecrets[LOCAL_SIGNING_SECRET] = env.WEBHOOK_SECRET;
   const { sourcesVariable, sources } = localSources(env, localSecrets, newKey);
+  // DEDUP=0 takes the table away, as if IDEMPOTENCY_TABLE were not set; an invalid DEDUP leaves it on, and is named elsewhere.
+  const storeKind: LocalStore['kind'] = !readDedup(env).on ? 'off' : env.IDEMPOTENCY_TABLE ? 'aws' : 'embedded';
   const handlerEnv: Env = {
     ...env,
     D3_BASE_URL: env.D3_BASE_URL ?? simulatorUrl,
@@ -123,9 +151,10 @@ function localSetup(given: Env, simulatorUrl: string | undefined, newKey: () => 
     D3_SECRET_ID: env.D3_SECRET_ID ?? LOCAL_D3_SECRET,
     WEBHOOK_SECRET_ID: env.WEBHOOK_SECRET ? LOCAL_SIGNING_SECRET : env.WEBHOOK_SECRET_ID,
     SOURCES: sourcesVariable,
+    IDEMPOTENCY_TABLE: storeKind === 'off' ? undefined : (env.IDEMPOTENCY_TABLE ?? LOCAL_DELIVERY_TABLE),
   };
   const readsAws = Boolean(env.D3_SECRET_ID || (env.WEBHOOK_SECRET_ID && !env.WEBHOOK_SECRET) || sources.some((source) => source.keyFrom === 'AWS'));
-  return { handlerEnv, localSecrets, readsAws, sources };
+  return { handlerEnv, localSecrets, readsAws, sources, storeKind };
 }
 
 /**
@@ -208,9 +237,11 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
   const opened: Array<{ close(): unknown }> = [];
   const closeAll = () => Promise.all(opened.splice(0).reverse().map((resource) => resource.close()));
   try {
+    const dedup = readDedup(given);
+    if (dedup.problem) throw new StartupError(dedup.problem);
     const simulator = given.D3_BASE_URL ? undefined : await startD3Simulator(options.simulator);
     if (simulator) opened.push(simulator);
-    const { handlerEnv, localSecrets, readsAws, sources } = localSetup(given, simulator?.baseUrl);
+    const { handlerEnv, localSecrets, readsAws, sources, storeKind } = localSetup(given, simulator?.baseUrl);
 
     let secretsManager: LocalSecretsManager | undefined;
     let localClient: SecretsManagerClient | undefined;
@@ -241,9 +272,12 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       });
     }
 
+    const { store, storeClient } = await openStore(storeKind, handlerEnv.IDEMPOTENCY_TABLE, opened);
+
     const handler = createHandler({
       env: handlerEnv,
       ...(secretsClient ? { secretsClient } : {}),
+      ...(storeClient ? { storeClient } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
     const timeoutMs = options.timeoutMs ?? 25_000;
@@ -284,6 +318,7 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       simulator,
       signed: Boolean(handlerEnv.WEBHOOK_SECRET_ID),
       sources: sources.map((source) => ({ ...source, url: `${url}${ROUTE_PATH}/${source.name}` })),
+      store,
       invoke,
       close: async () => {
         await closeAll();
@@ -293,6 +328,37 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The delivery store and the client the handler reaches it with, both closed
+ * with the rest (`opened`). The client is the store's own (its timeouts and
+ * retries), so the local store fails the way the deployed one does.
+ */
+async function openStore(
+  kind: LocalStore['kind'],
+  table: string | undefined,
+  opened: Array<{ close(): unknown }>,
+): Promise<{ store: LocalStore; storeClient?: DynamoDBClient }> {
+  if (kind === 'off' || table === undefined) return { store: { kind: 'off' } };
+  if (kind === 'aws') {
+    // The SDK's standard configuration, as in Lambda: AWS_REGION, credentials, AWS_ENDPOINT_URL_DYNAMODB.
+    const storeClient = createStoreClient();
+    opened.push({ close: () => storeClient.destroy() });
+    await storeClient.config.region().catch(() => {
+      throw new StartupError(
+        `IDEMPOTENCY_TABLE is a DynamoDB table in AWS, which needs a region: set AWS_REGION (or AWS_PROFILE with a region), e.g. AWS_REGION=eu-west-1; or unset IDEMPOTENCY_TABLE to use the embedded store.`,
+      );
+    });
+    return { store: { kind: 'aws', table }, storeClient };
+  }
+  const dynamodb = await startLocalDynamoDB({ tables: [table] });
+  opened.push(dynamodb);
+  const storeClient = createStoreClient({
+    config: { endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
+  });
+  opened.push({ close: () => storeClient.destroy() });
+  return { store: { kind: 'embedded', table, dynamodb }, storeClient };
 }
 
 function listenError(error: NodeJS.ErrnoException, port: number): Error {
@@ -372,8 +438,10 @@ export function accessLine(method: string, path: string, answer: APIGatewayProxy
   } catch {
     return head;
   }
+  // A repeat answered from the record: nothing was done this time, which the line must not hide.
+  const replayed = answer.headers?.[REPLAYED_HEADER] === 'true' ? ' (replayed: the first copy’s answer, D3 not called)' : '';
   if (Array.isArray(body.updated) && Array.isArray(body.failed)) {
-    return `${head}  ${body.updated.length} updated${body.failed.length > 0 ? `, ${body.failed.length} failed` : ''}`;
+    return `${head}  ${body.updated.length} updated${body.failed.length > 0 ? `, ${body.failed.length} failed` : ''}${replayed}`;
   }
   if (typeof body.type !== 'string') return head;
   const name = errorName(body.type) ?? String(body.title);
@@ -381,7 +449,7 @@ export function accessLine(method: string, path: string, answer: APIGatewayProxy
   const shown = detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL - 1)}…` : detail;
   // Those two details point to the logs, which only LOG_FORMAT=json shows.
   const hint = name === 'ConfigurationError' || name === 'InternalError' ? ' (LOG_FORMAT=json npm start shows the cause)' : '';
-  return `${head}  ${name}${shown ? `: ${shown}` : ''}${hint}`;
+  return `${head}  ${name}${shown ? `: ${shown}` : ''}${hint}${replayed}`;
 }
 
 /** `urn:d3-site-adapter:problem:d3-rate-limited` → `D3RateLimitedError`, the name callers match on. */
@@ -427,6 +495,10 @@ function exampleFor(source: LocalSource): string | undefined {
   }
 }
 
+function bannerStore(store: LocalStore): BannerStore {
+  return store.kind === 'embedded' ? { kind: 'embedded', table: store.table, endpoint: store.dynamodb.endpoint } : store;
+}
+
 /** `npm start`: checks everything first, so a mistake is one line and exit status 1, never a stack trace or a server answering 500s. */
 async function main(): Promise<void> {
   const env = givenVariables(process.env);
@@ -459,6 +531,7 @@ async function main(): Promise<void> {
         const example = exampleFor(source);
         return { ...source, ...(example ? { example } : {}) };
       }),
+      store: bannerStore(local.store),
     }),
   );
   const stop = () => void local.close().then(() => process.exit(0));

@@ -14,8 +14,9 @@
 // incident-number rules (a transform in the schema) and the trimming of names,
 // as ECMA-262 patterns that the property test in that file holds to the
 // adapter's own parser; the result objects (docs/interface.md, "The result"
-// and "The ignored result"); the problem document (RFC 9457); and the
-// signature headers of each scheme (docs/signature-schemes.md).
+// and "The ignored result"); the problem document (RFC 9457); the signature
+// headers of each scheme (docs/signature-schemes.md); and what a repeated
+// delivery gets (docs/interface.md, "Delivered once").
 
 import { writeFileSync } from 'node:fs';
 import * as z from 'zod/mini';
@@ -25,6 +26,9 @@ import {
   D3AuthError,
   D3RateLimitedError,
   D3UnavailableError,
+  DeliveryInProgressError,
+  DeliveryStoreUnavailableError,
+  IdempotencyKeyReusedError,
   InternalError,
   NotFoundError,
   PayloadTooLargeError,
@@ -36,9 +40,10 @@ import {
 } from '../lambda/errors.ts';
 import { MAX_BODY_BYTES } from '../lambda/inbound.ts';
 import { ROUTE_PATH } from '../lambda/names.ts';
-import { toProblem } from '../lambda/http-response.ts';
+import { REPLAYED_HEADER, toProblem } from '../lambda/http-response.ts';
 import {
   CONTROL_CHARACTER_CLASS,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_INCIDENT_NUMBER_LENGTH,
   MAX_INCIDENTS,
   MAX_NAME_LENGTH,
@@ -140,7 +145,9 @@ const PROBLEMS: AdapterError[] = [
   new ValidationError(''),
   new UnauthorizedError(''),
   new NotFoundError(''),
+  new DeliveryInProgressError(''),
   new PayloadTooLargeError(''),
+  new IdempotencyKeyReusedError(''),
   new UnsupportedMediaTypeError(''),
   new ConfigurationError(''),
   new InternalError(''),
@@ -148,6 +155,7 @@ const PROBLEMS: AdapterError[] = [
   new D3AuthError(''),
   new D3RateLimitedError('', 1),
   new SecretsUnavailableError(''),
+  new DeliveryStoreUnavailableError(''),
   new D3UnavailableError('', { timedOut: true }),
 ];
 
@@ -173,13 +181,21 @@ const PROBLEM_WHEN: Record<Route, Record<number, string>> = {
 };
 
 const COMMON_PROBLEM_WHEN: Record<number, string> = {
+  409:
+    'Another copy of this delivery (the same delivery id) is being carried out right now. Nothing was done for this copy; ' +
+    'sent again after `Retry-After` seconds, it gets the first copy’s answer.',
   413: `The body is over ${MAX_BODY_BYTES} bytes (1 MiB). Bodies over 10 MB are refused by API Gateway itself, with its own JSON answer.`,
   415: 'The content type is not JSON (`application/json`, or any `application/*+json`).',
   500:
     'The adapter’s own configuration is broken (a variable, `SOURCES`, a secret), or it failed unexpectedly. `detail` says only ' +
     'that its operators find the cause in the logs by `requestId`.',
   502: 'D3 SOAR kept answering 5xx or something unreadable after the retries, or rejected the adapter’s credentials. No incident was updated.',
-  503: 'D3 SOAR was still rate limiting after the retries, or Secrets Manager was unavailable. No incident was updated; retry after `Retry-After` seconds.',
+  422:
+    'The delivery id was already used for a different request (the payload hash of the validated request differs), whose ' +
+    'answer is recorded: this request was not carried out. A different request needs a new delivery id.',
+  503:
+    'D3 SOAR was still rate limiting after the retries, or Secrets Manager or the delivery store was unavailable. No incident ' +
+    'was updated and nothing was recorded; retry after `Retry-After` seconds.',
   504: 'D3 SOAR did not answer in time. No incident was updated; moving incidents is idempotent, so retrying is safe.',
 };
 
@@ -209,7 +225,10 @@ function problemResponses(route: Route): Record<string, Json> {
     };
     const headers: Json = { 'x-request-id': { $ref: '#/components/headers/RequestId' } };
     if (status === 401) headers['www-authenticate'] = { $ref: '#/components/headers/WwwAuthenticate' };
-    if (status === 503) headers['retry-after'] = { $ref: '#/components/headers/RetryAfter' };
+    // Every error that says when to come back says it in Retry-After (http-response.ts).
+    if (errors.every((error) => typeof (error as { retryAfterSeconds?: unknown }).retryAfterSeconds === 'number')) {
+      headers['retry-after'] = { $ref: '#/components/headers/RetryAfter' };
+    }
     const content: Json = { 'application/problem+json': { schema } };
     if (status === 413) content['application/json'] = { schema: ref('GatewayMessage') };
     responses[String(status)] = { description: when, headers, content };
@@ -219,7 +238,30 @@ function problemResponses(route: Route): Record<string, Json> {
 
 const REQUEST_ID = 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef';
 
-const RESULT_HEADERS = { 'x-request-id': { $ref: '#/components/headers/RequestId' } };
+const RESULT_HEADERS = {
+  'x-request-id': { $ref: '#/components/headers/RequestId' },
+  [REPLAYED_HEADER]: { $ref: '#/components/headers/IdempotentReplayed' },
+};
+
+/**
+ * 422 is both a result (D3 updated none of the incidents) and a problem (a
+ * delivery id reused for another request): the content type tells them
+ * apart. The two descriptions, the result's first.
+ */
+function withReusedKey(result: Json, problem: Json): Json {
+  return {
+    description: `A result: ${String(result.description)} Or a problem: ${String(problem.description)}`,
+    headers: result.headers,
+    content: { ...(result.content as Json), ...(problem.content as Json) },
+  };
+}
+
+/** The result answers, then the problems, 422 holding both. */
+function answers(route: Route): Record<string, Json> {
+  const results = resultAnswers();
+  const problems = problemResponses(route);
+  return { ...results, ...problems, '422': withReusedKey(results['422']!, problems['422']!) };
+}
 
 function resultResponse(description: string, constraints: Json, example: Json): Json {
   return {
@@ -337,7 +379,9 @@ export const SIGNED_SCHEMES = {
 /** The other headers a scheme reads, by name: what each holds. */
 const SCHEME_HEADER_DETAILS: Record<string, { description: string; schema: Json; example: string }> = {
   'webhook-id': {
-    description: 'A unique id for this message, chosen by the sender (e.g. `msg_` and a UUID). It is part of what is signed, and is the delivery id.',
+    description:
+      'A unique id for this message, chosen by the sender (e.g. `msg_` and a UUID) and kept when it sends the message again. It is ' +
+      'part of what is signed, and is the delivery id: a repeat of a delivery the adapter has answered gets that answer again.',
     schema: { type: 'string', minLength: 1 },
     example: 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W',
   },
@@ -367,6 +411,13 @@ const SCHEME_HEADER_DETAILS: Record<string, { description: string; schema: Json;
 };
 
 const IDEMPOTENCY_KEY = 'Idempotency-Key';
+
+const DELIVERED_ONCE =
+  'Delivered once, where the adapter has a delivery store (`IDEMPOTENCY_TABLE`): a delivery is known by its source and ' +
+  'delivery id, read once the signature has passed; a repeat of one that was answered gets the same status and body again ' +
+  '(`idempotent-replayed: true`) without D3 SOAR being called, a copy arriving while the first is carried out gets 409, and ' +
+  'the same id with a different request 422. Only final answers are recorded: after a 5xx, or a result left incomplete by ' +
+  'D3’s trouble, the next copy is carried out.';
 
 /** A header the default route requires: Standard Webhooks. */
 function standardWebhooksParameter(name: 'webhook-id' | 'webhook-timestamp' | 'webhook-signature'): Json {
@@ -402,20 +453,29 @@ function sourceHeaderParameters(): Json[] {
       name: deliveryId,
       in: 'header',
       required: false,
-      description: `\`${scheme}\` sources: the sender’s own id for this delivery, logged as \`deliveryId\`.`,
+      description:
+        `\`${scheme}\` sources: the sender’s own id for this delivery, the same on its redeliveries; logged as \`deliveryId\`, ` +
+        'and the delivery key `<source>:<id>` by which a repeat gets the first answer. Not signed by the scheme.',
       schema: { type: 'string' },
     });
   }
-  add({
+  add(idempotencyKeyParameter('The delivery id when the scheme’s own header is absent, and the only one for `slack`, `token` and `hmac-sha256` sources.'));
+  return parameters;
+}
+
+/** Idempotency-Key: a delivery id of the caller's choosing, where the sender has none of its own. */
+function idempotencyKeyParameter(which: string): Json {
+  return {
     name: IDEMPOTENCY_KEY,
     in: 'header',
     required: false,
     description:
-      'The delivery id when the scheme’s own header is absent, and the only one for `slack`, `token` and `hmac-sha256` ' +
-      'sources: logged as `deliveryId`. Trimmed and cut to 255 characters; one holding a control character is not used.',
+      `${which} Logged as \`deliveryId\`; a repeat with the same key and the same request gets the first answer ` +
+      '(`idempotent-replayed: true`), another request with it is 422. Trimmed and cut to ' +
+      `${MAX_IDEMPOTENCY_KEY_LENGTH} characters; one holding a control character is not used, and the delivery is then carried out unrecorded.`,
     schema: { type: 'string' },
-  });
-  return parameters;
+    example: 'ticket-4711-escalated',
+  };
 }
 
 export function buildOpenApiDocument(): Json {
@@ -479,12 +539,16 @@ export function buildOpenApiDocument(): Json {
           description:
             'Moves every listed incident to `site` and answers which were updated and which failed, in request order. ' +
             'Moving an incident is idempotent: sending the same request again moves nothing it did not ask for. ' +
-            `${bodyLimit} The path is matched exactly: no trailing slash.`,
+            `${DELIVERED_ONCE} ${bodyLimit} The path is matched exactly: no trailing slash.`,
           security: [{ standardWebhooks: [] }],
           parameters: [
             standardWebhooksParameter('webhook-id'),
             standardWebhooksParameter('webhook-timestamp'),
             standardWebhooksParameter('webhook-signature'),
+            idempotencyKeyParameter(
+              'The delivery id when `webhook-id` is absent, which only an unsigned default route allows (`npm start` without ' +
+                '`WEBHOOK_SECRET`); a signed request’s delivery id is its `webhook-id`.',
+            ),
           ],
           requestBody: {
             required: true,
@@ -517,8 +581,7 @@ export function buildOpenApiDocument(): Json {
           },
           responses: {
             '200': resultResponse('Every incident was updated (`succeeded`).', SUCCEEDED, SUCCEEDED_EXAMPLE),
-            ...resultAnswers(),
-            ...problemResponses('default'),
+            ...answers('default'),
             '429': GATEWAY_THROTTLED,
           },
         },
@@ -534,7 +597,7 @@ export function buildOpenApiDocument(): Json {
             'setting, read the header their configuration names, which no document of the adapter in general can name. ' +
             'Then the source’s `when` condition, if it has one, may ignore the delivery (200 `ignored`, nothing moved); ' +
             'its `map`, if it has one, picks the request’s fields from the sender’s payload; and the request rules apply ' +
-            `as for \`POST ${ROUTE_PATH}\`. ${bodyLimit} docs/interface.md, "Sources", has every rule.`,
+            `as for \`POST ${ROUTE_PATH}\`. ${DELIVERED_ONCE} ${bodyLimit} docs/interface.md, "Sources", has every rule.`,
           security: [...Object.keys(SIGNED_SCHEMES), 'token'].map((name) => ({ [name]: [] })),
           parameters: [{ $ref: '#/components/parameters/Source' }, ...sourceHeaderParameters()],
           requestBody: {
@@ -588,8 +651,7 @@ export function buildOpenApiDocument(): Json {
                 },
               },
             },
-            ...resultAnswers(),
-            ...problemResponses('source'),
+            ...answers('source'),
             '429': GATEWAY_THROTTLED,
           },
         },
@@ -707,16 +769,26 @@ export function buildOpenApiDocument(): Json {
       },
       headers: {
         RequestId: {
-          description: 'The invocation’s request id, as in the body.',
+          description: 'The invocation’s request id, as in the body (for a replayed answer, the first copy’s).',
+          required: true,
           schema: { type: 'string' },
         },
         RetryAfter: {
           description: 'Seconds to wait before trying again.',
+          required: true,
           schema: { type: 'integer', minimum: 0 },
         },
         WwwAuthenticate: {
           description: 'Always `Standard-Webhooks`, whatever the source’s scheme.',
+          required: true,
           schema: { type: 'string', const: 'Standard-Webhooks' },
+        },
+        IdempotentReplayed: {
+          description:
+            'Present only on a repeat of a delivery the adapter had already answered: this is that answer, status and body byte ' +
+            'for byte (its `requestId` the first copy’s), and nothing was done this time.',
+          required: false,
+          schema: { type: 'string', const: 'true' },
         },
       },
       securitySchemes,

@@ -2,17 +2,19 @@
 // valid OpenAPI 3.1 document; and it is true: every recipe in examples/ passes
 // its request schema, the request schema accepts exactly what the adapter's
 // parser accepts, each scheme's headers are the ones the scheme reads, and the
-// local adapter's real answers pass its response schemas, status by status
-// (every status the adapter answers with), on both routes.
+// local adapter's real answers pass its response schemas and headers, status
+// by status (every status the adapter answers with), on both routes, a
+// replayed answer, a racing copy's 409 and a reused delivery id's 422 among
+// them, through the embedded delivery store.
 
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Validator } from '@seriousme/openapi-schema-validator';
 // ajv is the JSON Schema engine the validator above runs on; it comes with it.
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
 import { MAX_BODY_BYTES } from '../../lambda/inbound.ts';
 import { parseMoveRequest } from '../../lambda/request-schema.ts';
@@ -82,26 +84,29 @@ describe('docs/openapi.json', () => {
 
   it('documents POST /incidents/site with every status the adapter answers and the Standard Webhooks headers', () => {
     expect(Object.keys(operation.responses).sort()).toEqual(
-      ['200', '207', '400', '401', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
+      ['200', '207', '400', '401', '409', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
     );
-    for (const status of ['200', '207', '422']) expect(Object.keys(operation.responses[status].content)).toEqual(['application/json']);
-    for (const status of ['400', '401', '413', '415', '500', '502', '503', '504']) {
+    for (const status of ['200', '207']) expect(Object.keys(operation.responses[status].content)).toEqual(['application/json']);
+    // 422: a result in which D3 updated nothing, or the problem of a reused delivery id; the content type tells them apart.
+    expect(Object.keys(operation.responses['422'].content)).toEqual(['application/json', 'application/problem+json']);
+    for (const status of ['400', '401', '409', '413', '415', '500', '502', '503', '504']) {
       expect(operation.responses[status].content).toHaveProperty(['application/problem+json']);
     }
     expect(operation.responses['503'].headers).toHaveProperty(['retry-after']);
-    expect(operation.parameters.map((parameter: Json) => parameter.name)).toEqual([
-      'webhook-id',
-      'webhook-timestamp',
-      'webhook-signature',
+    expect(operation.responses['409'].headers).toHaveProperty(['retry-after']);
+    expect(operation.parameters.map((parameter: Json) => [parameter.name, parameter.required])).toEqual([
+      ['webhook-id', true],
+      ['webhook-timestamp', true],
+      ['webhook-signature', true],
+      ['Idempotency-Key', false],
     ]);
-    for (const parameter of operation.parameters as Json[]) expect(parameter.required, parameter.name).toBe(true);
     expect(committed.components.securitySchemes.standardWebhooks).toMatchObject({ in: 'header', name: 'webhook-signature' });
     expect(operation.security).toEqual([{ standardWebhooks: [] }]);
   });
 
   it('documents POST /incidents/site/{source} with the source name’s pattern, 404, the ignored result and every scheme', () => {
     expect(Object.keys(sourceOperation.responses).sort()).toEqual(
-      ['200', '207', '400', '401', '404', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
+      ['200', '207', '400', '401', '404', '409', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
     );
     expect(sourceOperation.responses['404'].content['application/problem+json'].schema.allOf[1].properties.type).toEqual({
       const: 'urn:d3-site-adapter:problem:not-found',
@@ -138,6 +143,23 @@ describe('docs/openapi.json', () => {
     expect(parameters.has('idempotency-key')).toBe(true);
     expect(createScheme('token').deliveryId({ 'idempotency-key': 'key-1' })).toBe('key-1');
     expect(createScheme('hmac-sha256', { header: 'x-signature' }).deliveryId({ 'idempotency-key': 'key-1' })).toBe('key-1');
+  });
+
+  it('documents delivered once on both routes: the idempotent-replayed header on every result, 409, the reused-id 422 and the store’s 503', () => {
+    for (const op of [operation, sourceOperation]) {
+      for (const status of ['200', '207', '422']) {
+        expect(op.responses[status].headers['idempotent-replayed'], status).toMatchObject({ required: false, schema: { const: 'true' } });
+      }
+      const problemType = (status: string) => op.responses[status].content['application/problem+json'].schema.allOf[1].properties.type;
+      expect(problemType('409')).toEqual({ const: 'urn:d3-site-adapter:problem:delivery-in-progress' });
+      expect(problemType('422')).toEqual({ const: 'urn:d3-site-adapter:problem:idempotency-key-reused' });
+      expect(problemType('503').enum).toContain('urn:d3-site-adapter:problem:delivery-store-unavailable');
+      expect(op.responses['409'].headers['retry-after']).toMatchObject({ required: true });
+      expect(op.description).toContain('idempotent-replayed: true');
+    }
+    const keyOf = (op: Json) => (op.parameters as Json[]).find((parameter) => parameter.name === 'Idempotency-Key');
+    expect(keyOf(operation)).toMatchObject({ in: 'header', required: false });
+    expect(keyOf(sourceOperation)).toMatchObject({ in: 'header', required: false });
   });
 
   it('holds its own examples to its own schemas', () => {
@@ -232,11 +254,7 @@ describe('the request schema', () => {
   });
 });
 
-// npm start has no variable for a source's keys yet (dev/server.ts serves
-// only D3_API_KEY and WEBHOOK_SECRET locally), so the named source here
-// borrows the signing secret by the id npm start serves it under. Should that
-// id change, every source answer below turns into a 500 and these tests fail.
-/** The github source's key, given to npm start as SOURCE_SECRETS gives it. */
+/** The github source's key, given to the local adapter as SOURCE_SECRETS gives it to npm start. */
 const GITHUB_KEY = 'a-github-webhook-secret-for-the-openapi-test';
 const SOURCES = JSON.stringify({
   github: {
@@ -271,19 +289,22 @@ describe('the local adapter’s real answers', () => {
   });
   afterAll(() => Promise.all([local.close(), misconfigured.close()]));
 
-  async function post(body: unknown, options: { signed?: boolean; contentType?: string; to?: LocalAdapter } = {}) {
+  async function post(body: unknown, options: { signed?: boolean; contentType?: string; to?: LocalAdapter; id?: string } = {}) {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     const headers = {
       'content-type': options.contentType ?? 'application/json',
-      ...(options.signed === false ? {} : signatureHeaders(SIGNING_KEY, text)),
+      ...(options.signed === false ? {} : signatureHeaders(SIGNING_KEY, text, new Date(), options.id)),
     };
     return fetch(`${(options.to ?? local).url}/incidents/site`, { method: 'POST', headers, body: text });
   }
 
-  /** POSTs to /incidents/site/<source>, signed as GitHub signs (X-Hub-Signature-256) with `key`. */
-  async function postAsSource(source: string, body: unknown, key: string | undefined = GITHUB_KEY) {
+  /**
+   * POSTs to /incidents/site/<source>, signed as GitHub signs (X-Hub-Signature-256) with `key`, as delivery `id`:
+   * a new one unless given, as each of GitHub's deliveries has its own.
+   */
+  async function postAsSource(source: string, body: unknown, key: string | undefined = GITHUB_KEY, id = randomUUID()) {
     const text = JSON.stringify(body);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-github-delivery': 'delivery-openapi-1' };
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-github-delivery': id };
     if (key !== undefined) headers['x-hub-signature-256'] = `sha256=${createHmac('sha256', key).update(text).digest('hex')}`;
     return fetch(`${local.url}/incidents/site/${source}`, { method: 'POST', headers, body: text });
   }
@@ -298,8 +319,13 @@ describe('the local adapter’s real answers', () => {
     const body = (await response.json()) as Json;
     const validate = ajv.compile(documented.content[type].schema);
     expect(validate(body), `${status}: ${errorsOf(validate)}\n${JSON.stringify(body)}`).toBe(true);
-    for (const header of Object.keys(documented.headers ?? {})) {
-      expect(response.headers.get(header), `${status} lacks ${header}`).toBeTruthy();
+    // Every header the document requires is there; every documented header that is there is as documented.
+    for (const [header, described] of Object.entries((documented.headers ?? {}) as Json)) {
+      const value = response.headers.get(header);
+      if (described.required) expect(value, `${status} lacks ${header}`).toBeTruthy();
+      if (value === null) continue;
+      const valid = ajv.compile(described.schema);
+      expect(valid(described.schema.type === 'integer' ? Number(value) : value), `${status} ${header}: ${value}`).toBe(true);
     }
     return body;
   }
@@ -379,5 +405,59 @@ describe('the local adapter’s real answers', () => {
   it('answers 404 with a problem as documented when no source of that name is configured', async () => {
     const body = await expectDocumented(await postAsSource('no-such-source', labeled, undefined), 404, sourceOperation);
     expect(body.detail).toContain('"no-such-source"');
+  });
+
+  it('answers a repeated delivery with the first answer, idempotent-replayed: true, as documented, D3 not called again', async () => {
+    const id = `msg_${randomUUID()}`;
+    const first = await post(move, { id });
+    const firstText = await first.clone().text();
+    await expectDocumented(first, 200);
+    const calls = local.simulator!.stats.requests;
+    const repeat = await post(move, { id });
+    expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+    expect(await repeat.clone().text()).toBe(firstText);
+    await expectDocumented(repeat, 200);
+    expect(local.simulator!.stats.requests).toBe(calls);
+  });
+
+  it('answers a repeated delivery of a named source with the first answer, idempotent-replayed: true, as documented', async () => {
+    const id = randomUUID();
+    const first = (await (await postAsSource('github', labeled, GITHUB_KEY, id)).json()) as Json;
+    const repeat = await postAsSource('github', labeled, GITHUB_KEY, id);
+    expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+    expect(await expectDocumented(repeat, 200, sourceOperation)).toEqual(first);
+  });
+
+  it('answers 409 with Retry-After as documented to a copy that arrives while the first is carried out', async () => {
+    const { store } = local;
+    if (store.kind !== 'embedded') throw new Error(`the local adapter has no embedded delivery store (${store.kind})`);
+    const id = `msg_${randomUUID()}`;
+    // The first copy's answer is recorded a second late: until then its record is in progress.
+    const recorded = store.dynamodb.calls.filter((call) => call === 'UpdateItem').length;
+    store.dynamodb.inject({ kind: 'delay', ms: 1_500, operation: 'UpdateItem' });
+    const first = post(move, { id });
+    await vi.waitFor(() => expect(store.dynamodb.calls.filter((call) => call === 'UpdateItem').length).toBe(recorded + 1), { timeout: 5_000, interval: 10 });
+    const racing = await post(move, { id });
+    expect(racing.headers.get('retry-after')).toBe('3');
+    expect(await expectDocumented(racing, 409)).toMatchObject({ type: 'urn:d3-site-adapter:problem:delivery-in-progress' });
+    await expectDocumented(await first, 200);
+  });
+
+  it('answers 422 with a problem as documented when a delivery id comes back with a different request', async () => {
+    const id = `msg_${randomUUID()}`;
+    await expectDocumented(await post(move, { id }), 200);
+    const reused = await post({ ...move, site: 'Tier 3' }, { id });
+    expect(await expectDocumented(reused, 422)).toMatchObject({ type: 'urn:d3-site-adapter:problem:idempotency-key-reused' });
+  });
+
+  it('answers 503 with a problem and Retry-After as documented when the delivery store cannot be reached', async () => {
+    const { store } = local;
+    if (store.kind !== 'embedded') throw new Error(`the local adapter has no embedded delivery store (${store.kind})`);
+    // Every attempt the store's client makes meets a dropped connection.
+    store.dynamodb.inject({ kind: 'reset' }, { kind: 'reset' }, { kind: 'reset' });
+    const calls = local.simulator!.stats.requests;
+    const refused = await post(move);
+    expect(await expectDocumented(refused, 503)).toMatchObject({ type: 'urn:d3-site-adapter:problem:delivery-store-unavailable' });
+    expect(local.simulator!.stats.requests).toBe(calls);
   });
 });

@@ -1,7 +1,8 @@
 // `npm start` as a user meets it: the banner and what it suggests, one short
 // line per request and per D3 command, the simulator's state, startup mistakes
 // refused in one line with exit status 1, signatures required whenever a
-// signing secret is configured (also with the D3 key in AWS), and the README's
+// signing secret is configured (also with the D3 key in AWS), the delivery
+// store (embedded, a table in AWS, or off with DEDUP=0), and the README's
 // recipes run for real. The local adapter's HTTP translation is checked too.
 
 import { createHmac } from 'node:crypto';
@@ -13,8 +14,9 @@ import { createServer as createTcpServer, Socket, type AddressInfo } from 'node:
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCommandLine } from '../../dev/command-line.ts';
+import { startLocalDynamoDB } from '../../dev/dynamodb-local.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
-import { configurationProblems, startLocalAdapter, toHttpApiEvent, type LocalAdapter } from '../../dev/server.ts';
+import { configurationProblems, LOCAL_DELIVERY_TABLE, startLocalAdapter, toHttpApiEvent, type LocalAdapter } from '../../dev/server.ts';
 import { signedHeaders } from '../support/harness.ts';
 
 const body = JSON.stringify({ incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' });
@@ -50,10 +52,26 @@ interface Started {
   stop(): Promise<void>;
 }
 
+/** What npm start reads, emptied, so that a variable in the shell running the tests cannot change what they see. */
+const UNSET = {
+  D3_BASE_URL: '',
+  WEBHOOK_SECRET: '',
+  WEBHOOK_SECRET_ID: '',
+  D3_SECRET_ID: '',
+  D3_API_KEY: '',
+  D3_SIM_FAULTS: '',
+  LOG_FORMAT: '',
+  SOURCES: '',
+  SOURCE_SECRETS: '',
+  DEDUP: '',
+  IDEMPOTENCY_TABLE: '',
+  IDEMPOTENCY_TTL_SECONDS: '',
+};
+
 /** Runs `npm start`'s program on this Node with `env`, until its banner is out. */
 async function npmStart(env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, ['dev/server.ts'], {
-    env: { ...process.env, PORT: '0', D3_BASE_URL: '', WEBHOOK_SECRET: '', WEBHOOK_SECRET_ID: '', D3_SECRET_ID: '', D3_API_KEY: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', SOURCES: '', SOURCE_SECRETS: '', ...env },
+    env: { ...process.env, PORT: '0', ...UNSET, ...env },
   });
   let out = '';
   let err = '';
@@ -166,7 +184,7 @@ describe('npm start refuses a configuration it cannot serve', () => {
   const start = (env: Record<string, string>) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, ['dev/server.ts'], {
-        env: { ...process.env, PORT: '0', D3_BASE_URL: '', D3_API_KEY: '', D3_SECRET_ID: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', WEBHOOK_SECRET: '', ...env },
+        env: { ...process.env, PORT: '0', ...UNSET, ...env },
       });
       let stdout = '';
       let stderr = '';
@@ -237,6 +255,25 @@ describe('npm start refuses a configuration it cannot serve', () => {
     expectRefused(
       await start({ ...noRegion, D3_SECRET_ID: 'prod/d3-credentials' }),
       /^npm start: D3_SECRET_ID is read from AWS Secrets Manager, which needs a region: set AWS_REGION/,
+    );
+  });
+
+  it('refuses a DEDUP that is neither 0 nor 1, saying what each means', async () => {
+    expectRefused(
+      await start({ DEDUP: 'off' }),
+      /^npm start: DEDUP must be 1 \(the default: a repeated delivery gets its first answer from the delivery store\) or 0 \(every copy is carried out again\); got "off", e\.g\. DEDUP=0 npm start\.$/,
+    );
+  });
+
+  it('refuses an IDEMPOTENCY_TTL_SECONDS below EventBridge’s 6 hours, in the handler’s own words', async () => {
+    expectRefused(await start({ IDEMPOTENCY_TTL_SECONDS: '3600' }), /^npm start: Invalid configuration: IDEMPOTENCY_TTL_SECONDS must be at least 21600 \(6 hours, /);
+  });
+
+  it('says a region is needed before using an IDEMPOTENCY_TABLE in AWS, or how to use the embedded store instead', async () => {
+    const noRegion = { AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
+    expectRefused(
+      await start({ ...noRegion, IDEMPOTENCY_TABLE: 'adapter-deliveries' }),
+      /^npm start: IDEMPOTENCY_TABLE is a DynamoDB table in AWS, which needs a region: set AWS_REGION .*; or unset IDEMPOTENCY_TABLE to use the embedded store\.$/,
     );
   });
 
@@ -336,6 +373,124 @@ describe('npm start with settings a newcomer may get wrong or want', () => {
   });
 });
 
+describe('npm start’s delivery store', () => {
+  /** A signed delivery: its bytes and headers, sent as they are each time (a sender's redelivery, byte for byte). */
+  function signedDelivery(secret: string, id: string, request: object) {
+    const text = JSON.stringify(request);
+    return { text, headers: signedHeaders(text, secret, new Date(), id) };
+  }
+  const send = (url: string, delivery: { text: string; headers: Record<string, string> }) => post(url, delivery.text, delivery.headers);
+  /** How many commands the embedded simulator received, from the state the banner points at. */
+  async function d3Commands(started: Started): Promise<number> {
+    const state = /curl -s (\S+\/_simulator\/state)/.exec(started.banner)![1]!;
+    return ((await (await fetch(state)).json()) as { stats: { requests: number } }).stats.requests;
+  }
+
+  describe('embedded, by default', () => {
+    const secret = newSecret();
+    let started: Started;
+    beforeAll(async () => {
+      started = await npmStart({ WEBHOOK_SECRET: secret });
+    });
+    afterAll(() => started.stop());
+
+    it('says so in one banner line: where it is, its table, what it does, and the switch that turns it off', () => {
+      const lines = started.banner.split('\n').filter((line) => line.startsWith('Delivery store:'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^Delivery store: in-memory DynamoDB at http://127\\.0\\.0\\.1:\\d+, table ${LOCAL_DELIVERY_TABLE} \\(gone when npm start stops\\): ` +
+            'a repeated delivery id gets its first answer, idempotent-replayed: true\\. DEDUP=0 turns it off\\.$',
+        ),
+      );
+    });
+
+    it('answers a repeated signed delivery with the first answer, marked idempotent-replayed: true, and calls D3 once', async () => {
+      const delivery = signedDelivery(secret, 'msg_npm-start-repeat-1', { incidentNumbers: ['20210127-301', '20210127-302'], site: 'Tier 2' });
+      const before = await d3Commands(started);
+      const first = await send(started.url, delivery);
+      const firstBody = await first.text();
+      const repeat = await send(started.url, delivery);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('idempotent-replayed')).toBeNull();
+      expect(repeat.status).toBe(200);
+      expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+      expect(await repeat.text()).toBe(firstBody);
+      expect((await d3Commands(started)) - before).toBe(1);
+      await until(() => started.stdout().includes('(replayed'), () => started.stdout());
+      expect(started.stdout()).toMatch(/^POST \/incidents\/site 200 \d+ ms {2}2 updated \(replayed: the first copy’s answer, D3 not called\)$/m);
+    });
+
+    it('answers 422 IdempotencyKeyReusedError, D3 not called, when a delivery id comes back with another request', async () => {
+      const first = signedDelivery(secret, 'msg_npm-start-reused-1', { incidentNumbers: ['20210127-303'], site: 'Tier 2' });
+      const other = signedDelivery(secret, 'msg_npm-start-reused-1', { incidentNumbers: ['20210127-303'], site: 'Tier 3' });
+      expect((await send(started.url, first)).status).toBe(200);
+      const before = await d3Commands(started);
+      const reused = await send(started.url, other);
+      expect(reused.status).toBe(422);
+      expect(await reused.json()).toMatchObject({ type: 'urn:d3-site-adapter:problem:idempotency-key-reused' });
+      expect(await d3Commands(started)).toBe(before);
+    });
+
+    it('is gone once npm start stops: nothing listens on its address any more', async () => {
+      const own = await npmStart({});
+      const port = Number(/in-memory DynamoDB at http:\/\/127\.0\.0\.1:(\d+)/.exec(own.banner)![1]);
+      expect(await listening(port)).toBe(true);
+      await own.stop();
+      expect(await listening(port)).toBe(false);
+    });
+  });
+
+  it('with DEDUP=0, says so and carries out every copy of a delivery', async () => {
+    const secret = newSecret();
+    const started = await npmStart({ WEBHOOK_SECRET: secret, DEDUP: '0' });
+    try {
+      expect(started.banner).toContain('Delivery store: none (DEDUP=0): every copy of a delivery is carried out again, as without IDEMPOTENCY_TABLE.');
+      const delivery = signedDelivery(secret, 'msg_npm-start-dedup-off-1', { incidentNumbers: ['20210127-304'], site: 'Tier 2' });
+      const answers = [await send(started.url, delivery), await send(started.url, delivery)];
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+      expect(answers.map((answer) => answer.headers.get('idempotent-replayed'))).toEqual([null, null]);
+      expect(await d3Commands(started)).toBe(2);
+    } finally {
+      await started.stop();
+    }
+  });
+
+  it('warns that IDEMPOTENCY_TABLE is ignored when DEDUP=0', () => {
+    const { problems, warnings } = readCommandLine({ DEDUP: '0', IDEMPOTENCY_TABLE: 'adapter-deliveries' });
+    expect(problems).toEqual([]);
+    expect(warnings).toEqual(['IDEMPOTENCY_TABLE is ignored: DEDUP=0 turns de-duplication off, so every copy of a delivery is carried out.']);
+  });
+
+  it('with IDEMPOTENCY_TABLE, records deliveries in that table through the SDK’s standard configuration (AWS_ENDPOINT_URL_DYNAMODB)', async () => {
+    // Stands in for AWS, reached through the SDK's standard endpoint variable, as a DynamoDB Local would be.
+    const aws = await startLocalDynamoDB({ tables: ['team-deliveries'] });
+    const started = await npmStart({
+      IDEMPOTENCY_TABLE: 'team-deliveries',
+      AWS_ENDPOINT_URL_DYNAMODB: aws.endpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    try {
+      expect(started.banner).toContain(
+        'Delivery store: the DynamoDB table team-deliveries in AWS (IDEMPOTENCY_TABLE); a repeated delivery id gets its first answer (idempotent-replayed: true).',
+      );
+      expect(started.banner).not.toContain('in-memory DynamoDB');
+      const headers = { 'content-type': 'application/json', 'idempotency-key': 'ticket-4711' };
+      const first = await post(started.url, body, headers);
+      const repeat = await post(started.url, body, headers);
+      expect(first.status).toBe(200);
+      expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+      expect(await aws.items('team-deliveries')).toEqual([expect.objectContaining({ status: 'COMPLETED' })]);
+      expect(aws.calls).toContain('PutItem');
+    } finally {
+      await started.stop();
+      await aws.close();
+    }
+  });
+});
+
 describe('the README', () => {
   it('shows a sample answer the simulator really gives', async () => {
     const section = readme.slice(readme.indexOf('## The answer'));
@@ -349,6 +504,22 @@ describe('the README', () => {
       expect(result).toEqual(expected);
     } finally {
       await local.close();
+    }
+  });
+
+  it('has a repeated-delivery recipe that works when pasted: the second answer is the first, marked idempotent-replayed, and D3 gets one command', async () => {
+    const section = readme.slice(readme.indexOf('## Calling it with curl'), readme.indexOf('## Callers'));
+    const block = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((candidate) => candidate.includes('Idempotency-Key'))!;
+    const shown = block.split('\n').filter((line) => line.startsWith('# ')).map((line) => line.slice(2));
+    const started = await npmStart({});
+    try {
+      const run = await runShell(block.replaceAll('127.0.0.1:3000', new URL(started.url).host), {});
+      expect(run.stdout.replaceAll('\r', '').trimEnd().split('\n'), run.stderr).toEqual(shown);
+      expect(shown).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'idempotent-replayed: true']);
+      const state = /curl -s (\S+\/_simulator\/state)/.exec(started.banner)![1]!;
+      expect(((await (await fetch(state)).json()) as { stats: { requests: number } }).stats.requests).toBe(1);
+    } finally {
+      await started.stop();
     }
   });
 
@@ -414,7 +585,7 @@ describe('npm start refuses named sources it cannot serve', () => {
   const start = (env: Record<string, string>) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, ['dev/server.ts'], {
-        env: { ...process.env, PORT: '0', D3_BASE_URL: '', D3_API_KEY: '', D3_SECRET_ID: '', D3_SIM_FAULTS: '', LOG_FORMAT: '', WEBHOOK_SECRET: '', SOURCES: '', SOURCE_SECRETS: '', ...env },
+        env: { ...process.env, PORT: '0', ...UNSET, ...env },
       });
       let stdout = '';
       let stderr = '';
@@ -582,6 +753,35 @@ describe('the local adapter', () => {
     expect(access).toHaveLength(2);
     expect(access[0]).toMatch(/^POST \/incidents\/site 200 \d+ ms {2}2 updated$/);
     expect(access[1]).toMatch(/^POST \/incidents\/site 401 \d+ ms {2}UnauthorizedError: \S/);
+  });
+});
+
+describe('the local adapter’s delivery store', () => {
+  const logger = new Logger({ logLevel: 'SILENT' });
+
+  it('is the embedded DynamoDB unless DEDUP=0, records a keyed delivery there, and is closed with the adapter', async () => {
+    const local = await startLocalAdapter({ port: 0, env: {}, logger });
+    const { store } = local;
+    try {
+      expect(store.kind).toBe('embedded');
+      if (store.kind !== 'embedded') return;
+      const response = await post(local.url, body, { 'content-type': 'application/json', 'idempotency-key': 'local-1' });
+      expect(response.status).toBe(200);
+      expect(await store.dynamodb.items(LOCAL_DELIVERY_TABLE)).toEqual([expect.objectContaining({ status: 'COMPLETED' })]);
+    } finally {
+      await local.close();
+    }
+    if (store.kind === 'embedded') expect(await listening(Number(new URL(store.dynamodb.endpoint).port))).toBe(false);
+  });
+
+  it('is none with DEDUP=0, and refuses a DEDUP it cannot read', async () => {
+    const local = await startLocalAdapter({ port: 0, env: { DEDUP: '0' }, logger });
+    try {
+      expect(local.store).toEqual({ kind: 'off' });
+    } finally {
+      await local.close();
+    }
+    await expect(startLocalAdapter({ port: 0, env: { DEDUP: 'yes' }, logger })).rejects.toThrow(/^DEDUP must be 1 /);
   });
 });
 
