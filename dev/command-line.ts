@@ -34,12 +34,15 @@ export function readCommandLine(env: Env): { settings: CommandLine; problems: st
   const rawPort = value('PORT');
   if (rawPort !== undefined) {
     port = /^\d{1,5}$/.test(rawPort) ? Number(rawPort) : Number.NaN;
-    if (!(port <= 65_535)) problems.push(`PORT must be a whole number from 0 to 65535 (got "${rawPort.slice(0, 20)}"), e.g. PORT=3001 npm start.`);
+    if (!(port <= 65_535))
+      problems.push(`PORT must be a whole number from 0 to 65535 (got "${rawPort.slice(0, 20)}"), e.g. PORT=3001 npm start.`);
   }
 
   const logFormat = value('LOG_FORMAT')?.toLowerCase() ?? 'short';
   if (!LOG_FORMATS.includes(logFormat)) {
-    problems.push(`LOG_FORMAT must be "short" (the default: a line per request) or "json" (also the handler's JSON logs and metrics); got "${logFormat.slice(0, 20)}".`);
+    problems.push(
+      `LOG_FORMAT must be "short" (the default: a line per request) or "json" (also the handler's JSON logs and metrics); got "${logFormat.slice(0, 20)}".`,
+    );
   }
 
   const embedded = !value('D3_BASE_URL');
@@ -51,11 +54,14 @@ export function readCommandLine(env: Env): { settings: CommandLine; problems: st
     } catch (error) {
       problems.push((error as Error).message);
     }
-    if (!embedded) warnings.push('D3_SIM_FAULTS is ignored: D3_BASE_URL is set, so there is no embedded simulator to inject faults.');
+    if (!embedded)
+      warnings.push('D3_SIM_FAULTS is ignored: D3_BASE_URL is set, so there is no embedded simulator to inject faults.');
   }
 
   if (!embedded && !value('D3_API_KEY') && !value('D3_SECRET_ID')) {
-    problems.push('D3_BASE_URL is set but no key for that D3: give it in D3_API_KEY, or the name of its credentials secret in AWS Secrets Manager in D3_SECRET_ID.');
+    problems.push(
+      'D3_BASE_URL is set but no key for that D3: give it in D3_API_KEY, or the name of its credentials secret in AWS Secrets Manager in D3_SECRET_ID.',
+    );
   }
   if (value('D3_API_KEY') && value('D3_SECRET_ID')) {
     warnings.push('D3_API_KEY is ignored: D3_SECRET_ID is set, so the D3 credentials are read from AWS Secrets Manager.');
@@ -67,7 +73,9 @@ export function readCommandLine(env: Env): { settings: CommandLine; problems: st
     );
   }
   if (embedded && value('D3_SECRET_ID')) {
-    warnings.push(`The embedded simulator accepts only the key "${SIMULATOR_API_KEY}": unless the secret D3_SECRET_ID holds it, every D3 call will get 401.`);
+    warnings.push(
+      `The embedded simulator accepts only the key "${SIMULATOR_API_KEY}": unless the secret D3_SECRET_ID holds it, every D3 call will get 401.`,
+    );
   }
   if (value('WEBHOOK_SECRET') && value('WEBHOOK_SECRET_ID')) {
     warnings.push('WEBHOOK_SECRET_ID is ignored: WEBHOOK_SECRET is set, and signatures are checked against it.');
@@ -184,7 +192,10 @@ export interface BannerFacts {
 }
 
 /** The delivery store as the banner describes it. */
-export type BannerStore = { kind: 'embedded'; table: string; endpoint: string } | { kind: 'aws'; table: string } | { kind: 'off' };
+export type BannerStore =
+  | { kind: 'embedded'; table: string; endpoint: string }
+  | { kind: 'aws'; table: string }
+  | { kind: 'off' };
 
 export interface BannerSource {
   name: string;
@@ -212,7 +223,10 @@ export function banner(facts: BannerFacts): string {
       `  where each incident is now, and what it was sent: curl -s ${facts.simulatorUrl}${STATE_PATH}`,
     );
     const faults = facts.settings.faults;
-    if (faults) lines.push(`  random faults: ${Math.round(faults.rate * 1000) / 10}% of commands answered ${faults.kinds.join(', ')} (D3_SIM_FAULTS)`);
+    if (faults)
+      lines.push(
+        `  random faults: ${Math.round(faults.rate * 1000) / 10}% of commands answered ${faults.kinds.join(', ')} (D3_SIM_FAULTS)`,
+      );
   } else {
     const key = facts.d3SecretId ? `the secret ${facts.d3SecretId} in AWS Secrets Manager` : 'D3_API_KEY';
     lines.push(`D3 SOAR: ${facts.d3BaseUrl}, with the key from ${key}`);
@@ -222,26 +236,23 @@ export function banner(facts: BannerFacts): string {
       ? `Signatures: required (${facts.signedBy} is set); an unsigned request gets 401.`
       : 'Signatures: not required (set WEBHOOK_SECRET=whsec_... to require them, as the deployed API does).',
     facts.settings.json
-      ? 'Logs: a line per request and per D3 command, and the handler\'s JSON logs and metrics (LOG_FORMAT=json).'
-      : 'Logs: a line per request and per D3 command; LOG_FORMAT=json npm start adds the handler\'s JSON logs and metrics.',
+      ? "Logs: a line per request and per D3 command, and the handler's JSON logs and metrics (LOG_FORMAT=json)."
+      : "Logs: a line per request and per D3 command; LOG_FORMAT=json npm start adds the handler's JSON logs and metrics.",
   );
   if (facts.store) lines.push(storeLine(facts.store));
   for (const warning of facts.warnings) lines.push(`Warning: ${warning}`);
   if (facts.sources && facts.sources.length > 0) lines.push('', ...sourceLines(facts.sources));
   lines.push('');
   if (facts.signedBy) {
-    const secret = facts.signedBy === 'WEBHOOK_SECRET' ? 'the same WEBHOOK_SECRET' : 'WEBHOOK_SECRET set to the secret in WEBHOOK_SECRET_ID';
+    const secret =
+      facts.signedBy === 'WEBHOOK_SECRET' ? 'the same WEBHOOK_SECRET' : 'WEBHOOK_SECRET set to the secret in WEBHOOK_SECRET_ID';
     lines.push(
       `Try it, from another shell with ${secret} exported:`,
       `  npm run send -- --url ${endpoint} examples/ci-script.json`,
       `  ./examples/signed-curl.sh ${endpoint}`,
     );
   } else {
-    lines.push(
-      'Try it:',
-      `  curl -s -X POST ${endpoint} -H 'content-type: application/json' \\`,
-      `    -d '${TRY_BODY}'`,
-    );
+    lines.push('Try it:', `  curl -s -X POST ${endpoint} -H 'content-type: application/json' \\`, `    -d '${TRY_BODY}'`);
   }
   lines.push('', 'Ctrl-C stops it.');
   return `${lines.join('\n')}\n`;
@@ -269,8 +280,15 @@ function sourceLines(sources: readonly BannerSource[]): string[] {
     lines.push(`  ${source.name} (${source.scheme}): ${source.url}`);
     const flags = source.example
       ? []
-      : ['--source', source.name, '--scheme', source.scheme, ...Object.entries(source.settings).flatMap(([name, value]) => [`--${name}`, value])];
-    const send = (secret: string[]) => ['npm run send --', ...[...flags, ...secret, source.example ?? 'BODY.json'].map(shellWord)].join(' ');
+      : [
+          '--source',
+          source.name,
+          '--scheme',
+          source.scheme,
+          ...Object.entries(source.settings).flatMap(([name, value]) => [`--${name}`, value]),
+        ];
+    const send = (secret: string[]) =>
+      ['npm run send --', ...[...flags, ...secret, source.example ?? 'BODY.json'].map(shellWord)].join(' ');
     switch (source.keyFrom) {
       case 'generated':
         lines.push(

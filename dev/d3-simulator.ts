@@ -40,7 +40,11 @@ export type D3Fault =
   | { kind: 'malformed' }
   | { kind: 'errorField'; error: string }
   | { kind: 'contextData'; transform: (items: D3ContextItem[]) => unknown[] };
-export interface D3ContextItem { 'Incident Number': string; 'Incident Owner': string; Result: string }
+export interface D3ContextItem {
+  'Incident Number': string;
+  'Incident Owner': string;
+  Result: string;
+}
 export interface RecordedRequest {
   at: number; // performance.now() at arrival
   time: number; // Date.now() at arrival, for people reading the state
@@ -85,15 +89,22 @@ const DEFAULT_FAULT_KINDS: readonly RandomFaultKind[] = ['429', '500', '503', 'r
 
 function randomFault(kind: RandomFaultKind): D3Fault {
   switch (kind) {
-    case 'reset': return { kind: 'reset' };
-    case 'error': return { kind: 'errorField', error: SIMULATED_D3_ERROR };
-    case 'malformed': return { kind: 'malformed' };
-    default: return { kind: 'status', status: Number(kind) };
+    case 'reset':
+      return { kind: 'reset' };
+    case 'error':
+      return { kind: 'errorField', error: SIMULATED_D3_ERROR };
+    case 'malformed':
+      return { kind: 'malformed' };
+    default:
+      return { kind: 'status', status: Number(kind) };
   }
 }
 
 /** Random faults as D3_SIM_FAULTS spells them: `rate=0.1` and optionally `kinds=429+500+503+reset+error`. */
-export interface FaultSpec { rate: number; kinds: RandomFaultKind[] }
+export interface FaultSpec {
+  rate: number;
+  kinds: RandomFaultKind[];
+}
 
 const FAULT_SPEC_HELP =
   `write rate=<0 to 1>, optionally followed by ,kinds=<kind>+<kind>... (kinds: ${RANDOM_FAULT_KINDS.join(', ')}; ` +
@@ -104,16 +115,24 @@ export function parseFaultSpec(text: string): FaultSpec {
   const problems: string[] = [];
   let rate: number | undefined;
   let kinds: RandomFaultKind[] = [...DEFAULT_FAULT_KINDS];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [key = '', value = ''] = part.split('=', 2).map((p) => p.trim());
     if (key === 'rate') {
       rate = value === '' ? Number.NaN : Number(value);
       if (!(rate >= 0 && rate <= 1)) problems.push(`rate must be a number from 0 to 1 (got "${value.slice(0, 20)}")`);
     } else if (key === 'kinds') {
-      const given = value.split('+').map((k) => k.trim()).filter(Boolean);
+      const given = value
+        .split('+')
+        .map((k) => k.trim())
+        .filter(Boolean);
       const unknown = given.filter((k) => !(RANDOM_FAULT_KINDS as readonly string[]).includes(k));
       if (unknown.length > 0 || given.length === 0) {
-        problems.push(given.length === 0 ? 'kinds is empty' : `unknown kind ${unknown.map((k) => `"${k.slice(0, 20)}"`).join(', ')}`);
+        problems.push(
+          given.length === 0 ? 'kinds is empty' : `unknown kind ${unknown.map((k) => `"${k.slice(0, 20)}"`).join(', ')}`,
+        );
       } else {
         kinds = [...new Set(given as RandomFaultKind[])];
       }
@@ -133,20 +152,33 @@ function defaultFaultBody(status: number): unknown {
   return { Error: 'Service Unavailable' };
 }
 
-interface BulkBody { Username: string; Site: string; CommandParams: { 'Incident Numbers': unknown[]; Site: string } }
+interface BulkBody {
+  Username: string;
+  Site: string;
+  CommandParams: { 'Incident Numbers': unknown[]; Site: string };
+}
 
 function isBulkBody(b: unknown): b is BulkBody {
   if (typeof b !== 'object' || b === null) return false;
   const o = b as Record<string, unknown>;
   const p = o.CommandParams as Record<string, unknown> | null | undefined;
-  return typeof o.Username === 'string' && typeof o.Site === 'string' &&
-    typeof p === 'object' && p !== null && !Array.isArray(p) &&
-    Array.isArray(p['Incident Numbers']) && typeof p.Site === 'string';
+  return (
+    typeof o.Username === 'string' &&
+    typeof o.Site === 'string' &&
+    typeof p === 'object' &&
+    p !== null &&
+    !Array.isArray(p) &&
+    Array.isArray(p['Incident Numbers']) &&
+    typeof p.Site === 'string'
+  );
 }
 
-
 function parseJson(raw: string): { ok: true; value: unknown } | { ok: false } {
-  try { return { ok: true, value: JSON.parse(raw) }; } catch { return { ok: false }; }
+  try {
+    return { ok: true, value: JSON.parse(raw) };
+  } catch {
+    return { ok: false };
+  }
 }
 
 export async function startD3Simulator(options: D3SimulatorOptions = {}): Promise<D3Simulator> {
@@ -170,10 +202,14 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
   const timers = new Set<NodeJS.Timeout>();
 
   // Timers are tracked so close() can cancel pending delays instead of keeping the process alive.
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(() => { timers.delete(t); resolve(); }, ms);
-    timers.add(t);
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
 
   // Sliding window over ARRIVALS: refused requests count too, as they do against a real limiter.
   function admit(now: number): boolean {
@@ -220,7 +256,9 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
         method: r.method,
         path: r.path,
         status: r.status === 0 ? 'reset' : r.status,
-        headers: Object.fromEntries(Object.entries(r.headers).filter(([name]) => !AUTH_HEADERS.includes(name) && name !== apiKeyHeader)),
+        headers: Object.fromEntries(
+          Object.entries(r.headers).filter(([name]) => !AUTH_HEADERS.includes(name) && name !== apiKeyHeader),
+        ),
         body: r.body,
       })),
     };
@@ -267,7 +305,11 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
       res.end(text);
       say(outcome);
     };
-    const reset = () => { record.status = 0; req.socket.destroy(); say('connection reset (injected fault)'); };
+    const reset = () => {
+      record.status = 0;
+      req.socket.destroy();
+      say('connection reset (injected fault)');
+    };
 
     if (!admitted) {
       stats.rateLimited++;
@@ -281,12 +323,34 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
     if (fault === undefined && faultRate > 0 && Math.random() < faultRate) fault = pickRandomFault();
     if (fault !== undefined) stats.faultsInjected++;
     switch (fault?.kind) {
-      case 'status': return send(fault.status, fault.body ?? defaultFaultBody(fault.status), fault.headers, `${fault.status} (injected fault)`);
-      case 'reset': return reset();
-      case 'malformed': return send(200, '{"error":"","returnData":"Successful","contextData":[{"Incident Nu', {}, '200 with a truncated body (injected fault)');
-      case 'errorField': return send(200, { error: fault.error, returnData: '', contextData: [] }, {}, `200 with error ${JSON.stringify(fault.error)}, nothing moved (injected fault)`);
-      case 'delay': await sleep(fault.ms); break; // then answer normally
-      default: break; // contextData is applied below, after the normal processing
+      case 'status':
+        return send(
+          fault.status,
+          fault.body ?? defaultFaultBody(fault.status),
+          fault.headers,
+          `${fault.status} (injected fault)`,
+        );
+      case 'reset':
+        return reset();
+      case 'malformed':
+        return send(
+          200,
+          '{"error":"","returnData":"Successful","contextData":[{"Incident Nu',
+          {},
+          '200 with a truncated body (injected fault)',
+        );
+      case 'errorField':
+        return send(
+          200,
+          { error: fault.error, returnData: '', contextData: [] },
+          {},
+          `200 with error ${JSON.stringify(fault.error)}, nothing moved (injected fault)`,
+        );
+      case 'delay':
+        await sleep(fault.ms);
+        break; // then answer normally
+      default:
+        break; // contextData is applied below, after the normal processing
     }
     if (req.socket.destroyed) {
       if (fault?.kind === 'delay') say(`no answer: the client gave up during an injected ${fault.ms} ms delay`);
@@ -298,9 +362,11 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
 
     const newSite = record.body.CommandParams.Site;
     const numbers = record.body.CommandParams['Incident Numbers'].map(String);
-    const items: D3ContextItem[] = numbers.map((n) => isKnown(n)
-      ? { 'Incident Number': n, 'Incident Owner': newSite, Result: 'Successful' }
-      : { 'Incident Number': n, 'Incident Owner': '', Result: 'Failed. Incident not found.' });
+    const items: D3ContextItem[] = numbers.map((n) =>
+      isKnown(n)
+        ? { 'Incident Number': n, 'Incident Owner': newSite, Result: 'Successful' }
+        : { 'Incident Number': n, 'Incident Owner': '', Result: 'Failed. Incident not found.' },
+    );
     const returned: unknown[] = fault?.kind === 'contextData' ? fault.transform(items.map((i) => ({ ...i }))) : items;
 
     // Only incidents the answer reports as moved are moved: a dropped item means "not updated",
@@ -314,15 +380,20 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
         moved.add(n);
       }
     }
-    const notes = [fault?.kind === 'delay' ? `after an injected ${fault.ms} ms delay` : '', fault?.kind === 'contextData' ? 'contextData altered by an injected fault' : '']
-      .filter(Boolean);
+    const notes = [
+      fault?.kind === 'delay' ? `after an injected ${fault.ms} ms delay` : '',
+      fault?.kind === 'contextData' ? 'contextData altered by an injected fault' : '',
+    ].filter(Boolean);
     const outcome = `200, ${moved.size} moved, ${new Set(numbers).size - moved.size} failed${notes.length ? ` (${notes.join('; ')})` : ''}`;
     return send(200, { error: '', returnData: 'Successful', contextData: returned }, {}, outcome);
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent && !res.destroyed) { res.writeHead(500, { 'content-type': 'application/json' }); res.end(JSON.stringify(UNEXPECTED)); }
+      if (!res.headersSent && !res.destroyed) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(UNEXPECTED));
+      }
     });
   };
   const { server, origin } = await listenOnLoopback(listener, options);
@@ -332,7 +403,9 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
     requests,
     sites,
     stats,
-    inject: (...faults) => { queue.push(...faults); },
+    inject: (...faults) => {
+      queue.push(...faults);
+    },
     reset: () => {
       requests.length = 0;
       sites.clear();
@@ -340,11 +413,12 @@ export async function startD3Simulator(options: D3SimulatorOptions = {}): Promis
       arrivals.length = 0;
       Object.assign(stats, { requests: 0, rateLimited: 0, faultsInjected: 0, maxInAnyWindow: 0 });
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      server.close(() => resolve());
-      server.closeAllConnections(); // keep-alive sockets would otherwise hold close() open
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        server.close(() => resolve());
+        server.closeAllConnections(); // keep-alive sockets would otherwise hold close() open
+      }),
   };
 }

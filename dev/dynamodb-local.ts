@@ -24,7 +24,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LoopbackTls } from './loopback-tls.ts';
 
@@ -67,7 +73,11 @@ const TARGET = /^DynamoDB_\d+\.(\w+)$/;
 const CONTENT_TYPE = 'application/x-amz-json-1.0';
 // What DynamoDB answers for each fault, as its JSON 1.0 protocol spells errors.
 const ERRORS = {
-  throttle: [400, 'ProvisionedThroughputExceededException', 'The level of configured provisioned throughput for the table was exceeded.'],
+  throttle: [
+    400,
+    'ProvisionedThroughputExceededException',
+    'The level of configured provisioned throughput for the table was exceeded.',
+  ],
   error: [500, 'InternalServerError', 'Internal server error'],
 } as const;
 

@@ -8,7 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { listenOnLoopback, type LoopbackTls } from './loopback-tls.ts';
 import { readText } from './read-body.ts';
 
-export type SecretsManagerFault = 'ThrottlingException' | 'InternalServiceError' | 'AccessDeniedException' | 'ResourceNotFoundException' | 'reset';
+export type SecretsManagerFault =
+  | 'ThrottlingException'
+  | 'InternalServiceError'
+  | 'AccessDeniedException'
+  | 'ResourceNotFoundException'
+  | 'reset';
 export interface LocalSecretsManager {
   readonly endpoint: string;
   readonly calls: Array<{ target: string; secretId: string }>;
@@ -18,7 +23,12 @@ export interface LocalSecretsManager {
   close(): Promise<void>;
 }
 
-interface StoredSecret { name: string; value: string; versionId: string; createdDate: number }
+interface StoredSecret {
+  name: string;
+  value: string;
+  versionId: string;
+  createdDate: number;
+}
 
 // The fixed ARN suffix lets tests spell a secret's full ARN without asking for it first.
 const ARN_PREFIX = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:';
@@ -33,7 +43,6 @@ const ERRORS: Record<string, [number, string]> = {
   InternalServiceError: [500, 'An error occurred on the server side.'],
   AccessDeniedException: [400, 'User is not authorized to perform secretsmanager:GetSecretValue on this resource.'],
 };
-
 
 export async function startLocalSecretsManager(
   /** `tls`: serve https with this identity (see loopback-tls.ts), as AWS does; http otherwise. */
@@ -75,7 +84,10 @@ export async function startLocalSecretsManager(
     const raw = await readText(req);
     if (delayMs > 0) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { timers.delete(t); resolve(); }, delayMs);
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, delayMs);
         timers.add(t);
       });
     }
@@ -93,9 +105,18 @@ export async function startLocalSecretsManager(
     calls.push({ target, secretId });
 
     const fault = queue.shift();
-    if (fault === 'reset') { req.socket.destroy(); return; }
+    if (fault === 'reset') {
+      req.socket.destroy();
+      return;
+    }
     if (fault !== undefined) return sendError(res, fault);
-    if (secretId === '') return sendError(res, 'ValidationException', 400, "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null");
+    if (secretId === '')
+      return sendError(
+        res,
+        'ValidationException',
+        400,
+        "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null",
+      );
 
     const secret = lookup(secretId);
     if (secret === undefined) return sendError(res, 'ResourceNotFoundException');
@@ -110,7 +131,9 @@ export async function startLocalSecretsManager(
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch(() => { if (!res.headersSent) sendError(res, 'InternalServiceError'); });
+    handle(req, res).catch(() => {
+      if (!res.headersSent) sendError(res, 'InternalServiceError');
+    });
   };
   const { server, origin } = await listenOnLoopback(listener, options);
 
@@ -118,13 +141,19 @@ export async function startLocalSecretsManager(
     endpoint: origin,
     calls,
     set,
-    delete: (id) => { const s = lookup(id); if (s !== undefined) secrets.delete(s.name); },
-    inject: (...faults) => { queue.push(...faults); },
-    close: () => new Promise<void>((resolve) => {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      server.close(() => resolve());
-      server.closeAllConnections(); // the SDK keeps sockets alive; do not wait for them to idle out
-    }),
+    delete: (id) => {
+      const s = lookup(id);
+      if (s !== undefined) secrets.delete(s.name);
+    },
+    inject: (...faults) => {
+      queue.push(...faults);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        server.close(() => resolve());
+        server.closeAllConnections(); // the SDK keeps sockets alive; do not wait for them to idle out
+      }),
   };
 }

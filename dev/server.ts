@@ -36,7 +36,15 @@ import { problemResponse, REPLAYED_HEADER } from '../lambda/http-response.ts';
 import { parseKeys } from '../lambda/sources/authenticator.ts';
 import type { SchemeName, SchemeSettings } from '../lambda/sources/scheme.ts';
 import { createScheme } from '../lambda/sources/schemes/schemes.ts';
-import { banner, readCommandLine, readDedup, readSourceSecrets, StartupError, type BannerSource, type BannerStore } from './command-line.ts';
+import {
+  banner,
+  readCommandLine,
+  readDedup,
+  readSourceSecrets,
+  StartupError,
+  type BannerSource,
+  type BannerStore,
+} from './command-line.ts';
 import { SIMULATOR_API_KEY, startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { startLocalDynamoDB, type LocalDynamoDB } from './dynamodb-local.ts';
 import { readBody } from './read-body.ts';
@@ -153,7 +161,9 @@ function localSetup(given: Env, simulatorUrl: string | undefined, newKey: () => 
     SOURCES: sourcesVariable,
     IDEMPOTENCY_TABLE: storeKind === 'off' ? undefined : (env.IDEMPOTENCY_TABLE ?? LOCAL_DELIVERY_TABLE),
   };
-  const readsAws = Boolean(env.D3_SECRET_ID || (env.WEBHOOK_SECRET_ID && !env.WEBHOOK_SECRET) || sources.some((source) => source.keyFrom === 'AWS'));
+  const readsAws = Boolean(
+    env.D3_SECRET_ID || (env.WEBHOOK_SECRET_ID && !env.WEBHOOK_SECRET) || sources.some((source) => source.keyFrom === 'AWS'),
+  );
   return { handlerEnv, localSecrets, readsAws, sources, storeKind };
 }
 
@@ -190,9 +200,19 @@ function localSources(env: Record<string, string>, localSecrets: Record<string, 
     }
     entries[name] = { ...fields, secretId };
     const settings = Object.fromEntries(
-      (['header', 'prefix', 'encoding'] as const).flatMap((field) => (typeof fields[field] === 'string' ? [[field, fields[field]]] : [])),
+      (['header', 'prefix', 'encoding'] as const).flatMap((field) =>
+        typeof fields[field] === 'string' ? [[field, fields[field]]] : [],
+      ),
     ) as LocalSource['settings'];
-    sources.push({ name, scheme: String(fields.scheme), settings, url: '', keyFrom, ...(key === undefined ? {} : { key }), secretId });
+    sources.push({
+      name,
+      scheme: String(fields.scheme),
+      settings,
+      url: '',
+      keyFrom,
+      ...(key === undefined ? {} : { key }),
+      secretId,
+    });
   }
   return { sourcesVariable: sources.length === 0 && !env.SOURCES ? undefined : JSON.stringify(entries), sources };
 }
@@ -216,15 +236,17 @@ export function configurationProblems(env: Env): string[] {
   };
   const config = refused(() => loadConfig(localSetup(env, 'http://127.0.0.1/MainApp/VSOC').handlerEnv));
   if (config) problems.push(config);
-  const signing = env.WEBHOOK_SECRET && refused(() => createScheme('standard-webhooks').checkKeys(parseKeys(env.WEBHOOK_SECRET!)));
+  const signing =
+    env.WEBHOOK_SECRET && refused(() => createScheme('standard-webhooks').checkKeys(parseKeys(env.WEBHOOK_SECRET!)));
   if (signing) problems.push(`WEBHOOK_SECRET: ${signing} Make one with: export WEBHOOK_SECRET=whsec_$(openssl rand -base64 24)`);
   // Each secret given in SOURCE_SECRETS, as its source's scheme will read it: once SOURCES itself is right.
   if (!config) {
     for (const source of localSetup(env, undefined).sources.filter((candidate) => candidate.keyFrom === 'SOURCE_SECRETS')) {
       const fault = refused(() =>
-        createScheme(source.scheme as SchemeName, { ...source.settings, header: source.settings.header?.toLowerCase() } as SchemeSettings).checkKeys(
-          parseKeys(source.key!),
-        ),
+        createScheme(
+          source.scheme as SchemeName,
+          { ...source.settings, header: source.settings.header?.toLowerCase() } as SchemeSettings,
+        ).checkKeys(parseKeys(source.key!)),
       );
       if (fault) problems.push(`SOURCE_SECRETS.${source.name}: ${fault}`);
     }
@@ -235,7 +257,13 @@ export function configurationProblems(env: Env): string[] {
 export async function startLocalAdapter(options: LocalAdapterOptions = {}): Promise<LocalAdapter> {
   const given = options.env ?? process.env;
   const opened: Array<{ close(): unknown }> = [];
-  const closeAll = () => Promise.all(opened.splice(0).reverse().map((resource) => resource.close()));
+  const closeAll = () =>
+    Promise.all(
+      opened
+        .splice(0)
+        .reverse()
+        .map((resource) => resource.close()),
+    );
   try {
     const dedup = readDedup(given);
     if (dedup.problem) throw new StartupError(dedup.problem);
@@ -263,7 +291,9 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       opened.push({ close: () => awsClient.destroy() });
       await awsClient.config.region().catch(() => {
         const names = [
-          ...['D3_SECRET_ID', 'WEBHOOK_SECRET_ID'].filter((name) => handlerEnv[name] && !Object.hasOwn(localSecrets, handlerEnv[name]!)),
+          ...['D3_SECRET_ID', 'WEBHOOK_SECRET_ID'].filter(
+            (name) => handlerEnv[name] && !Object.hasOwn(localSecrets, handlerEnv[name]!),
+          ),
           ...sources.filter((source) => source.keyFrom === 'AWS').map((source) => `SOURCES.${source.name}.secretId`),
         ];
         throw new StartupError(
@@ -283,7 +313,10 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
     const timeoutMs = options.timeoutMs ?? 25_000;
     const invoke = (event: unknown): Promise<unknown> => {
       const started = Date.now();
-      return handler(event, lambdaContext(() => timeoutMs - (Date.now() - started)));
+      return handler(
+        event,
+        lambdaContext(() => timeoutMs - (Date.now() - started)),
+      );
     };
 
     const server: Server = createServer((req, res) => {
@@ -363,7 +396,9 @@ async function openStore(
 
 function listenError(error: NodeJS.ErrnoException, port: number): Error {
   if (error.code === 'EADDRINUSE') {
-    return new StartupError(`Port ${port} on 127.0.0.1 is already in use (another npm start?): stop what uses it, or choose a free port, e.g. PORT=${port === 65_535 ? 3001 : port + 1} npm start.`);
+    return new StartupError(
+      `Port ${port} on 127.0.0.1 is already in use (another npm start?): stop what uses it, or choose a free port, e.g. PORT=${port === 65_535 ? 3001 : port + 1} npm start.`,
+    );
   }
   if (error.code === 'EACCES') {
     return new StartupError(`Port ${port} needs privileges this user lacks: choose one from 1024 up, e.g. PORT=3000 npm start.`);
@@ -455,7 +490,13 @@ export function accessLine(method: string, path: string, answer: APIGatewayProxy
 /** `urn:d3-site-adapter:problem:d3-rate-limited` → `D3RateLimitedError`, the name callers match on. */
 function errorName(type: string): string | undefined {
   const slug = /^urn:d3-site-adapter:problem:([a-z0-9-]+)$/.exec(type)?.[1];
-  return slug && `${slug.split('-').map((part) => part[0]!.toUpperCase() + part.slice(1)).join('')}Error`;
+  return (
+    slug &&
+    `${slug
+      .split('-')
+      .map((part) => part[0]!.toUpperCase() + part.slice(1))
+      .join('')}Error`
+  );
 }
 
 function lambdaContext(remaining: () => number): Context {
@@ -482,7 +523,10 @@ function lambdaContext(remaining: () => number): Context {
 function exampleFor(source: LocalSource): string | undefined {
   const file = `examples/${source.name}.json`;
   try {
-    const recipe = JSON.parse(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8')) as { kind?: unknown; source?: Record<string, unknown> };
+    const recipe = JSON.parse(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8')) as {
+      kind?: unknown;
+      source?: Record<string, unknown>;
+    };
     const entry = recipe.source ?? {};
     const same =
       recipe.kind === 'source' &&

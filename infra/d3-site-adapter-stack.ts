@@ -8,16 +8,7 @@
 // credentials; account and region come from the credentials `cdk deploy` uses.
 
 import { fileURLToPath } from 'node:url';
-import {
-  Annotations,
-  CfnOutput,
-  Duration,
-  RemovalPolicy,
-  SecretValue,
-  Stack,
-  Validations,
-  type StackProps,
-} from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -37,7 +28,6 @@ import { readSettings, PLACEHOLDER_BASE_URL, type D3SecretSource } from './setti
 import { grantArnForName } from './secret-origin.ts';
 import { signingSecret } from './signing-secret.ts';
 import { SourceSecrets } from './source-secrets.ts';
-
 
 /** The output of `npm run build`, wherever the app is run from. */
 const BUILD_DIR = fileURLToPath(new URL('../dist', import.meta.url));
@@ -186,7 +176,8 @@ export class D3SiteAdapterStack extends Stack {
       value: `${stage.url.replace(/\/$/, '')}${ROUTE_PATH}`,
     });
     new CfnOutput(this, 'SigningSecretArn', {
-      description: 'Holds the Standard Webhooks signing key, bare base64 (two, space-separated, during a rotation); callers sign with it as stored, whsec_ optional',
+      description:
+        'Holds the Standard Webhooks signing key, bare base64 (two, space-separated, during a rotation); callers sign with it as stored, whsec_ optional',
       value: signing.secretArn,
     });
     new CfnOutput(this, 'D3CredentialsSecretId', {
@@ -220,7 +211,8 @@ export class D3SiteAdapterStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboard.dashboardName });
     new CfnOutput(this, 'DashboardUrl', {
-      description: 'The CloudWatch dashboard: incidents, D3 latency and 429s, duplicate deliveries and their store, dead letters, the function',
+      description:
+        'The CloudWatch dashboard: incidents, D3 latency and 429s, duplicate deliveries and their store, dead letters, the function',
       value: dashboard.url,
     });
   }

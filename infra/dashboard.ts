@@ -50,12 +50,7 @@ const STORE_OPERATIONS = ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'] as c
  * throttles and system errors per operation), an operation with no datapoint
  * counting 0, as in the adapter's own totals.
  */
-function storeTotal(
-  table: dynamodb.ITableV2,
-  metricName: string,
-  prefix: string,
-  label: string,
-): cloudwatch.MathExpression {
+function storeTotal(table: dynamodb.ITableV2, metricName: string, prefix: string, label: string): cloudwatch.MathExpression {
   const usingMetrics: Record<string, cloudwatch.IMetric> = {};
   for (const operation of STORE_OPERATIONS) {
     usingMetrics[`${prefix}_${operation}`] = new cloudwatch.Metric({

@@ -22,12 +22,7 @@ export const TTL_ATTRIBUTE = 'expiration';
  * documentation ("IAM Permissions") asks for exactly these four, and its
  * DynamoDB layer sends no other command: no Scan, Query or batch operation.
  */
-export const RECORD_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:GetItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-] as const;
+export const RECORD_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 export class DeliveryTable extends Construct {
   readonly table: dynamodb.TableV2;

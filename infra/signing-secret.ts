@@ -21,7 +21,8 @@ export const SIGNING_KEY_FORMAT = {
 
 export function signingSecret(scope: Construct, id: string): secretsmanager.Secret {
   const secret = new secretsmanager.Secret(scope, id, {
-    description: 'D3 site adapter: Standard Webhooks signing key, stored bare (base64); callers sign with it as stored, whsec_ prefix optional.',
+    description:
+      'D3 site adapter: Standard Webhooks signing key, stored bare (base64); callers sign with it as stored, whsec_ prefix optional.',
     generateSecretString: SIGNING_KEY_FORMAT,
   });
   Validations.of(secret).acknowledge({

@@ -113,7 +113,9 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     ...(deps.storeClient ? { client: deps.storeClient } : {}),
   });
 
-  const authenticator = new SourceAuthenticator(config.sources, secrets, (source) => createScheme(source.scheme, source.settings));
+  const authenticator = new SourceAuthenticator(config.sources, secrets, (source) =>
+    createScheme(source.scheme, source.settings),
+  );
 
   // Start reading the secrets now, during Lambda's init phase, so the first
   // invocation finds them fetched or in flight (single-flight joins it). A
@@ -140,7 +142,8 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
       }
       if (!source) return { kind: 'move', request: parseMoveRequest(payload) };
       const challenge = slackChallenge(source, payload);
-      if (challenge !== undefined) return { kind: 'ignored', reason: 'Slack checks the Request URL: its challenge is answered.', challenge };
+      if (challenge !== undefined)
+        return { kind: 'ignored', reason: 'Slack checks the Request URL: its challenge is answered.', challenge };
       const delivery = readDelivery(source, payload);
       if (delivery.kind === 'ignored') return delivery;
       try {

@@ -96,7 +96,11 @@ export function loadConfig(env: Env): Config {
   };
   // The TTL is checked with or without a table, so a wrong value shows before the table is added.
   const idempotencyTable = tableOrProblem('IDEMPOTENCY_TABLE', env.IDEMPOTENCY_TABLE?.trim() || undefined, problems);
-  const idempotencyTtlSeconds = ttlOrProblem('IDEMPOTENCY_TTL_SECONDS', env.IDEMPOTENCY_TTL_SECONDS?.trim() || undefined, problems);
+  const idempotencyTtlSeconds = ttlOrProblem(
+    'IDEMPOTENCY_TTL_SECONDS',
+    env.IDEMPOTENCY_TTL_SECONDS?.trim() || undefined,
+    problems,
+  );
   if (idempotencyTable) config.idempotency = { table: idempotencyTable, ttlSeconds: idempotencyTtlSeconds };
 
   if (problems.length > 0) {
@@ -117,7 +121,9 @@ function ttlOrProblem(name: string, raw: string | undefined, problems: string[])
   const value = Number(raw);
   const shown = raw.slice(0, 20);
   if (!Number.isInteger(value) || value > MAX_IDEMPOTENCY_TTL_SECONDS) {
-    problems.push(`${name} must be a whole number of seconds from ${MIN_IDEMPOTENCY_TTL_SECONDS} to ${MAX_IDEMPOTENCY_TTL_SECONDS} (got "${shown}")`);
+    problems.push(
+      `${name} must be a whole number of seconds from ${MIN_IDEMPOTENCY_TTL_SECONDS} to ${MAX_IDEMPOTENCY_TTL_SECONDS} (got "${shown}")`,
+    );
   } else if (value < MIN_IDEMPOTENCY_TTL_SECONDS) {
     problems.push(
       `${name} must be at least ${MIN_IDEMPOTENCY_TTL_SECONDS} (6 hours, how long EventBridge retries an event; a shorter record would let a late retry move the incidents again) (got "${shown}")`,

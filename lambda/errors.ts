@@ -215,7 +215,14 @@ export class RecordedRejection extends AdapterError {
   readonly title: string;
   /** The request id of the invocation that first gave this answer. */
   readonly requestId: string;
-  constructor(recorded: { name: string; status: number; title: string; detail: string; requestId: string; errors?: FieldError[] }) {
+  constructor(recorded: {
+    name: string;
+    status: number;
+    title: string;
+    detail: string;
+    requestId: string;
+    errors?: FieldError[];
+  }) {
     super(recorded.detail);
     this.name = recorded.name;
     this.status = recorded.status;

@@ -21,7 +21,6 @@ const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-
 export function toProblem(error: AdapterError, requestId: string): Problem {
   const problem: Problem = {
     type: `urn:d3-site-adapter:problem:${kebab(error.name)}`,
@@ -61,5 +60,8 @@ export function problemResponse(error: AdapterError, requestId: string): APIGate
 }
 
 function kebab(name: string): string {
-  return name.replace(/Error$/, '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+  return name
+    .replace(/Error$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase();
 }

@@ -56,7 +56,14 @@ export function toInbound(event: unknown): Inbound {
     return fromHttp(event.httpMethod, source, headersV1(event), event.body, event.isBase64Encoded);
   }
   if (isEventBridge(event)) {
-    return { kind: 'eventbridge', headers: {}, rawBody: undefined, payload: event.detail, deliveryId: event.id, source: DEFAULT_SOURCE };
+    return {
+      kind: 'eventbridge',
+      headers: {},
+      rawBody: undefined,
+      payload: event.detail,
+      deliveryId: event.id,
+      source: DEFAULT_SOURCE,
+    };
   }
   return { kind: 'direct', headers: {}, rawBody: undefined, payload: event, deliveryId: undefined, source: DEFAULT_SOURCE };
 }
@@ -109,7 +116,9 @@ function fromHttp(
   const rawBody = bytes ? bytes.toString('utf8') : (body ?? '');
   const byteLength = bytes ? bytes.byteLength : Buffer.byteLength(rawBody);
   if (byteLength > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`The request body is ${byteLength} bytes; at most ${MAX_BODY_BYTES} bytes (1 MiB) are accepted.`);
+    throw new PayloadTooLargeError(
+      `The request body is ${byteLength} bytes; at most ${MAX_BODY_BYTES} bytes (1 MiB) are accepted.`,
+    );
   }
   const contentType = headers['content-type'] ?? '';
   if (!JSON_MEDIA_TYPE.test(contentType)) {

@@ -35,14 +35,12 @@ const NO_CONTROL_CHARACTERS = 'must not contain control characters';
 const typeMessage = (expected: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? 'is required' : `must be ${expected}`;
 
-const name = z
-  .string({ error: typeMessage('a string') })
-  .check(
-    z.trim(),
-    z.minLength(1, 'must not be empty'),
-    z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
-    z.refine((value) => !CONTROL_CHARACTERS.test(value), NO_CONTROL_CHARACTERS),
-  );
+const name = z.string({ error: typeMessage('a string') }).check(
+  z.trim(),
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+  z.refine((value) => !CONTROL_CHARACTERS.test(value), NO_CONTROL_CHARACTERS),
+);
 
 /**
  * A list, or one string of numbers separated by commas, semicolons or
@@ -110,18 +108,19 @@ export const simplifiedRequestSchema = z.object({
  * configuration, so they are ignored here.
  */
 export const d3RequestSchema = z.object({
-  CommandParams: z.object({
-    'Incident Numbers': incidentNumbers,
-    Site: name,
-    Username: z.optional(name),
-  }, { error: typeMessage('an object') }),
+  CommandParams: z.object(
+    {
+      'Incident Numbers': incidentNumbers,
+      Site: name,
+      Username: z.optional(name),
+    },
+    { error: typeMessage('an object') },
+  ),
 });
 
 export function parseMoveRequest(body: unknown): MoveRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ValidationError('The request body must be a JSON object.', [
-      { path: '', message: 'must be a JSON object' },
-    ]);
+    throw new ValidationError('The request body must be a JSON object.', [{ path: '', message: 'must be a JSON object' }]);
   }
   if (!('incidentNumbers' in body) && 'CommandParams' in body) {
     const parsed = d3RequestSchema.safeParse(body);
@@ -141,11 +140,13 @@ export function parseMoveRequest(body: unknown): MoveRequest {
  * the delivery ids of HTTP senders.
  */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
-export const idempotencyKeySchema = z.string({ error: typeMessage('a string') }).check(
-  z.minLength(1, 'must not be empty'),
-  z.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`),
-  z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (space to ~)'),
-);
+export const idempotencyKeySchema = z
+  .string({ error: typeMessage('a string') })
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`),
+    z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (space to ~)'),
+  );
 
 /** A direct invocation's request: the move, and the caller's idempotency key if it sent one. */
 export interface DirectRequest {
@@ -160,9 +161,13 @@ export interface DirectRequest {
  * request's own errors, in one ValidationError.
  */
 export function parseDirectRequest(body: unknown): DirectRequest {
-  const given = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { idempotencyKey?: unknown }).idempotencyKey : undefined;
+  const given =
+    typeof body === 'object' && body !== null && !Array.isArray(body)
+      ? (body as { idempotencyKey?: unknown }).idempotencyKey
+      : undefined;
   const key = given === undefined ? undefined : idempotencyKeySchema.safeParse(given);
-  const keyErrors: FieldError[] = key && !key.success ? key.error.issues.map((issue) => ({ path: '/idempotencyKey', message: issue.message })) : [];
+  const keyErrors: FieldError[] =
+    key && !key.success ? key.error.issues.map((issue) => ({ path: '/idempotencyKey', message: issue.message })) : [];
   let request: MoveRequest;
   try {
     request = parseMoveRequest(body);
@@ -212,7 +217,13 @@ function nearMiss(path: readonly PropertyKey[], body: object): string {
   for (const key of path.slice(0, -1)) container = (container as Record<PropertyKey, unknown> | undefined)?.[key];
   const wanted = path.at(-1);
   if (typeof wanted !== 'string' || typeof container !== 'object' || container === null) return '';
-  const fold = (key: string) => key.toLowerCase().replace(/[\s_-]/g, '').replace(/s$/, '');
+  const fold = (key: string) =>
+    key
+      .toLowerCase()
+      .replace(/[\s_-]/g, '')
+      .replace(/s$/, '');
   const found = Object.keys(container).find((key) => key !== wanted && fold(key) === fold(wanted));
-  return found === undefined ? '' : ` (the body has ${JSON.stringify(found.slice(0, 40))}: did you mean ${JSON.stringify(wanted)}?)`;
+  return found === undefined
+    ? ''
+    : ` (the body has ${JSON.stringify(found.slice(0, 40))}: did you mean ${JSON.stringify(wanted)}?)`;
 }

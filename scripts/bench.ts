@@ -108,7 +108,10 @@ try {
   // --- bulk ----------------------------------------------------------------------------
   await new Promise((r) => setTimeout(r, 1100));
   simulator.reset();
-  const bulk = await world.child<{ elapsedMs: number; updated: number; failed: number; peakRssKb: number; cpuMs: number }>('child-bulk.mjs', [adapterFile]);
+  const bulk = await world.child<{ elapsedMs: number; updated: number; failed: number; peakRssKb: number; cpuMs: number }>(
+    'child-bulk.mjs',
+    [adapterFile],
+  );
   const arrivals = simulator.requests.map((r) => r.at);
   const achievedRps = ((arrivals.length - 1) * 1000) / (Math.max(...arrivals) - Math.min(...arrivals));
 
@@ -120,23 +123,69 @@ try {
   const transport = `node:${world.tls ? 'https' : 'http'}`;
   const rows: [string, string, string, string][] = [
     ['bundle: handler.mjs', `${kib(output.bytes)} (${kib(gzip)} gzip)`, '', ''],
-    ['  loaded at cold start', `${kib(staticBytes)} (chunks ${kib(staticBytes - output.bytes)})`, `budget ${kib(COLD_START_BUDGET_BYTES)}`, ratio(staticBytes, COLD_START_BUDGET_BYTES)],
+    [
+      '  loaded at cold start',
+      `${kib(staticBytes)} (chunks ${kib(staticBytes - output.bytes)})`,
+      `budget ${kib(COLD_START_BUDGET_BYTES)}`,
+      ratio(staticBytes, COLD_START_BUDGET_BYTES),
+    ],
     ['  lazy chunks', kib(lazyBytes), 'loaded only if reached', ''],
     [`cold import, median of ${COLD_RUNS}`, ms(median(coldImport)), `empty module ${ms(median(emptyImport))}`, ''],
-    [`first answer, median of ${COLD_RUNS}`, `${ms(median(firstAnswer))} since process start`, `SDK+fetch baseline ${ms(median(baselineAnswer))}`, ratio(median(firstAnswer), median(baselineAnswer))],
-    [`warm p50 / p99, ${WARM_RUNS} calls`, `${ms(median(adapterMs))} / ${ms(quantile(adapterMs, 0.99))}`, `bare fetch ${ms(median(warm.bareMs))} / ${ms(quantile(warm.bareMs, 0.99))}`, ratio(median(adapterMs), median(warm.bareMs))],
-    ['  p50 vs its own transport', ms(median(adapterMs)), `bare ${transport} ${ms(median(warm.bareHttpsMs))}`, ratio(median(adapterMs), median(warm.bareHttpsMs))],
-    ['  overhead over the bare call', `${ms(pairedMedian(adapterMs, warm.bareHttpsMs))} over ${transport}`, `naive adapter ${ms(pairedMedian(naiveMs, warm.bareMs))} over fetch`, ''],
-    ['bulk: 10,000 incidents', `${(bulk.elapsedMs / 1000).toFixed(2)} s, ${achievedRps.toFixed(1)} req/s, ${simulator.stats.rateLimited} × 429`, 'D3 limit 50 req/s', ratio(achievedRps, 50)],
+    [
+      `first answer, median of ${COLD_RUNS}`,
+      `${ms(median(firstAnswer))} since process start`,
+      `SDK+fetch baseline ${ms(median(baselineAnswer))}`,
+      ratio(median(firstAnswer), median(baselineAnswer)),
+    ],
+    [
+      `warm p50 / p99, ${WARM_RUNS} calls`,
+      `${ms(median(adapterMs))} / ${ms(quantile(adapterMs, 0.99))}`,
+      `bare fetch ${ms(median(warm.bareMs))} / ${ms(quantile(warm.bareMs, 0.99))}`,
+      ratio(median(adapterMs), median(warm.bareMs)),
+    ],
+    [
+      '  p50 vs its own transport',
+      ms(median(adapterMs)),
+      `bare ${transport} ${ms(median(warm.bareHttpsMs))}`,
+      ratio(median(adapterMs), median(warm.bareHttpsMs)),
+    ],
+    [
+      '  overhead over the bare call',
+      `${ms(pairedMedian(adapterMs, warm.bareHttpsMs))} over ${transport}`,
+      `naive adapter ${ms(pairedMedian(naiveMs, warm.bareMs))} over fetch`,
+      '',
+    ],
+    [
+      'bulk: 10,000 incidents',
+      `${(bulk.elapsedMs / 1000).toFixed(2)} s, ${achievedRps.toFixed(1)} req/s, ${simulator.stats.rateLimited} × 429`,
+      'D3 limit 50 req/s',
+      ratio(achievedRps, 50),
+    ],
     ['  peak RSS', `${(bulk.peakRssKb / 1024).toFixed(0)} MB`, '', ''],
-    ['CPU: cold start', ms(coldCpu), `at 256 / 512 / 1024 MB: ${[256, 512, 1024].map((mb) => atMemory(coldCpu, mb)).join(' / ')} ms`, ''],
+    [
+      'CPU: cold start',
+      ms(coldCpu),
+      `at 256 / 512 / 1024 MB: ${[256, 512, 1024].map((mb) => atMemory(coldCpu, mb)).join(' / ')} ms`,
+      '',
+    ],
     ['  warm, per call', ms(warm.cpuMsPerCall[0]!), `naive adapter ${ms(warm.cpuMsPerCall[1]!)}`, ''],
     ['  bulk', ms(bulk.cpuMs), '', ''],
     ['Secrets Manager, warm', `${warmSecretCalls} calls in ${WARM_RUNS + 20} invocations`, 'target 0', ''],
   ];
-  const header: [string, string, string, string] = [`loopback ${world.tls ? 'https' : 'plain http'}, signed webhooks`, 'measured', 'floor / target', 'ratio'];
+  const header: [string, string, string, string] = [
+    `loopback ${world.tls ? 'https' : 'plain http'}, signed webhooks`,
+    'measured',
+    'floor / target',
+    'ratio',
+  ];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const print = (r: string[]) => console.log(r.map((cell, c) => (c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd());
+  const print = (r: string[]) =>
+    console.log(
+      r
+        .map((cell, c) => (c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    );
   console.log('');
   print(header);
   print(widths.map((w) => '-'.repeat(w)));

@@ -139,7 +139,9 @@ function checkSource(file: string, example: SourceExample): void {
   }
   readSources(JSON.stringify({ [name]: entry }), undefined, problems);
   if (problems.length > 0) {
-    throw new NotARecipeError(`${file} has a source the adapter would refuse: ${problems.map((problem) => problem.replace(/^SOURCES\.[^.\s]+/, 'source')).join('; ')}.`);
+    throw new NotARecipeError(
+      `${file} has a source the adapter would refuse: ${problems.map((problem) => problem.replace(/^SOURCES\.[^.\s]+/, 'source')).join('; ')}.`,
+    );
   }
 }
 
@@ -208,7 +210,11 @@ export function requestOf(example: Example): unknown {
       return typeof example.body === 'string' ? JSON.parse(example.body) : example.body;
     case 'source': {
       const payload = typeof example.body === 'string' ? JSON.parse(example.body) : example.body;
-      const source = readSources(JSON.stringify({ [example.source.name]: { ...sourceEntry(example), secretId: 'unused' } }), undefined, []).get(example.source.name);
+      const source = readSources(
+        JSON.stringify({ [example.source.name]: { ...sourceEntry(example), secretId: 'unused' } }),
+        undefined,
+        [],
+      ).get(example.source.name);
       if (!source) throw new NotARecipeError(`The source "${example.source.name}" is not one the adapter would read.`);
       const delivery = readDelivery(source, payload);
       if (delivery.kind === 'ignored') throw new NotARecipeError(`${delivery.reason} It carries no request.`);
@@ -275,7 +281,9 @@ export async function startLocalRun(examples: readonly Example[] = []): Promise<
     const { name } = example.source;
     const entry = sourceEntry(example);
     if (sources[name] !== undefined && !isDeepStrictEqual(sources[name], entry)) {
-      throw new NotARecipeError(`Two recipes describe the source "${name}" differently; run them separately, or give one another name.`);
+      throw new NotARecipeError(
+        `Two recipes describe the source "${name}" differently; run them separately, or give one another name.`,
+      );
     }
     sources[name] = entry;
   }
@@ -317,7 +325,11 @@ export async function deliver(example: Example, { adapter, secret }: LocalRun): 
       };
     }
     if (!isJsonObject(example.entry.Detail)) {
-      return { ok: false, summary: 'not delivered', answer: { message: 'PutEvents refuses an entry whose Detail is not a JSON object.' } };
+      return {
+        ok: false,
+        summary: 'not delivered',
+        answer: { message: 'PutEvents refuses an entry whose Detail is not a JSON object.' },
+      };
     }
     event = toEventBridgeEvent(example.entry);
   } else {
@@ -339,7 +351,11 @@ async function deliverToSource(example: SourceExample, adapter: LocalAdapter): P
   const { name, scheme } = example.source;
   const source = adapter.sources.find((candidate) => candidate.name === name);
   if (!source?.key || !isSenderScheme(scheme)) {
-    return { ok: false, summary: 'not delivered', answer: { message: `The local adapter serves no source "${name}" with a local key: start the run with this recipe.` } };
+    return {
+      ok: false,
+      summary: 'not delivered',
+      answer: { message: `The local adapter serves no source "${name}" with a local key: start the run with this recipe.` },
+    };
   }
   const settings = source.settings as SenderSettings;
   const body = bodyText(example.body);
@@ -356,9 +372,14 @@ async function deliverToSource(example: SourceExample, adapter: LocalAdapter): P
     // Shown as it came.
   }
   const status = (answer as { status?: unknown } | null)?.status;
-  const outcome = status === 'succeeded' ? 'moved' : status === 'ignored' ? 'ignored' : typeof status === 'string' ? status : 'refused';
+  const outcome =
+    status === 'succeeded' ? 'moved' : status === 'ignored' ? 'ignored' : typeof status === 'string' ? status : 'refused';
   const ok = response.status === 200 && outcome === example.expect;
-  return { ok, summary: `HTTP ${response.status}, ${outcome}${ok ? ', as expected' : `; the recipe expects ${example.expect}`}`, answer };
+  return {
+    ok,
+    summary: `HTTP ${response.status}, ${outcome}${ok ? ', as expected' : `; the recipe expects ${example.expect}`}`,
+    answer,
+  };
 }
 
 function isJsonObject(text: string): boolean {
@@ -405,7 +426,9 @@ if (import.meta.main) {
     process.exitCode = await main(process.argv.slice(2));
   } catch (error) {
     const usageError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    console.error(error instanceof NotARecipeError ? error.message : usageError ? `${(error as Error).message}\n\n${usage()}` : error);
+    console.error(
+      error instanceof NotARecipeError ? error.message : usageError ? `${(error as Error).message}\n\n${usage()}` : error,
+    );
     process.exitCode = 2;
   }
 }

@@ -60,7 +60,8 @@ export function loadedAtColdStart(meta: Metafile, entry: string = OUT_FILE, depl
   visit(entry);
   if (deployed) {
     const store = Object.entries(meta.outputs).find(([, output]) => output.entryPoint === DELIVERY_STORE_MODULE)?.[0];
-    if (store === undefined) throw new Error(`No chunk holds ${DELIVERY_STORE_MODULE}: is the delivery store still loaded lazily?`);
+    if (store === undefined)
+      throw new Error(`No chunk holds ${DELIVERY_STORE_MODULE}: is the delivery store still loaded lazily?`);
     visit(store);
   }
   return [...seen];

@@ -87,7 +87,9 @@ export function readLoadSettings(env: Env): { settings: LoadSettings; problems: 
     if (!raw) return fallback;
     const value = Number(raw);
     if (!Number.isFinite(value) || value < min || value > max || (whole && !Number.isInteger(value))) {
-      problems.push(`${name} must be ${whole ? 'a whole number' : 'a number'} from ${min} to ${max} (got "${raw.slice(0, 20)}"), e.g. ${name}=${example} npm run load.`);
+      problems.push(
+        `${name} must be ${whole ? 'a whole number' : 'a number'} from ${min} to ${max} (got "${raw.slice(0, 20)}"), e.g. ${name}=${example} npm run load.`,
+      );
       return fallback;
     }
     return value;
@@ -99,7 +101,9 @@ export function readLoadSettings(env: Env): { settings: LoadSettings; problems: 
   // At least one delivery must be a first copy.
   const duplicateShare = number('LOAD_DUPLICATES', 0.2, 0, 0.9, false, '0.2');
   if (duplicateShare > 0 && concurrency < 2) {
-    problems.push('LOAD_CONCURRENCY must be at least 2 when LOAD_DUPLICATES is above 0: a copy sent at the same moment as its first copy needs a second slot.');
+    problems.push(
+      'LOAD_CONCURRENCY must be at least 2 when LOAD_DUPLICATES is above 0: a copy sent at the same moment as its first copy needs a second slot.',
+    );
   }
   const dedup = readDedup(env);
   if (dedup.problem) problems.push(dedup.problem.replace('npm start', 'npm run load'));
@@ -118,7 +122,9 @@ export interface Progress {
  * where every rewrite would be a line of its own in a log. Cut to the
  * terminal's width: a wrapped line can no longer be rewritten in place.
  */
-export function progressLine(stream: Pick<NodeJS.WriteStream, 'isTTY' | 'columns' | 'write' | 'cursorTo' | 'clearLine'>): Progress {
+export function progressLine(
+  stream: Pick<NodeJS.WriteStream, 'isTTY' | 'columns' | 'write' | 'cursorTo' | 'clearLine'>,
+): Progress {
   if (!stream.isTTY) return { show: () => undefined, clear: () => undefined };
   let shown = false;
   return {
@@ -181,10 +187,15 @@ function kindOf(answer: Answer): Kind {
   if (answer.status === 409 && type === IN_PROGRESS && answer.retryAfter !== null) return 'inProgress';
   if (answer.status === 503 && type === STORE_UNAVAILABLE) return 'storeDown';
   const result = answer.body as ResultBody | undefined;
-  if ((answer.status === 200 || answer.status === 207 || answer.status === 422) && Array.isArray(result?.updated) && Array.isArray(result?.failed)) {
+  if (
+    (answer.status === 200 || answer.status === 207 || answer.status === 422) &&
+    Array.isArray(result?.updated) &&
+    Array.isArray(result?.failed)
+  ) {
     return 'result';
   }
-  if ((answer.status === 502 || answer.status === 503 || answer.status === 504) && TRANSIENT_PROBLEMS.has(type)) return 'transient';
+  if ((answer.status === 502 || answer.status === 503 || answer.status === 504) && TRANSIENT_PROBLEMS.has(type))
+    return 'transient';
   return 'unexpected';
 }
 
@@ -253,7 +264,9 @@ async function main(): Promise<number> {
     const site = SITES[i % SITES.length]!;
     // Every third caller uses the one-string form ticketing templates produce.
     const body = JSON.stringify({ incidentNumbers: i % 3 === 0 ? incidents.join(', ') : incidents, site });
-    const batches = Array.from({ length: Math.ceil(incidents.length / BATCH_SIZE) }, (_, b) => incidents.slice(b * BATCH_SIZE, (b + 1) * BATCH_SIZE));
+    const batches = Array.from({ length: Math.ceil(incidents.length / BATCH_SIZE) }, (_, b) =>
+      incidents.slice(b * BATCH_SIZE, (b + 1) * BATCH_SIZE),
+    );
     return { id: `msg_${randomUUID()}`, site, incidents, body, batches, copies: 1 };
   });
 
@@ -315,7 +328,15 @@ async function main(): Promise<number> {
         latencyMs: performance.now() - started,
       };
     } catch {
-      return { delivery, status: undefined, text: '', body: undefined, replayed: false, retryAfter: null, latencyMs: performance.now() - started };
+      return {
+        delivery,
+        status: undefined,
+        text: '',
+        body: undefined,
+        replayed: false,
+        retryAfter: null,
+        latencyMs: performance.now() - started,
+      };
     }
   }
 
@@ -383,7 +404,8 @@ async function main(): Promise<number> {
     allowed.set(delivery, permitted);
     copies.rerun += Math.max(0, permitted - 1);
     copies.again += carried.length - permitted;
-    if (carried.length > permitted) complain(`${delivery.id} was carried out ${carried.length} times, though its first answer was final`);
+    if (carried.length > permitted)
+      complain(`${delivery.id} was carried out ${carried.length} times, though its first answer was final`);
 
     const first = finals[0];
     for (const answer of sent) {
@@ -392,7 +414,9 @@ async function main(): Promise<number> {
           copies.replayed += 1;
           if (!first) complain(`${delivery.id}: a copy was marked replayed, but no copy got a final answer to replay`);
           else if (answer.status !== first.status || answer.text !== first.text) {
-            complain(`${delivery.id}: a replayed answer differs from the first (HTTP ${String(answer.status)}: ${answer.text.slice(0, 120)})`);
+            complain(
+              `${delivery.id}: a replayed answer differs from the first (HTTP ${String(answer.status)}: ${answer.text.slice(0, 120)})`,
+            );
           }
           break;
         case 'inProgress':
@@ -438,7 +462,9 @@ async function main(): Promise<number> {
     } else {
       // No copy says what became of the incidents: they are in no answer at all.
       lost += incidents.length;
-      complain(`${delivery.id}: no answer to its ${sent.length} copies accounts for its incidents (HTTP ${sent.map((answer) => String(answer.status)).join(', ')})`);
+      complain(
+        `${delivery.id}: no answer to its ${sent.length} copies accounts for its incidents (HTTP ${sent.map((answer) => String(answer.status)).join(', ')})`,
+      );
     }
   }
 
@@ -452,7 +478,9 @@ async function main(): Promise<number> {
   }
   let calls = 0;
   for (const request of simulator.requests) {
-    const numbers = (request.body as { CommandParams?: { 'Incident Numbers'?: unknown } } | undefined)?.CommandParams?.['Incident Numbers'];
+    const numbers = (request.body as { CommandParams?: { 'Incident Numbers'?: unknown } } | undefined)?.CommandParams?.[
+      'Incident Numbers'
+    ];
     const batch = owner.get(JSON.stringify(numbers));
     if (!batch) {
       complain(`D3 received a call for no batch of any delivery: ${JSON.stringify(request.body)?.slice(0, 120)}`);
@@ -478,15 +506,20 @@ async function main(): Promise<number> {
   for (const [delivery, sent] of byDelivery) {
     const carriedOut = sent.some(isFinal);
     const missing = delivery.batches.filter((batch) => owner.get(JSON.stringify(batch))!.successes === 0).length;
-    if (carriedOut && missing > 0) complain(`${delivery.id} was answered as carried out, but D3 never carried out ${missing} of its batches`);
+    if (carriedOut && missing > 0)
+      complain(`${delivery.id} was answered as carried out, but D3 never carried out ${missing} of its batches`);
   }
-  if (calls !== simulator.stats.requests) complain(`D3 received ${simulator.stats.requests} requests, of which only ${calls} carried a batch`);
+  if (calls !== simulator.stats.requests)
+    complain(`D3 received ${simulator.stats.requests} requests, of which only ${calls} carried a batch`);
   const faults = simulator.stats.faultsInjected;
   if (faulted !== faults + simulator.stats.rateLimited) {
-    complain(`${faulted} D3 calls were not answered 200, but ${faults} faults were injected and ${simulator.stats.rateLimited} calls rate limited`);
+    complain(
+      `${faulted} D3 calls were not answered 200, but ${faults} faults were injected and ${simulator.stats.rateLimited} calls rate limited`,
+    );
   }
   if (faults < MIN_FAULT_SHARE * calls) complain(`only ${faults} of ${calls} D3 calls were faulted`);
-  if (updatedCount < MIN_UPDATED_SHARE * knownCount) complain(`only ${updatedCount} of ${knownCount} known incidents were updated`);
+  if (updatedCount < MIN_UPDATED_SHARE * knownCount)
+    complain(`only ${updatedCount} of ${knownCount} known incidents were updated`);
   if (answers.length < total) complain(`only ${answers.length} of ${total} deliveries were sent`);
 
   const latencies = answers.map((answer) => answer.latencyMs).sort((a, b) => a - b);
@@ -500,7 +533,9 @@ async function main(): Promise<number> {
     ...(carriedAgain > 0 ? [`${carriedAgain} carried out again after a failure a retry could fix`] : []),
     `${duplicateCalls} duplicates`,
   ];
-  console.log(`D3 calls: ${calls} = ${terms.join(' + ')}${notSent > 0 ? ` (${notSent} batches never carried out: D3 kept failing)` : ''}`);
+  console.log(
+    `D3 calls: ${calls} = ${terms.join(' + ')}${notSent > 0 ? ` (${notSent} batches never carried out: D3 kept failing)` : ''}`,
+  );
   const outcomes = [
     `${copies.replayed} got the first answer again (idempotent-replayed: true, same status and body)`,
     `${copies.inProgress} got 409 with Retry-After while the first was in progress`,
@@ -508,7 +543,9 @@ async function main(): Promise<number> {
     ...(copies.storeDown > 0 ? [`${copies.storeDown} got 503 as the delivery store could not be used`] : []),
     ...(copies.again > 0 ? [`${copies.again} were carried out again though the first answer was final`] : []),
   ];
-  console.log(`Duplicates: ${duplicates} (${concurrentCopies} sent at the same moment as their first copy): ${outcomes.join(', ')}`);
+  console.log(
+    `Duplicates: ${duplicates} (${concurrentCopies} sent at the same moment as their first copy): ${outcomes.join(', ')}`,
+  );
   console.log(
     `load: ${total} deliveries (${duplicates} duplicates), ${maxInFlight} concurrent, ${faults} faults injected, ` +
       `${lost} incidents lost, ${duplicateCalls} duplicate D3 calls, p99 ${Math.round(p99)} ms`,

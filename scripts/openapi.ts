@@ -69,8 +69,7 @@ export const PATTERNS = {
   /** One string of incident numbers: at least one, each 1..64 characters, separated by commas, semicolons or whitespace. */
   incidentList: `^${SEPARATOR}*${LIST_TOKEN}(?:${SEPARATOR}+${LIST_TOKEN})*${SEPARATOR}*$`,
   /** One entry of a list: blank (dropped), or 1..64 characters without controls once trimmed. */
-  incidentEntry:
-    `^\\s*(?:[^\\s${CONTROL}](?:[^${CONTROL}]{0,${MAX_INCIDENT_NUMBER_LENGTH - 2}}[^\\s${CONTROL}])?)?\\s*$`,
+  incidentEntry: `^\\s*(?:[^\\s${CONTROL}](?:[^${CONTROL}]{0,${MAX_INCIDENT_NUMBER_LENGTH - 2}}[^\\s${CONTROL}])?)?\\s*$`,
   /** A site or user name: 1..256 characters once trimmed, no control characters. */
   name: `^\\s*[^\\s${CONTROL}](?:[^${CONTROL}]{0,${MAX_NAME_LENGTH - 2}}[^\\s${CONTROL}])?\\s*$`,
 } as const;
@@ -312,7 +311,8 @@ function resultAnswers(): Record<string, Json> {
 }
 
 const GATEWAY_THROTTLED = {
-  description: 'API Gateway’s own throttling (the stack’s `apiRateLimit`/`apiBurstLimit`), before the adapter runs. Retry with backoff.',
+  description:
+    'API Gateway’s own throttling (the stack’s `apiRateLimit`/`apiBurstLimit`), before the adapter runs. Retry with backoff.',
   content: { 'application/json': { schema: ref('GatewayMessage') } },
 };
 
@@ -374,7 +374,10 @@ export const SIGNED_SCHEMES = {
       'Zendesk (scheme `zendesk`): the base64 of the HMAC-SHA256 of `{X-Zendesk-Webhook-Signature-Timestamp}{body}`, ' +
       `keyed with the signing secret’s UTF-8 bytes; the timestamp at most ${WINDOW_MINUTES} minutes off.`,
   },
-} as const satisfies Record<string, { scheme: SchemeName; signature: string; deliveryId: string | undefined; description: string }>;
+} as const satisfies Record<
+  string,
+  { scheme: SchemeName; signature: string; deliveryId: string | undefined; description: string }
+>;
 
 /** The other headers a scheme reads, by name: what each holds. */
 const SCHEME_HEADER_DETAILS: Record<string, { description: string; schema: Json; example: string }> = {
@@ -443,8 +446,16 @@ function sourceHeaderParameters(): Json[] {
     for (const name of createScheme(scheme).headers) {
       if (name === signature) continue;
       const details = SCHEME_HEADER_DETAILS[name];
-      if (!details) throw new Error(`No description for the ${name} header of the ${scheme} scheme; add one to SCHEME_HEADER_DETAILS.`);
-      add({ name, in: 'header', required: false, description: `\`${scheme}\` sources (required there): ${details.description}`, schema: details.schema, example: details.example });
+      if (!details)
+        throw new Error(`No description for the ${name} header of the ${scheme} scheme; add one to SCHEME_HEADER_DETAILS.`);
+      add({
+        name,
+        in: 'header',
+        required: false,
+        description: `\`${scheme}\` sources (required there): ${details.description}`,
+        schema: details.schema,
+        example: details.example,
+      });
     }
   }
   for (const { scheme, deliveryId } of Object.values(SIGNED_SCHEMES)) {
@@ -459,7 +470,11 @@ function sourceHeaderParameters(): Json[] {
       schema: { type: 'string' },
     });
   }
-  add(idempotencyKeyParameter('The delivery id when the scheme’s own header is absent, and the only one for `slack`, `token` and `hmac-sha256` sources.'));
+  add(
+    idempotencyKeyParameter(
+      'The delivery id when the scheme’s own header is absent, and the only one for `slack`, `token` and `hmac-sha256` sources.',
+    ),
+  );
   return parameters;
 }
 
@@ -511,7 +526,8 @@ export function buildOpenApiDocument(): Json {
     info: {
       title: 'D3 site adapter',
       version: packageJson.version,
-      summary: 'Moves D3 SOAR incidents to another site (D3’s UpdateIncidentSiteInBulk), with one answer that accounts for every incident.',
+      summary:
+        'Moves D3 SOAR incidents to another site (D3’s UpdateIncidentSiteInBulk), with one answer that accounts for every incident.',
       description:
         'Two routes. `POST /incidents/site` takes the incident numbers and their new site, signed with Standard Webhooks. ' +
         '`POST /incidents/site/{source}` takes a delivery from a named source (the `SOURCES` variable), signed the way ' +
@@ -529,7 +545,10 @@ export function buildOpenApiDocument(): Json {
           region: { default: 'eu-west-1', description: 'The AWS region of the stack.' },
         },
       },
-      { url: 'http://127.0.0.1:3000', description: '`npm start`: the same handler on loopback, with an embedded D3 SOAR simulator.' },
+      {
+        url: 'http://127.0.0.1:3000',
+        description: '`npm start`: the same handler on loopback, with an embedded D3 SOAR simulator.',
+      },
     ],
     paths: {
       [ROUTE_PATH]: {
@@ -561,7 +580,11 @@ export function buildOpenApiDocument(): Json {
                 examples: {
                   list: {
                     summary: 'A list of incident numbers',
-                    value: { incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations', username: 'admin user' },
+                    value: {
+                      incidentNumbers: ['20210127-198', '20210127-197'],
+                      site: 'Security Operations',
+                      username: 'admin user',
+                    },
                   },
                   string: {
                     summary: 'One string, as a ticketing template produces it',
@@ -616,10 +639,17 @@ export function buildOpenApiDocument(): Json {
                     value: { incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' },
                   },
                   native: {
-                    summary: 'A source with `map`: a Jira issue event, mapped by `issue.fields.customfield_10041` and `issue.fields.customfield_10042.value`',
+                    summary:
+                      'A source with `map`: a Jira issue event, mapped by `issue.fields.customfield_10041` and `issue.fields.customfield_10042.value`',
                     value: {
                       webhookEvent: 'jira:issue_updated',
-                      issue: { key: 'SEC-42', fields: { customfield_10041: '20210127-198, 20210127-197', customfield_10042: { value: 'Security Operations' } } },
+                      issue: {
+                        key: 'SEC-42',
+                        fields: {
+                          customfield_10041: '20210127-198, 20210127-197',
+                          customfield_10042: { value: 'Security Operations' },
+                        },
+                      },
                     },
                   },
                 },
@@ -643,7 +673,8 @@ export function buildOpenApiDocument(): Json {
                         requested: 0,
                         updated: [],
                         failed: [],
-                        reason: 'The source "jira" ignores this delivery: its condition `webhookEvent == \'jira:issue_updated\'` is false for it.',
+                        reason:
+                          'The source "jira" ignores this delivery: its condition `webhookEvent == \'jira:issue_updated\'` is false for it.',
                         requestId: REQUEST_ID,
                       },
                     },
@@ -683,7 +714,11 @@ export function buildOpenApiDocument(): Json {
               description: 'How many distinct incident numbers were requested.',
             },
             updated: { type: 'array', items: { type: 'string' }, description: 'The incidents D3 SOAR moved.' },
-            failed: { type: 'array', items: ref('IncidentFailure'), description: 'The incidents not moved, each with its reason.' },
+            failed: {
+              type: 'array',
+              items: ref('IncidentFailure'),
+              description: 'The incidents not moved, each with its reason.',
+            },
             requestId: { type: 'string', description: 'The invocation’s request id: it finds the adapter’s log lines.' },
           },
         },

@@ -41,7 +41,9 @@ const SOURCE_NAME = /^[a-z0-9-]{1,32}$/;
 export function defaultUrl(env: NodeJS.ProcessEnv = process.env, source?: string): string {
   const port = env.PORT?.trim() || '3000';
   if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
-    throw new InputError(`PORT must be the port npm start listens on, 1 to 65535 (it is ${JSON.stringify(env.PORT)}); or give --url.`);
+    throw new InputError(
+      `PORT must be the port npm start listens on, 1 to 65535 (it is ${JSON.stringify(env.PORT)}); or give --url.`,
+    );
   }
   return `http://127.0.0.1:${Number(port)}${ROUTE}${source === undefined ? '' : `/${source}`}`;
 }
@@ -141,7 +143,12 @@ export function readPayload(text: string, source = 'Standard input'): Payload {
     const settings = Object.fromEntries(
       Object.entries({ header, prefix, encoding }).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
     ) as SenderSettings;
-    return { body: bodyText(parsed.body), headers: parsed.headers ?? {}, fromExample: true, source: { name, scheme, ...settings } };
+    return {
+      body: bodyText(parsed.body),
+      headers: parsed.headers ?? {},
+      fromExample: true,
+      source: { name, scheme, ...settings },
+    };
   }
   const caller = invokeOnlyCaller(parsed);
   if (caller) {
@@ -158,7 +165,9 @@ function isHttpExample(value: unknown): value is { kind: 'http'; body: unknown; 
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'http' && 'body' in value;
 }
 
-function isSourceExample(value: unknown): value is { kind: 'source'; source: object; body: unknown; headers?: Record<string, string> } {
+function isSourceExample(
+  value: unknown,
+): value is { kind: 'source'; source: object; body: unknown; headers?: Record<string, string> } {
   if (typeof value !== 'object' || value === null) return false;
   const { kind, source } = value as { kind?: unknown; source?: unknown };
   return kind === 'source' && 'body' in value && typeof source === 'object' && source !== null;
@@ -233,10 +242,13 @@ type Flags = { scheme?: string; source?: string; header?: string; prefix?: strin
 
 function plan(flags: Flags, fromFile: SourceOfExample | undefined): Plan {
   const scheme = flags.scheme ?? fromFile?.scheme ?? 'standard-webhooks';
-  if (!isSenderScheme(scheme)) throw new UsageError(`--scheme must be one of ${SENDER_SCHEMES.join(', ')}; got ${JSON.stringify(scheme.slice(0, 40))}.`);
+  if (!isSenderScheme(scheme))
+    throw new UsageError(`--scheme must be one of ${SENDER_SCHEMES.join(', ')}; got ${JSON.stringify(scheme.slice(0, 40))}.`);
   const source = flags.source ?? fromFile?.name;
   if (source !== undefined && !SOURCE_NAME.test(source)) {
-    throw new UsageError(`--source must be a source's name as SOURCES has it: 1 to 32 lower-case letters, digits or dashes; got ${JSON.stringify(source.slice(0, 40))}.`);
+    throw new UsageError(
+      `--source must be a source's name as SOURCES has it: 1 to 32 lower-case letters, digits or dashes; got ${JSON.stringify(source.slice(0, 40))}.`,
+    );
   }
   if (flags.encoding !== undefined && flags.encoding !== 'hex' && flags.encoding !== 'base64') {
     throw new UsageError(`--encoding must be hex or base64; got ${JSON.stringify(flags.encoding.slice(0, 20))}.`);
@@ -272,7 +284,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('Give one file to send, or - for standard input.');
-  if (values.url !== undefined && !/^https?:\/\//.test(values.url)) throw new UsageError(`--url must be an http(s) URL, not ${values.url}`);
+  if (values.url !== undefined && !/^https?:\/\//.test(values.url))
+    throw new UsageError(`--url must be an http(s) URL, not ${values.url}`);
   const file = positionals[0]!;
   const payload = readPayload(await readInput(file), file === '-' ? 'Standard input' : file);
   const how = plan(values, payload.source);
@@ -281,11 +294,14 @@ async function main(argv: string[]): Promise<number> {
   if (secret) checkSecret(how, secret);
   const url = values.url ?? defaultUrl(process.env, how.source);
 
-  if (payload.fromExample) console.error(`${file} is a recipe: sending its body${payload.source ? ` as the source "${payload.source.name}" (${payload.source.scheme})` : ''}.`);
+  if (payload.fromExample)
+    console.error(
+      `${file} is a recipe: sending its body${payload.source ? ` as the source "${payload.source.name}" (${payload.source.scheme})` : ''}.`,
+    );
   if (!secret && how.secretVariable === 'SOURCE_SECRET') {
     throw new InputError(
       `No --secret and no SOURCE_SECRET: a named source's requests are always signed. Give the secret its sender holds ` +
-        '(npm start prints each source\'s key; for a deployed stack, its secret in Secrets Manager).',
+        "(npm start prints each source's key; for a deployed stack, its secret in Secrets Manager).",
     );
   }
   if (!secret) {

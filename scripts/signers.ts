@@ -68,7 +68,9 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 export function parseSigningKeys(secret: string): string[] {
   const values = secret.trim().split(/\s+/).filter(Boolean);
   if (values.length === 0) {
-    throw new SignerInputError('The signing secret is empty: set WEBHOOK_SECRET (or --secret) to the value of the stack’s SigningSecretArn secret.');
+    throw new SignerInputError(
+      'The signing secret is empty: set WEBHOOK_SECRET (or --secret) to the value of the stack’s SigningSecretArn secret.',
+    );
   }
   return values.map((value, index) => {
     const which = values.length === 1 ? 'The signing secret' : `Key ${index + 1} of ${values.length} in the signing secret`;
@@ -191,7 +193,9 @@ export function signRequest(
     case 'token': {
       const token = oneKey('token', 'A token sender sends one token', secret);
       if (/\s/.test(token) || CONTROL.test(token)) {
-        throw new SignerInputError('The token holds whitespace or control characters, which no header can carry; use a token of letters and digits.');
+        throw new SignerInputError(
+          'The token holds whitespace or control characters, which no header can carry; use a token of letters and digits.',
+        );
       }
       const header = settings.header ?? 'Authorization';
       const prefix = settings.prefix ?? (header.toLowerCase() === 'authorization' ? 'Bearer ' : '');
@@ -200,7 +204,9 @@ export function signRequest(
 
     case 'hmac-sha256': {
       if (settings.header === undefined) {
-        throw new SignerInputError('The hmac-sha256 scheme needs the header its sender puts the signature in: give --header (and --prefix and --encoding if the sender uses them).');
+        throw new SignerInputError(
+          'The hmac-sha256 scheme needs the header its sender puts the signature in: give --header (and --prefix and --encoding if the sender uses them).',
+        );
       }
       const key = oneKey('hmac-sha256', 'An HMAC sender signs with one secret', secret);
       const mac = hmac('sha256', key, body);
@@ -218,7 +224,9 @@ function hmac(algorithm: 'sha1' | 'sha256', key: string, message: string): Buffe
 function nonEmpty(scheme: SenderScheme, secret: string): string {
   const key = secret.replace(/^[\r\n]+|[\r\n]+$/g, '');
   if (key.trim() === '') {
-    throw new SignerInputError(`The ${scheme} secret is empty: give the secret the sender is configured with (--secret, or SOURCE_SECRET in the environment).`);
+    throw new SignerInputError(
+      `The ${scheme} secret is empty: give the secret the sender is configured with (--secret, or SOURCE_SECRET in the environment).`,
+    );
   }
   return key;
 }
@@ -226,7 +234,9 @@ function nonEmpty(scheme: SenderScheme, secret: string): string {
 /** The one secret a sender signs with; a list of several is refused, naming how many. */
 function oneKey(scheme: SenderScheme, why: string, secret: string | readonly string[]): string {
   if (typeof secret !== 'string' && secret.length !== 1) {
-    throw new SignerInputError(`${secret.length} secrets were given for the ${scheme} scheme; ${why}: give the one the sender is configured with.`);
+    throw new SignerInputError(
+      `${secret.length} secrets were given for the ${scheme} scheme; ${why}: give the one the sender is configured with.`,
+    );
   }
   return nonEmpty(scheme, typeof secret === 'string' ? secret : secret[0]!);
 }
@@ -243,12 +253,16 @@ function refuseSettings(scheme: SenderScheme, settings: SenderSettings): void {
     throw new SignerInputError('The token scheme takes no --encoding: the token is sent as it is.');
   }
   if (settings.header !== undefined && !HEADER_NAME.test(settings.header)) {
-    throw new SignerInputError(`--header must be an HTTP header name such as X-Signature, not ${JSON.stringify(settings.header.slice(0, 40))}.`);
+    throw new SignerInputError(
+      `--header must be an HTTP header name such as X-Signature, not ${JSON.stringify(settings.header.slice(0, 40))}.`,
+    );
   }
   if (settings.prefix !== undefined && CONTROL.test(settings.prefix)) {
     throw new SignerInputError('--prefix holds control characters, which no header can carry.');
   }
   if (settings.encoding !== undefined && settings.encoding !== 'hex' && settings.encoding !== 'base64') {
-    throw new SignerInputError(`--encoding must be hex or base64, not ${JSON.stringify(String(settings.encoding).slice(0, 20))}.`);
+    throw new SignerInputError(
+      `--encoding must be hex or base64, not ${JSON.stringify(String(settings.encoding).slice(0, 20))}.`,
+    );
   }
 }

@@ -4,9 +4,7 @@
 
 import { ConfigurationError } from '../errors.ts';
 
-export type D3Credentials =
-  | { kind: 'apiKey'; headerName: string; apiKey: string }
-  | { kind: 'jwt'; jwtSecret: Uint8Array };
+export type D3Credentials = { kind: 'apiKey'; headerName: string; apiKey: string } | { kind: 'jwt'; jwtSecret: Uint8Array };
 
 export interface JwtClaims {
   username: string;

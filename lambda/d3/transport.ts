@@ -125,7 +125,8 @@ export function createHttpPost({ idleSocketMs = IDLE_SOCKET_MS, now = Date.now }
       request.on('response', (response) => {
         answer = response;
         readCapped(response).then(
-          (text) => settle(() => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], text })),
+          (text) =>
+            settle(() => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], text })),
           (error: unknown) => settle(() => reject(error)),
         );
       });

@@ -28,7 +28,10 @@ export interface DeliveriesOptions {
   client?: DynamoDBClient;
 }
 
-const unrecorded = async (carryOut: () => Promise<MoveOutcome>): Promise<Once> => ({ outcome: await carryOut(), replayed: false });
+const unrecorded = async (carryOut: () => Promise<MoveOutcome>): Promise<Once> => ({
+  outcome: await carryOut(),
+  replayed: false,
+});
 
 export function createDeliveries({ settings, logger, client }: DeliveriesOptions): Deliveries {
   if (!settings) return { once: (_delivery, _context, carryOut) => unrecorded(carryOut) };

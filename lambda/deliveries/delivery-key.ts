@@ -20,7 +20,11 @@ import type { Source } from '../sources/registry.ts';
 export const EVENTBRIDGE_KEY_PREFIX = 'aws.events';
 export const DIRECT_KEY_PREFIX = 'lambda.invoke';
 
-export function deliveryKey(inbound: Inbound, source: Source | undefined, idempotencyKey: string | undefined): string | undefined {
+export function deliveryKey(
+  inbound: Inbound,
+  source: Source | undefined,
+  idempotencyKey: string | undefined,
+): string | undefined {
   switch (inbound.kind) {
     case 'http':
       return source && inbound.deliveryId ? `${source.name}:${inbound.deliveryId}` : undefined;

@@ -151,10 +151,13 @@ export class DeliveryLedger {
       // The answer could not be recorded, or the in-progress record not
       // deleted: it then expires at this invocation's timeout, until when a
       // repeat is told 409 and after which a repeat is carried out again.
-      this.#logger.warn('The delivery store could not record how a delivery ended; a repeat is refused until the invocation’s timeout, then carried out', {
-        storeError: error instanceof Error ? error.name : 'unknown',
-        ...(error instanceof Error && error.cause instanceof Error ? { cause: error.cause.name } : {}),
-      });
+      this.#logger.warn(
+        'The delivery store could not record how a delivery ended; a repeat is refused until the invocation’s timeout, then carried out',
+        {
+          storeError: error instanceof Error ? error.name : 'unknown',
+          ...(error instanceof Error && error.cause instanceof Error ? { cause: error.cause.name } : {}),
+        },
+      );
     }
     if ('error' in ran) throw ran.error;
     return { outcome: ran.outcome, replayed: false };

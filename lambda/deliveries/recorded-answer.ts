@@ -37,7 +37,9 @@ export function encodeAnswer(answer: RecordedAnswer): string {
 export function decodeAnswer(text: unknown): RecordedAnswer {
   try {
     if (typeof text !== 'string') throw new TypeError(`a ${typeof text}`);
-    const json = text.startsWith(GZIP_PREFIX) ? gunzipSync(Buffer.from(text.slice(GZIP_PREFIX.length), 'base64')).toString('utf8') : text;
+    const json = text.startsWith(GZIP_PREFIX)
+      ? gunzipSync(Buffer.from(text.slice(GZIP_PREFIX.length), 'base64')).toString('utf8')
+      : text;
     const answer = JSON.parse(json) as Partial<{ result: { status?: unknown }; rejected: { name?: unknown; status?: unknown } }>;
     if (typeof answer?.result?.status === 'string') return answer as RecordedAnswer;
     if (typeof answer?.rejected?.name === 'string' && typeof answer.rejected.status === 'number') return answer as RecordedAnswer;

@@ -20,7 +20,11 @@ import {
   IdempotencyKeyReusedError,
 } from '../errors.ts';
 
-const IN_PROGRESS = new Set(['IdempotencyAlreadyInProgressError', 'IdempotencyItemNotFoundError', 'IdempotencyInconsistentStateError']);
+const IN_PROGRESS = new Set([
+  'IdempotencyAlreadyInProgressError',
+  'IdempotencyItemNotFoundError',
+  'IdempotencyInconsistentStateError',
+]);
 const STORE_FAILED = 'IdempotencyPersistenceLayerError';
 /** DynamoDB's answers that a later try can get past; the SDK has already retried them. */
 const TRANSIENT = new Set([

@@ -33,7 +33,11 @@ export interface InboundEventOptions {
   credentialHeaders: ReadonlySet<string>;
 }
 
-export function inboundEvent({ logger, telemetry, credentialHeaders }: InboundEventOptions): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
+export function inboundEvent({
+  logger,
+  telemetry,
+  credentialHeaders,
+}: InboundEventOptions): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
   const inboundEventBefore = (request: AdapterRequest) => {
     // Powertools' own event logging is off (handler.ts): it would log a token source's token.
     if (logger.shouldLogEvent()) logger.info('Lambda invocation event', { event: redactEvent(request.event, credentialHeaders) });

@@ -19,7 +19,14 @@
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
-import { DeliveryInProgressError, publicDetail, RecordedRejection, shouldRedeliver, toAdapterError, type AdapterError } from '../errors.ts';
+import {
+  DeliveryInProgressError,
+  publicDetail,
+  RecordedRejection,
+  shouldRedeliver,
+  toAdapterError,
+  type AdapterError,
+} from '../errors.ts';
 import { problemResponse, REPLAYED_HEADER, resultResponse, toProblem } from '../http-response.ts';
 import { callerKind } from '../inbound.ts';
 import type { MoveOutcome } from '../move-incidents.ts';

@@ -17,7 +17,11 @@ export interface SourceSignatureOptions {
   verify: (claimed: Claimed, inbound: Inbound) => Promise<void>;
 }
 
-export function sourceSignature({ logger, claim, verify }: SourceSignatureOptions): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
+export function sourceSignature({
+  logger,
+  claim,
+  verify,
+}: SourceSignatureOptions): MiddlewareObj<unknown, unknown, Error, AdapterContext> {
   const sourceSignatureBefore = async (request: AdapterRequest) => {
     const inbound = request.event as Inbound;
     if (inbound.rawBody === undefined) return;

@@ -118,7 +118,10 @@ export function parseKeys(secretValue: string): string[] {
     const { secret, secrets } = (parsed ?? {}) as { secret?: unknown; secrets?: unknown };
     if (typeof secret === 'string') keys = secret.split(/\s+/);
     else if (Array.isArray(secrets)) keys = secrets;
-    else throw new ConfigurationError('A source secret stored as JSON must hold "secret" (a string) or "secrets" (a list of strings).');
+    else
+      throw new ConfigurationError(
+        'A source secret stored as JSON must hold "secret" (a string) or "secrets" (a list of strings).',
+      );
   } else {
     keys = value.split(/\s+/);
   }

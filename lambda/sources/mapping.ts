@@ -85,7 +85,8 @@ function incidentNumbersFault(value: unknown): string | undefined {
 }
 
 function nameFault(value: unknown, optional: boolean): string | undefined {
-  if (value === null || value === undefined) return optional ? undefined : 'is required, and the mapping found nothing in this delivery';
+  if (value === null || value === undefined)
+    return optional ? undefined : 'is required, and the mapping found nothing in this delivery';
   if (typeof value === 'string' || isFiniteNumber(value)) return undefined;
   return `must be a string, and the mapping gave ${kindOf(value)}`;
 }

@@ -57,9 +57,16 @@ const sourceSchema = z.strictObject({
  * Problems are pushed as `SOURCES.<name>.<field> <reason>`; the caller
  * reports them all at once.
  */
-export function readSources(raw: string | undefined, webhookSecretId: string | undefined, problems: string[]): Map<string, Source> {
+export function readSources(
+  raw: string | undefined,
+  webhookSecretId: string | undefined,
+  problems: string[],
+): Map<string, Source> {
   const sources = new Map<string, Source>([
-    [DEFAULT_SOURCE, { name: DEFAULT_SOURCE, scheme: 'standard-webhooks', secretId: webhookSecretId, settings: {}, mode: 'sync' }],
+    [
+      DEFAULT_SOURCE,
+      { name: DEFAULT_SOURCE, scheme: 'standard-webhooks', secretId: webhookSecretId, settings: {}, mode: 'sync' },
+    ],
   ]);
   if (raw === undefined || raw.trim() === '') return sources;
 
@@ -91,7 +98,8 @@ export function readSources(raw: string | undefined, webhookSecretId: string | u
     }
     const result = sourceSchema.safeParse(entry);
     if (!result.success) {
-      for (const issue of result.error.issues) problems.push(`${at}${issue.path.map((key) => `.${String(key)}`).join('')} ${reason(issue, entry)}`);
+      for (const issue of result.error.issues)
+        problems.push(`${at}${issue.path.map((key) => `.${String(key)}`).join('')} ${reason(issue, entry)}`);
       continue;
     }
     const { scheme, secretId, header, prefix, encoding, map, when, mode } = result.data;
@@ -100,10 +108,12 @@ export function readSources(raw: string | undefined, webhookSecretId: string | u
     if ((header !== undefined || prefix !== undefined) && scheme !== 'token' && scheme !== 'hmac-sha256') {
       problems.push(`${at}.header and .prefix apply only to the token and hmac-sha256 schemes`);
     }
-    if (encoding !== undefined && scheme !== 'hmac-sha256') problems.push(`${at}.encoding applies only to the hmac-sha256 scheme`);
+    if (encoding !== undefined && scheme !== 'hmac-sha256')
+      problems.push(`${at}.encoding applies only to the hmac-sha256 scheme`);
     // Refused rather than quietly served synchronously: a sender configured for
     // a fast 202 would otherwise wait on D3 without knowing why.
-    if (mode === 'async') problems.push(`${at}.mode async needs the queue and its worker, which this version does not have yet; use sync`);
+    if (mode === 'async')
+      problems.push(`${at}.mode async needs the queue and its worker, which this version does not have yet; use sync`);
     for (const [field, expression] of expressions(map, when)) {
       const fault = jmespathFault(expression);
       if (fault) problems.push(`${at}.${field} is not a valid JMESPath expression (${fault})`);

@@ -1,6 +1,6 @@
 // Bulk: 10,000 incidents in one direct invocation, through the simulator at
 // D3's 50 requests per second. Prints the elapsed time and peak RSS.
-const { handler } = (await import(process.argv[2]));
+const { handler } = await import(process.argv[2]);
 const incidentNumbers = Array.from({ length: 10_000 }, (_, i) => `20251124-${i}`);
 const context = { awsRequestId: 'bench-bulk', getRemainingTimeInMillis: () => 60_000 };
 const started = performance.now();

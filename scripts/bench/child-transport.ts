@@ -14,7 +14,11 @@ const runs = Number(process.env.BENCH_RUNS ?? 3000);
 const gapMs = Number(process.env.BENCH_GAP_MS ?? 0);
 const target = new URL(url);
 const headers = { 'content-type': 'application/json', accept: 'application/json', d3key: process.env.BENCH_D3_KEY! };
-const body = JSON.stringify({ Username: 'Admin', Site: 'Security Operations', CommandParams: { 'Incident Numbers': ['20251124-1', '20251124-2'], Site: 'Security Operations' } });
+const body = JSON.stringify({
+  Username: 'Admin',
+  Site: 'Security Operations',
+  CommandParams: { 'Incident Numbers': ['20251124-1', '20251124-2'], Site: 'Security Operations' },
+});
 
 const wallMs: number[][] = posts.map(() => []);
 const cpuMs: number[][] = posts.map(() => []);

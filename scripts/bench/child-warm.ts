@@ -92,4 +92,6 @@ for (let round = -20; round < runs; round++) {
     await sleep(22);
   }
 }
-console.log(`RESULT ${JSON.stringify({ handlersMs, bareMs, bareHttpsMs, cpuMsPerCall: cpuMs.map((c) => c / runs), measuredFromUs })}`);
+console.log(
+  `RESULT ${JSON.stringify({ handlersMs, bareMs, bareHttpsMs, cpuMsPerCall: cpuMs.map((c) => c / runs), measuredFromUs })}`,
+);

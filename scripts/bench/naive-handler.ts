@@ -37,7 +37,12 @@ export const handler = async (event: Event) => {
 
   const request = JSON.parse(event.body) as { incidentNumbers?: unknown; site?: unknown };
   const numbers = request.incidentNumbers;
-  if (!Array.isArray(numbers) || numbers.length === 0 || numbers.length > 10_000 || !numbers.every((n) => typeof n === 'string' && n.length <= 64)) {
+  if (
+    !Array.isArray(numbers) ||
+    numbers.length === 0 ||
+    numbers.length > 10_000 ||
+    !numbers.every((n) => typeof n === 'string' && n.length <= 64)
+  ) {
     return { statusCode: 400 };
   }
   if (typeof request.site !== 'string' || request.site.length === 0 || request.site.length > 256) return { statusCode: 400 };
@@ -53,6 +58,17 @@ export const handler = async (event: Event) => {
   });
   const answer = (await response.json()) as { error?: string; contextData?: unknown[] };
   const updated = response.ok && !answer.error ? numbers : [];
-  console.log(JSON.stringify({ level: 'INFO', message: 'Incidents moved', requestId: event.requestContext.requestId, site: request.site, updated: updated.length }));
-  return { statusCode: response.ok ? 200 : 502, body: JSON.stringify({ updated, failed: numbers.filter((n) => !updated.includes(n)) }) };
+  console.log(
+    JSON.stringify({
+      level: 'INFO',
+      message: 'Incidents moved',
+      requestId: event.requestContext.requestId,
+      site: request.site,
+      updated: updated.length,
+    }),
+  );
+  return {
+    statusCode: response.ok ? 200 : 502,
+    body: JSON.stringify({ updated, failed: numbers.filter((n) => !updated.includes(n)) }),
+  };
 };

@@ -34,7 +34,10 @@ const PARTS: [string, RegExp][] = [
   ['secret cache: Powertools Parameters', /node_modules\/@aws-lambda-powertools\/parameters\/|lambda\/secrets\.ts/],
   ['D3 transport (node:http/https)', /lambda\/d3\/transport\.ts/],
   ['D3 client bookkeeping (batches, limiter, reply)', /lambda\/d3\/|lambda\/move-incidents\.ts|lambda\/adapter\.ts/],
-  ['event in, answer out (inbound, respond)', /lambda\/inbound\.ts|lambda\/middleware\/|lambda\/http-response\.ts|lambda\/errors\.ts/],
+  [
+    'event in, answer out (inbound, respond)',
+    /lambda\/inbound\.ts|lambda\/middleware\/|lambda\/http-response\.ts|lambda\/errors\.ts/,
+  ],
   ['other bundled code', /./],
 ];
 const SOCKET_IO = /^node:(_http_|net|tls|_tls_|https?$|stream|internal\/(streams|stream_base|tls|net|http))/;
@@ -57,14 +60,20 @@ const map = new SourceMap(JSON.parse(await readFile(`${bundle}.map`, 'utf8')));
 const world = await startBenchWorld({ tls: process.env.BENCH_TLS !== '0' });
 try {
   const dir = join(world.work, 'profile');
-  const warm = await world.child<{ handlersMs: number[][]; cpuMsPerCall: number[]; measuredFromUs: number }>('child-warm.ts', [bundle], {
-    env: { BENCH_RUNS: String(RUNS), BENCH_FLOORS: '0' },
-    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'],
-  });
+  const warm = await world.child<{ handlersMs: number[][]; cpuMsPerCall: number[]; measuredFromUs: number }>(
+    'child-warm.ts',
+    [bundle],
+    {
+      env: { BENCH_RUNS: String(RUNS), BENCH_FLOORS: '0' },
+      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'],
+    },
+  );
   const [file] = await readdir(dir);
   if (process.env.BENCH_PROFILE_KEEP) {
     await cp(join(dir, file!), join(process.env.BENCH_PROFILE_KEEP, file!));
-    console.log(`kept ${join(process.env.BENCH_PROFILE_KEEP, file!)}; the measured calls start at ${warm.measuredFromUs} µs on its clock`);
+    console.log(
+      `kept ${join(process.env.BENCH_PROFILE_KEEP, file!)}; the measured calls start at ${warm.measuredFromUs} µs on its clock`,
+    );
   }
   const profile = JSON.parse(await readFile(join(dir, file!), 'utf8')) as Profile;
 
@@ -112,9 +121,14 @@ try {
   const rows = [...spent].sort((a, b) => b[1] - a[1]);
   const width = Math.max(...rows.map(([name]) => name.length));
   const perCall = (micros: number) => `${(micros / 1000 / RUNS).toFixed(3)} ms`;
-  console.log(`\nwarm invocation, CPU by part (${RUNS} signed calls over ${world.tls ? 'https' : 'plain http'}; sampled every 0.1 ms)`);
-  for (const [name, micros] of rows) console.log(`${name.padEnd(width)}  ${perCall(micros).padStart(9)}  ${((micros / total) * 100).toFixed(0).padStart(3)}%`);
-  console.log(`${'total'.padEnd(width)}  ${perCall(total).padStart(9)}  (process CPU per call, all threads: ${warm.cpuMsPerCall[0]!.toFixed(3)} ms)`);
+  console.log(
+    `\nwarm invocation, CPU by part (${RUNS} signed calls over ${world.tls ? 'https' : 'plain http'}; sampled every 0.1 ms)`,
+  );
+  for (const [name, micros] of rows)
+    console.log(`${name.padEnd(width)}  ${perCall(micros).padStart(9)}  ${((micros / total) * 100).toFixed(0).padStart(3)}%`);
+  console.log(
+    `${'total'.padEnd(width)}  ${perCall(total).padStart(9)}  (process CPU per call, all threads: ${warm.cpuMsPerCall[0]!.toFixed(3)} ms)`,
+  );
 } finally {
   await world.close();
 }

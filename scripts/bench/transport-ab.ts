@@ -56,9 +56,13 @@ try {
   for (let i = 0; i < COLD_RUNS; i++) {
     for (const v of i % 2 ? [1, 0] : [0, 1]) {
       await new Promise((r) => setTimeout(r, 50)); // let the simulator's rate window breathe
-      const { answerMs, status } = await world.child<{ answerMs: number; status: number }>('child-first-answer.mjs', [files[v]!], {
-        env: { BENCH_EVENT: world.signedEvent(`msg_ab_${i}_${v}`) },
-      });
+      const { answerMs, status } = await world.child<{ answerMs: number; status: number }>(
+        'child-first-answer.mjs',
+        [files[v]!],
+        {
+          env: { BENCH_EVENT: world.signedEvent(`msg_ab_${i}_${v}`) },
+        },
+      );
       if (status !== 200) throw new Error(`${names[v]} answered ${status}`);
       first[v]!.push(answerMs);
     }
@@ -67,11 +71,19 @@ try {
     env: { BENCH_RUNS: String(WARM_RUNS), POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO' },
   });
 
-  const unlimited = await startD3Simulator({ apiKey: world.d3Key, maxRps: 1e9, ...(world.identity ? { tls: world.identity } : {}) });
+  const unlimited = await startD3Simulator({
+    apiKey: world.d3Key,
+    maxRps: 1e9,
+    ...(world.identity ? { tls: world.identity } : {}),
+  });
   const alone = await world
-    .child<{ wallMs: number[][]; cpuMs: number[][] }>('child-transport.ts', [`${unlimited.baseUrl}/api/Command/UpdateIncidentSiteInBulk`, ...transports], {
-      env: { BENCH_RUNS: process.env.BENCH_TRANSPORT_RUNS ?? '3000' },
-    })
+    .child<{ wallMs: number[][]; cpuMs: number[][] }>(
+      'child-transport.ts',
+      [`${unlimited.baseUrl}/api/Command/UpdateIncidentSiteInBulk`, ...transports],
+      {
+        env: { BENCH_RUNS: process.env.BENCH_TRANSPORT_RUNS ?? '3000' },
+      },
+    )
     .finally(() => unlimited.close());
 
   const f = (x: number) => x.toFixed(3);
@@ -80,11 +92,21 @@ try {
   const paired = (a: number[], b: number[]) => a.map((x, i) => x - b[i]!);
   const [a, b] = [0, 1].map((v) => ({ first: first[v]!, warm: warm.handlersMs[v]! }));
   console.log(`transport A/B over ${world.tls ? 'https' : 'plain http'}: A = ${names[0]}, B = ${names[1]}`);
-  console.log(`first answer (ms, ${COLD_RUNS} pairs)  A ${f(median(a!.first))}  B ${f(median(b!.first))}  A−B median ${f(median(paired(a!.first, b!.first)))} (IQR ${iqr(paired(a!.first, b!.first))})`);
-  console.log(`warm p50 (ms, ${WARM_RUNS} rounds)     A ${f(median(a!.warm))}  B ${f(median(b!.warm))}  A−B median ${f(median(paired(a!.warm, b!.warm)))} (IQR ${iqr(paired(a!.warm, b!.warm))})  bare ${f(median(warm.bareHttpsMs))}`);
-  console.log(`transport alone, wall (ms)  A ${f(median(alone.wallMs[0]!))}  B ${f(median(alone.wallMs[1]!))}  A−B median ${f(median(paired(alone.wallMs[0]!, alone.wallMs[1]!)))} (IQR ${iqr(paired(alone.wallMs[0]!, alone.wallMs[1]!))})`);
-  console.log(`transport alone, CPU (ms)   A ${f(mean(alone.cpuMs[0]!))}  B ${f(mean(alone.cpuMs[1]!))} (means: CPU time is counted in ticks)`);
-  console.log(`RESULT ${JSON.stringify({ tls: world.tls, names, first: [median(a!.first), median(b!.first), median(paired(a!.first, b!.first))], warm: [median(a!.warm), median(b!.warm), median(paired(a!.warm, b!.warm))], bare: median(warm.bareHttpsMs), alone: [median(alone.wallMs[0]!), median(alone.wallMs[1]!), median(paired(alone.wallMs[0]!, alone.wallMs[1]!)), mean(alone.cpuMs[0]!), mean(alone.cpuMs[1]!)] })}`);
+  console.log(
+    `first answer (ms, ${COLD_RUNS} pairs)  A ${f(median(a!.first))}  B ${f(median(b!.first))}  A−B median ${f(median(paired(a!.first, b!.first)))} (IQR ${iqr(paired(a!.first, b!.first))})`,
+  );
+  console.log(
+    `warm p50 (ms, ${WARM_RUNS} rounds)     A ${f(median(a!.warm))}  B ${f(median(b!.warm))}  A−B median ${f(median(paired(a!.warm, b!.warm)))} (IQR ${iqr(paired(a!.warm, b!.warm))})  bare ${f(median(warm.bareHttpsMs))}`,
+  );
+  console.log(
+    `transport alone, wall (ms)  A ${f(median(alone.wallMs[0]!))}  B ${f(median(alone.wallMs[1]!))}  A−B median ${f(median(paired(alone.wallMs[0]!, alone.wallMs[1]!)))} (IQR ${iqr(paired(alone.wallMs[0]!, alone.wallMs[1]!))})`,
+  );
+  console.log(
+    `transport alone, CPU (ms)   A ${f(mean(alone.cpuMs[0]!))}  B ${f(mean(alone.cpuMs[1]!))} (means: CPU time is counted in ticks)`,
+  );
+  console.log(
+    `RESULT ${JSON.stringify({ tls: world.tls, names, first: [median(a!.first), median(b!.first), median(paired(a!.first, b!.first))], warm: [median(a!.warm), median(b!.warm), median(paired(a!.warm, b!.warm))], bare: median(warm.bareHttpsMs), alone: [median(alone.wallMs[0]!), median(alone.wallMs[1]!), median(paired(alone.wallMs[0]!, alone.wallMs[1]!)), mean(alone.cpuMs[0]!), mean(alone.cpuMs[1]!)] })}`,
+  );
 } finally {
   await world.close();
 }

@@ -96,7 +96,12 @@ export async function startBenchWorld({ tls: useTls = true }: { tls?: boolean } 
     signedEvent(id) {
       const at = new Date();
       const signature = signer.sign(id, at, body);
-      const headers = { ...event.headers, 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature };
+      const headers = {
+        ...event.headers,
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': signature,
+      };
       return JSON.stringify({ ...event, headers });
     },
     async child<T>(script: string, args: string[], options: { env?: Record<string, string>; nodeArgs?: string[] } = {}) {

@@ -27,9 +27,15 @@ function post(sim: D3Simulator, body: unknown, headers: Record<string, string> =
 
 describe('D3 simulator: command and API-key auth', () => {
   let sim: D3Simulator;
-  beforeAll(async () => { sim = await startD3Simulator(); });
-  afterAll(async () => { await sim.close(); });
-  beforeEach(() => { sim.reset(); });
+  beforeAll(async () => {
+    sim = await startD3Simulator();
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(() => {
+    sim.reset();
+  });
 
   it('answers the documented 200 shape and moves the incidents when the key is right', async () => {
     const res = await post(sim, bulkBody(['20210127-198', '20210127-197'], 'Security Operations'));
@@ -43,7 +49,10 @@ describe('D3 simulator: command and API-key auth', () => {
         { 'Incident Number': '20210127-197', 'Incident Owner': 'Security Operations', Result: 'Successful' },
       ],
     });
-    expect([...sim.sites]).toEqual([['20210127-198', 'Security Operations'], ['20210127-197', 'Security Operations']]);
+    expect([...sim.sites]).toEqual([
+      ['20210127-198', 'Security Operations'],
+      ['20210127-197', 'Security Operations'],
+    ]);
     expect(sim.requests).toHaveLength(1);
     expect(sim.requests[0]!.status).toBe(200);
     expect(sim.requests[0]!.headers.d3key).toBe(KEY);
@@ -58,7 +67,7 @@ describe('D3 simulator: command and API-key auth', () => {
 
   it('reports "Failed. Incident not found." and moves nothing when the incident is unknown', async () => {
     const res = await post(sim, bulkBody(['20240101-5', 'INC-404']));
-    const json = await res.json() as { contextData: Array<Record<string, string>> };
+    const json = (await res.json()) as { contextData: Array<Record<string, string>> };
     expect(res.status).toBe(200);
     expect(json.contextData.map((i) => [i['Incident Number'], i.Result])).toEqual([
       ['20240101-5', 'Successful'],
@@ -120,15 +129,19 @@ describe('D3 simulator: options', () => {
       expect(sim.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/VSOC$/);
       expect((await post(sim, bulkBody(['20240101-1']), { 'x-d3-key': 'k1' })).status).toBe(200);
       expect((await post(sim, bulkBody(['20240101-1']), { d3key: 'k1' })).status).toBe(401);
-    } finally { await sim.close(); }
+    } finally {
+      await sim.close();
+    }
   });
 
   it('uses isKnownIncident when it is given', async () => {
     const sim = await startD3Simulator({ isKnownIncident: (n) => n === 'A' });
     try {
-      const json = await (await post(sim, bulkBody(['A', '20240101-1']))).json() as { contextData: Array<{ Result: string }> };
+      const json = (await (await post(sim, bulkBody(['A', '20240101-1']))).json()) as { contextData: Array<{ Result: string }> };
       expect(json.contextData.map((i) => i.Result)).toEqual(['Successful', 'Failed. Incident not found.']);
-    } finally { await sim.close(); }
+    } finally {
+      await sim.close();
+    }
   });
 
   it('delays every answer when latencyMs is set', async () => {
@@ -137,19 +150,29 @@ describe('D3 simulator: options', () => {
       const t0 = performance.now();
       expect((await post(sim, bulkBody(['20240101-1']))).status).toBe(200);
       expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
-    } finally { await sim.close(); }
+    } finally {
+      await sim.close();
+    }
   });
 
   it('injects only 429/500/503/reset faults and counts them when faultRate is 1', async () => {
     const sim = await startD3Simulator({ faultRate: 1 });
     try {
-      const outcomes = await Promise.all(Array.from({ length: 20 }, () =>
-        post(sim, bulkBody(['20240101-1'])).then((r) => r.status, () => 'reset')));
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          post(sim, bulkBody(['20240101-1'])).then(
+            (r) => r.status,
+            () => 'reset',
+          ),
+        ),
+      );
       for (const o of outcomes) expect([429, 500, 503, 'reset']).toContain(o);
       expect(sim.stats.faultsInjected).toBe(20);
       expect(sim.stats.rateLimited).toBe(0);
       expect(sim.sites.size).toBe(0);
-    } finally { await sim.close(); }
+    } finally {
+      await sim.close();
+    }
   });
 
   it('resolves close() promptly when keep-alive sockets are open', async () => {
@@ -165,9 +188,15 @@ describe('D3 simulator: options', () => {
 describe('D3 simulator: JWT auth', () => {
   const secret = 'jwt-test-secret-0123456789abcdef';
   let sim: D3Simulator;
-  beforeAll(async () => { sim = await startD3Simulator({ jwtSecret: secret, apiKey: null }); });
-  afterAll(async () => { await sim.close(); });
-  beforeEach(() => { sim.reset(); });
+  beforeAll(async () => {
+    sim = await startD3Simulator({ jwtSecret: secret, apiKey: null });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(() => {
+    sim.reset();
+  });
 
   function token(opts: { key?: string; exp?: number | string; site?: string } = {}) {
     return new SignJWT({ Username: 'Admin', Site: opts.site ?? 'Security Operations' })
@@ -228,7 +257,9 @@ describe('D3 simulator: rate limit', () => {
       expect(await refused.json()).toEqual(RATE_LIMITED);
       expect(sim.stats).toMatchObject({ requests: 60, rateLimited: 10, maxInAnyWindow: 60 });
       expect(sim.sites.size).toBe(50);
-    } finally { await sim.close(); }
+    } finally {
+      await sim.close();
+    }
   });
 
   it('counts refused arrivals and admits again when the window has slid past', async () => {
@@ -244,7 +275,9 @@ describe('D3 simulator: rate limit', () => {
       clock = 1000;
       expect((await post(sim, bulkBody(['20240101-1']))).status).toBe(200);
       expect(sim.stats).toMatchObject({ requests: 7, rateLimited: 3, maxInAnyWindow: 6 });
-    } finally { await sim.close(); }
+    } finally {
+      await sim.close();
+    }
   });
 
   it('rate-limits before checking auth when the key is wrong', async () => {
@@ -252,15 +285,23 @@ describe('D3 simulator: rate limit', () => {
     try {
       expect((await post(sim, bulkBody(['20240101-1']), { d3key: 'bad' })).status).toBe(401);
       expect((await post(sim, bulkBody(['20240101-1']), { d3key: 'bad' })).status).toBe(429);
-    } finally { await sim.close(); }
+    } finally {
+      await sim.close();
+    }
   });
 });
 
 describe('D3 simulator: injected faults', () => {
   let sim: D3Simulator;
-  beforeAll(async () => { sim = await startD3Simulator(); });
-  afterAll(async () => { await sim.close(); });
-  beforeEach(() => { sim.reset(); });
+  beforeAll(async () => {
+    sim = await startD3Simulator();
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(() => {
+    sim.reset();
+  });
 
   it('answers a queued status fault with its headers and the documented body when no body is given', async () => {
     sim.inject({ kind: 'status', status: 429, headers: { 'Retry-After': '2' } });
@@ -273,7 +314,11 @@ describe('D3 simulator: injected faults', () => {
   });
 
   it('uses the default bodies for 500/503 and a given body when one is set', async () => {
-    sim.inject({ kind: 'status', status: 500 }, { kind: 'status', status: 503 }, { kind: 'status', status: 502, body: { Error: 'Bad Gateway' } });
+    sim.inject(
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 502, body: { Error: 'Bad Gateway' } },
+    );
     const bodies = [];
     for (let i = 0; i < 3; i++) {
       const res = await post(sim, bulkBody(['20240101-1']));
@@ -337,7 +382,7 @@ describe('D3 simulator: injected faults', () => {
   it('moves only the incidents still reported when contextData drops an item', async () => {
     sim.inject({ kind: 'contextData', transform: (items) => items.slice(1) });
     const res = await post(sim, bulkBody(['20240101-1', '20240101-2']));
-    const json = await res.json() as { contextData: Array<Record<string, string>> };
+    const json = (await res.json()) as { contextData: Array<Record<string, string>> };
     expect(json.contextData.map((i) => i['Incident Number'])).toEqual(['20240101-2']);
     expect([...sim.sites.keys()]).toEqual(['20240101-2']);
   });
@@ -345,10 +390,15 @@ describe('D3 simulator: injected faults', () => {
   it('passes extra and repeated items through without moving unrequested incidents when contextData adds them', async () => {
     sim.inject({
       kind: 'contextData',
-      transform: (items) => [...items, items[0], { 'Incident Number': '20249999-9', 'Incident Owner': 'Tier 2', Result: 'Successful' }, 'junk'],
+      transform: (items) => [
+        ...items,
+        items[0],
+        { 'Incident Number': '20249999-9', 'Incident Owner': 'Tier 2', Result: 'Successful' },
+        'junk',
+      ],
     });
     const res = await post(sim, bulkBody(['20240101-1']));
-    const json = await res.json() as { contextData: unknown[] };
+    const json = (await res.json()) as { contextData: unknown[] };
     expect(json.contextData).toHaveLength(4);
     expect(json.contextData[3]).toBe('junk');
     expect([...sim.sites.keys()]).toEqual(['20240101-1']);
@@ -369,7 +419,9 @@ describe('D3 simulator: random faults by kind', () => {
       expect(await res.json()).toEqual({ error: SIMULATED_D3_ERROR, returnData: '', contextData: [] });
       expect(sim.sites.size).toBe(0);
       expect(sim.stats.faultsInjected).toBe(1);
-    } finally { await sim.close(); }
+    } finally {
+      await sim.close();
+    }
   });
 
   it('draws only the kinds it is given when faultKinds is set', async () => {
@@ -382,7 +434,9 @@ describe('D3 simulator: random faults by kind', () => {
         if (res.status === 200) expect(() => JSON.parse(text)).toThrow(SyntaxError);
       }
       expect(sim.sites.size).toBe(0);
-    } finally { await sim.close(); }
+    } finally {
+      await sim.close();
+    }
   });
 });
 
@@ -409,7 +463,11 @@ describe('D3_SIM_FAULTS syntax', () => {
     ['rate=0.1,burst=3', /unknown setting "burst=3"/],
   ])('refuses %j, saying what is wrong and how to write it', (spec, problem) => {
     let message = '';
-    try { parseFaultSpec(spec); } catch (error) { message = (error as Error).message; }
+    try {
+      parseFaultSpec(spec);
+    } catch (error) {
+      message = (error as Error).message;
+    }
     expect(message).toMatch(/^D3_SIM_FAULTS: /);
     expect(message).toMatch(problem);
     expect(message).toContain('e.g. D3_SIM_FAULTS=rate=0.1,kinds=429+500+503+reset+error');
@@ -424,9 +482,16 @@ describe('D3_SIM_FAULTS syntax', () => {
 describe('D3 simulator: one log line per request', () => {
   let sim: D3Simulator;
   const lines: string[] = [];
-  beforeAll(async () => { sim = await startD3Simulator({ log: (line) => lines.push(line) }); });
-  afterAll(async () => { await sim.close(); });
-  beforeEach(() => { sim.reset(); lines.length = 0; });
+  beforeAll(async () => {
+    sim = await startD3Simulator({ log: (line) => lines.push(line) });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(() => {
+    sim.reset();
+    lines.length = 0;
+  });
 
   it('says what was asked, the status and how many moved when the command runs', async () => {
     await post(sim, bulkBody(['20210127-198', '20210127-197'], 'Security Operations'));
@@ -443,8 +508,12 @@ describe('D3 simulator: one log line per request', () => {
     const small = await startD3Simulator({ maxRps: 2, now: () => 0, log: (line) => limited.push(line) });
     try {
       for (let i = 0; i < 3; i++) await post(small, bulkBody(['20240101-1']));
-    } finally { await small.close(); }
-    expect(limited[2]).toBe('D3 ← UpdateIncidentSiteInBulk 1 incident → "Tier 2": 429 rate limited: 3 requests in the last second, D3 allows 2');
+    } finally {
+      await small.close();
+    }
+    expect(limited[2]).toBe(
+      'D3 ← UpdateIncidentSiteInBulk 1 incident → "Tier 2": 429 rate limited: 3 requests in the last second, D3 allows 2',
+    );
   });
 
   it('says which answers were injected faults', async () => {
@@ -480,15 +549,26 @@ describe('D3 simulator: one log line per request', () => {
 describe('D3 simulator: state endpoint', () => {
   let sim: D3Simulator;
   // One request a second on a stopped clock: once one command is in, any further counted request would be refused.
-  beforeAll(async () => { sim = await startD3Simulator({ maxRps: 1, now: () => 0, faultRate: 0.25, faultKinds: ['429', 'error'] }); });
-  afterAll(async () => { await sim.close(); });
+  beforeAll(async () => {
+    sim = await startD3Simulator({ maxRps: 1, now: () => 0, faultRate: 0.25, faultKinds: ['429', 'error'] });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
 
   interface State {
     incidents: Record<string, string>;
     stats: { requests: number };
     randomFaults: { rate: number; kinds: string[] };
     queuedFaults: number;
-    recentRequests: Array<{ time: string; method: string; path: string; status: number | string; headers: Record<string, unknown>; body: unknown }>;
+    recentRequests: Array<{
+      time: string;
+      method: string;
+      path: string;
+      status: number | string;
+      headers: Record<string, unknown>;
+      body: unknown;
+    }>;
   }
 
   it('shows where each incident is, the counters, the fault settings and the requests without their auth headers', async () => {
@@ -498,7 +578,7 @@ describe('D3 simulator: state endpoint', () => {
     const res = await fetch(`${sim.baseUrl}/_simulator/state`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const state = await res.json() as State;
+    const state = (await res.json()) as State;
     expect(state.incidents).toEqual({ '20210127-198': 'Tier 2' });
     expect(state.stats).toEqual(sim.stats);
     expect(state.stats.requests).toBe(1);
@@ -506,7 +586,12 @@ describe('D3 simulator: state endpoint', () => {
     expect(state.queuedFaults).toBe(1);
     expect(state.recentRequests).toHaveLength(1);
     const [request] = state.recentRequests;
-    expect(request).toMatchObject({ method: 'POST', path: `/MainApp/VSOC${COMMAND}`, status: 200, body: bulkBody(['20210127-198', 'INC-404'], 'Tier 2') });
+    expect(request).toMatchObject({
+      method: 'POST',
+      path: `/MainApp/VSOC${COMMAND}`,
+      status: 200,
+      body: bulkBody(['20210127-198', 'INC-404'], 'Tier 2'),
+    });
     expect(new Date(request!.time).getTime()).not.toBeNaN();
     expect(request!.headers['content-type']).toBe('application/json');
     expect(Object.keys(request!.headers)).not.toEqual(expect.arrayContaining(['d3key']));

@@ -12,7 +12,11 @@ import { createLoopbackTls, type LoopbackTls } from '../../dev/loopback-tls.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 
 const KEY = 'tls-api-key';
-const body = JSON.stringify({ Username: 'Admin', Site: 'SOC', CommandParams: { 'Incident Numbers': ['20251124-1'], Site: 'Tier 2' } });
+const body = JSON.stringify({
+  Username: 'Admin',
+  Site: 'SOC',
+  CommandParams: { 'Incident Numbers': ['20251124-1'], Site: 'Tier 2' },
+});
 
 function post(url: string, ca?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -61,7 +65,10 @@ describe('loopback TLS', () => {
     const url = `${d3.baseUrl}/api/Command/UpdateIncidentSiteInBulk`;
     const answer = await post(url, tls.cert);
     expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.text)).toMatchObject({ error: '', contextData: [{ 'Incident Number': '20251124-1', Result: 'Successful' }] });
+    expect(JSON.parse(answer.text)).toMatchObject({
+      error: '',
+      contextData: [{ 'Incident Number': '20251124-1', Result: 'Successful' }],
+    });
     await expect(post(url)).rejects.toThrow(/self-signed|self signed/);
   });
 
@@ -80,7 +87,9 @@ describe('loopback TLS', () => {
     try {
       const out = await trusting.send(new GetSecretValueCommand({ SecretId: 'd3/credentials' }));
       expect(out.SecretString).toBe(KEY);
-      await expect(untrusting.send(new GetSecretValueCommand({ SecretId: 'd3/credentials' }))).rejects.toThrow(/self-signed|self signed/);
+      await expect(untrusting.send(new GetSecretValueCommand({ SecretId: 'd3/credentials' }))).rejects.toThrow(
+        /self-signed|self signed/,
+      );
     } finally {
       trusting.destroy();
       untrusting.destroy();

@@ -27,7 +27,9 @@ describe('local Secrets Manager with the real SDK client', () => {
     noRetry.destroy();
     await sm.close();
   });
-  beforeEach(() => { sm.calls.length = 0; });
+  beforeEach(() => {
+    sm.calls.length = 0;
+  });
 
   it('returns the secret with AWS metadata when it is fetched by name', async () => {
     const out = await client.send(new GetSecretValueCommand({ SecretId: 'd3/api-key' }));
@@ -47,7 +49,9 @@ describe('local Secrets Manager with the real SDK client', () => {
     const byArn = await client.send(new GetSecretValueCommand({ SecretId: arn }));
     expect(byArn.SecretString).toBe('{"secret":"s"}');
     expect(byArn.Name).toBe('d3/jwt');
-    const byPartial = await client.send(new GetSecretValueCommand({ SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:d3/jwt' }));
+    const byPartial = await client.send(
+      new GetSecretValueCommand({ SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:d3/jwt' }),
+    );
     expect(byPartial.SecretString).toBe('{"secret":"s"}');
     expect(sm.calls.map((c) => c.secretId)).toEqual([arn, 'arn:aws:secretsmanager:us-east-1:000000000000:secret:d3/jwt']);
   });
@@ -112,7 +116,9 @@ describe('local Secrets Manager with the real SDK client', () => {
   it('answers ResourceNotFoundException when the secret was deleted', async () => {
     sm.set('doomed', 'x');
     sm.delete('doomed');
-    await expect(client.send(new GetSecretValueCommand({ SecretId: 'doomed' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(client.send(new GetSecretValueCommand({ SecretId: 'doomed' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
   });
 
   it('puts the error type in both x-amzn-errortype and __type when an error is answered on the wire', async () => {
@@ -124,7 +130,10 @@ describe('local Secrets Manager with the real SDK client', () => {
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/x-amz-json-1.1');
     expect(res.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
-    expect(await res.json()).toEqual({ __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+    expect(await res.json()).toEqual({
+      __type: 'ResourceNotFoundException',
+      message: "Secrets Manager can't find the specified secret.",
+    });
   });
 
   it('answers UnknownOperationException when another operation is called', async () => {

@@ -23,7 +23,12 @@ describe('routeSecrets', () => {
       startLocalSecretsManager({ secrets: { 'local/webhook-signing': 'whsec_local', 'prod/d3': 'from-local' } }),
     ]);
     localClient = new SecretsManagerClient({ endpoint: local.endpoint, region: 'us-east-1', credentials });
-    routed = routeSecrets(localClient, ['local/webhook-signing'], { endpoint: aws.endpoint, region: 'eu-west-1', credentials, maxAttempts: 1 });
+    routed = routeSecrets(localClient, ['local/webhook-signing'], {
+      endpoint: aws.endpoint,
+      region: 'eu-west-1',
+      credentials,
+      maxAttempts: 1,
+    });
   });
   afterAll(async () => {
     routed.destroy();
@@ -54,7 +59,9 @@ describe('routeSecrets', () => {
   it('passes the local server’s errors through as the SDK’s own classes', async () => {
     local.delete('local/webhook-signing');
     try {
-      await expect(routed.send(new GetSecretValueCommand({ SecretId: 'local/webhook-signing' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+      await expect(routed.send(new GetSecretValueCommand({ SecretId: 'local/webhook-signing' }))).rejects.toBeInstanceOf(
+        ResourceNotFoundException,
+      );
       expect(aws.calls).toHaveLength(0);
     } finally {
       local.set('local/webhook-signing', 'whsec_local');
@@ -62,9 +69,15 @@ describe('routeSecrets', () => {
   });
 
   it('needs no region or credentials for a local read', async () => {
-    const bare = routeSecrets(localClient, ['local/webhook-signing'], { region: async () => { throw new Error('no region'); } });
+    const bare = routeSecrets(localClient, ['local/webhook-signing'], {
+      region: async () => {
+        throw new Error('no region');
+      },
+    });
     try {
-      expect((await bare.send(new GetSecretValueCommand({ SecretId: 'local/webhook-signing' }))).SecretString).toBe('whsec_local');
+      expect((await bare.send(new GetSecretValueCommand({ SecretId: 'local/webhook-signing' }))).SecretString).toBe(
+        'whsec_local',
+      );
       await expect(bare.send(new GetSecretValueCommand({ SecretId: 'prod/d3' }))).rejects.toThrow('no region');
     } finally {
       bare.destroy();

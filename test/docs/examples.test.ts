@@ -10,7 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMoveRequest } from '../../lambda/request-schema.ts';
-import { deliver, readExample, requestOf, startLocalRun, type Example, type LocalRun, type SourceExample } from '../../scripts/invoke.ts';
+import {
+  deliver,
+  readExample,
+  requestOf,
+  startLocalRun,
+  type Example,
+  type LocalRun,
+  type SourceExample,
+} from '../../scripts/invoke.ts';
 import { signRequest } from '../../scripts/signers.ts';
 import { runScript } from '../support/run-script.ts';
 import { exampleFiles } from './example-files.ts';
@@ -39,7 +47,9 @@ describe('examples/', () => {
   });
 
   it('uses each kind of delivery: signed HTTP, a sender’s own payload to its source, EventBridge and direct invocation', () => {
-    expect(new Set(exampleFiles().map((file) => readExample(file).kind))).toEqual(new Set(['http', 'source', 'eventbridge', 'direct']));
+    expect(new Set(exampleFiles().map((file) => readExample(file).kind))).toEqual(
+      new Set(['http', 'source', 'eventbridge', 'direct']),
+    );
   });
 
   it('records, in each source recipe, the sender’s documentation page its payload comes from', () => {
@@ -102,20 +112,26 @@ describe('each recipe, delivered as its caller delivers it', () => {
     expect(run.adapter.simulator!.stats.requests).toBe(before);
   });
 
-  it.each(sourceRecipes().map(([file]) => file))('refuses %s with 401 when it is signed with another key, moving nothing', async (file) => {
-    const example = readExample(file) as SourceExample;
-    const source = run.adapter.sources.find((candidate) => candidate.name === example.source.name)!;
-    const body = JSON.stringify(example.body);
-    const before = run.adapter.simulator!.stats.requests;
-    const wrongKey = `${source.key!.slice(0, -1)}${source.key!.endsWith('A') ? 'B' : 'A'}`;
-    const response = await fetch(source.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...signRequest(example.source.scheme as never, wrongKey, body, source.settings as never) },
-      body,
-    });
-    expect(response.status).toBe(401);
-    expect(run.adapter.simulator!.stats.requests).toBe(before);
-  });
+  it.each(sourceRecipes().map(([file]) => file))(
+    'refuses %s with 401 when it is signed with another key, moving nothing',
+    async (file) => {
+      const example = readExample(file) as SourceExample;
+      const source = run.adapter.sources.find((candidate) => candidate.name === example.source.name)!;
+      const body = JSON.stringify(example.body);
+      const before = run.adapter.simulator!.stats.requests;
+      const wrongKey = `${source.key!.slice(0, -1)}${source.key!.endsWith('A') ? 'B' : 'A'}`;
+      const response = await fetch(source.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...signRequest(example.source.scheme as never, wrongKey, body, source.settings as never),
+        },
+        body,
+      });
+      expect(response.status).toBe(401);
+      expect(run.adapter.simulator!.stats.requests).toBe(before);
+    },
+  );
 
   it('does not deliver an EventBridge entry the stack’s default rule does not match', async () => {
     const before = run.adapter.simulator!.stats.requests;
@@ -123,7 +139,11 @@ describe('each recipe, delivered as its caller delivers it', () => {
       {
         description: 'wrong source',
         kind: 'eventbridge',
-        entry: { Source: 'ticketing.example', DetailType: 'Move Incidents To Site', Detail: '{"incidentNumbers": "1", "site": "x"}' },
+        entry: {
+          Source: 'ticketing.example',
+          DetailType: 'Move Incidents To Site',
+          Detail: '{"incidentNumbers": "1", "site": "x"}',
+        },
       },
       run,
     );
@@ -147,13 +167,14 @@ describe('each recipe, delivered as its caller delivers it', () => {
 });
 
 describe('each source recipe’s condition', () => {
-  it.each(sourceRecipes().filter(([, example]) => example.source.when !== undefined).map(([file, example]) => [file, example.source.when as string]))(
-    'of %s is false for a delivery that lacks what it looks for (an empty object)',
-    (_file, when) => {
-      const value = search(when, {});
-      expect([null, false, '', undefined]).toContainEqual(Array.isArray(value) && value.length === 0 ? '' : value);
-    },
-  );
+  it.each(
+    sourceRecipes()
+      .filter(([, example]) => example.source.when !== undefined)
+      .map(([file, example]) => [file, example.source.when as string]),
+  )('of %s is false for a delivery that lacks what it looks for (an empty object)', (_file, when) => {
+    const value = search(when, {});
+    expect([null, false, '', undefined]).toContainEqual(Array.isArray(value) && value.length === 0 ? '' : value);
+  });
 });
 
 describe('npm run invoke', () => {
@@ -189,9 +210,20 @@ describe('npm run invoke', () => {
   it('exits 2, naming the field as the adapter does, when a source recipe has a source the adapter would refuse', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'recipes-'));
     const bad = join(directory, 'bad-source.json');
-    writeFileSync(bad, JSON.stringify({ description: 'x', kind: 'source', source: { name: 'x', scheme: 'hmac-sha256' }, body: {}, expect: 'moved' }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        description: 'x',
+        kind: 'source',
+        source: { name: 'x', scheme: 'hmac-sha256' },
+        body: {},
+        expect: 'moved',
+      }),
+    );
     const result = await invoke(bad);
-    expect(result.stderr).toContain('bad-source.json has a source the adapter would refuse: source.header is required for the hmac-sha256 scheme.');
+    expect(result.stderr).toContain(
+      'bad-source.json has a source the adapter would refuse: source.header is required for the hmac-sha256 scheme.',
+    );
     expect(result.code).toBe(2);
   });
 
@@ -206,7 +238,10 @@ describe('npm run invoke', () => {
   it('exits 1 when a recipe leaves incidents unmoved, and 2 when a file is not a recipe', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'recipes-'));
     const unknown = join(directory, 'unknown.json');
-    writeFileSync(unknown, JSON.stringify({ description: 'x', kind: 'direct', payload: { incidentNumbers: ['INC-1'], site: 'x' } }));
+    writeFileSync(
+      unknown,
+      JSON.stringify({ description: 'x', kind: 'direct', payload: { incidentNumbers: ['INC-1'], site: 'x' } }),
+    );
     const typo = join(directory, 'typo.json');
     writeFileSync(typo, JSON.stringify({ description: 'x', kind: 'direct', paylod: {} }));
 

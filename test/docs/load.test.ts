@@ -17,7 +17,8 @@ import { runScript } from '../support/run-script.ts';
 const run = promisify(execFile);
 // Ten of the forty are copies: five sent at the same moment as their first copy, five later.
 const SMALL = { LOAD_REQUESTS: '40', LOAD_CONCURRENCY: '8', LOAD_DUPLICATES: '0.25', LOAD_FAULT_RATE: '', DEDUP: '' };
-const SUMMARY = /^load: 40 deliveries \(10 duplicates\), \d+ concurrent, \d+ faults injected, \d+ incidents lost, \d+ duplicate D3 calls, p99 \d+ ms$/;
+const SUMMARY =
+  /^load: 40 deliveries \(10 duplicates\), \d+ concurrent, \d+ faults injected, \d+ incidents lost, \d+ duplicate D3 calls, p99 \d+ ms$/;
 const D3_ACCOUNT =
   /^D3 calls: (\d+) = (\d+) batches of the 30 unique deliveries \+ (\d+) answered with an injected fault, then retried(?: \+ (\d+) carried out again after a failure a retry could fix)? \+ (\d+) duplicates(?: \(\d+ batches never carried out: D3 kept failing\))?$/;
 const DUPLICATES_ACCOUNT = /^Duplicates: 10 \(5 sent at the same moment as their first copy\): (.+)$/;
@@ -48,11 +49,17 @@ describe('readLoadSettings', () => {
       settings: { deliveries: 5_000, concurrency: 64, faultRate: 0.15, duplicateShare: 0.2, dedup: true },
       problems: [],
     });
-    expect(readLoadSettings({ LOAD_DUPLICATES: '0', LOAD_CONCURRENCY: '1', DEDUP: '0' }).settings).toMatchObject({ duplicateShare: 0, concurrency: 1, dedup: false });
+    expect(readLoadSettings({ LOAD_DUPLICATES: '0', LOAD_CONCURRENCY: '1', DEDUP: '0' }).settings).toMatchObject({
+      duplicateShare: 0,
+      concurrency: 1,
+      dedup: false,
+    });
   });
 
   it('names every setting it cannot use at once, each with how to write it', () => {
-    expect(readLoadSettings({ LOAD_REQUESTS: '0', LOAD_CONCURRENCY: '1', LOAD_FAULT_RATE: '1', LOAD_DUPLICATES: '0.95' }).problems).toEqual([
+    expect(
+      readLoadSettings({ LOAD_REQUESTS: '0', LOAD_CONCURRENCY: '1', LOAD_FAULT_RATE: '1', LOAD_DUPLICATES: '0.95' }).problems,
+    ).toEqual([
       'LOAD_REQUESTS must be a whole number from 1 to 1000000 (got "0"), e.g. LOAD_REQUESTS=5000 npm run load.',
       'LOAD_FAULT_RATE must be a number from 0 to 0.9 (got "1"), e.g. LOAD_FAULT_RATE=0.15 npm run load.',
       'LOAD_DUPLICATES must be a number from 0 to 0.9 (got "0.95"), e.g. LOAD_DUPLICATES=0.2 npm run load.',
@@ -94,7 +101,12 @@ describe('npm run load', () => {
   it('prints its two accounts and its summary line through a pipe, no progress: D3 carried nothing out twice, every copy got the first answer or a 409, nothing lost', async () => {
     const result = await runScript('scripts/load.ts', [], { env: SMALL });
     const lines = result.stdout.split('\n');
-    expect(lines, result.stderr).toEqual([expect.stringMatching(D3_ACCOUNT), expect.stringMatching(DUPLICATES_ACCOUNT), expect.stringMatching(SUMMARY), '']);
+    expect(lines, result.stderr).toEqual([
+      expect.stringMatching(D3_ACCOUNT),
+      expect.stringMatching(DUPLICATES_ACCOUNT),
+      expect.stringMatching(SUMMARY),
+      '',
+    ]);
     expect(lines[2]).toContain(', 0 incidents lost, 0 duplicate D3 calls, ');
     const [, calls, batches, faulted, again = '0', duplicates] = D3_ACCOUNT.exec(lines[0]!)!;
     expect(Number(duplicates)).toBe(0);
@@ -103,7 +115,9 @@ describe('npm run load', () => {
     const outcomes = DUPLICATES_ACCOUNT.exec(lines[1]!)![1]!;
     expect(outcomes).not.toContain('though the first answer was final');
     expect(outcomesTotal(outcomes)).toBe(10);
-    expect(result.stderr).not.toMatch(/[\r\x1b]/);
+    // No carriage return or escape sequence: a progress line is for terminals only.
+    expect(result.stderr).not.toContain('\r');
+    expect(result.stderr).not.toContain('\u001b');
     expect(result.stderr).not.toContain('deliveries answered');
   });
 
@@ -118,7 +132,9 @@ describe('npm run load', () => {
   });
 
   it('refuses a setting it cannot use, naming each with an example, and exits 2 before starting anything', async () => {
-    const result = await runScript('scripts/load.ts', [], { env: { LOAD_REQUESTS: '40', LOAD_DUPLICATES: '20%', LOAD_CONCURRENCY: '8', DEDUP: 'no' } });
+    const result = await runScript('scripts/load.ts', [], {
+      env: { LOAD_REQUESTS: '40', LOAD_DUPLICATES: '20%', LOAD_CONCURRENCY: '8', DEDUP: 'no' },
+    });
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.trimEnd().split('\n')).toEqual([

@@ -27,7 +27,6 @@ import { SIGNING_KEY } from '../support/harness.ts';
 import type { Json } from '../support/harness.ts';
 import { exampleFiles } from './example-files.ts';
 
-
 const committedText = readFileSync(OPENAPI_FILE, 'utf8');
 const committed = JSON.parse(committedText) as Json;
 
@@ -69,11 +68,15 @@ describe('docs/openapi.json', () => {
 
   it('holds only valid JSON Schema 2020-12, with no keyword JSON Schema does not define', () => {
     const schemas: [string, unknown][] = [];
-    for (const [route, op] of [['default', operation], ['source', sourceOperation]] as const) {
+    for (const [route, op] of [
+      ['default', operation],
+      ['source', sourceOperation],
+    ] as const) {
       schemas.push([`${route} request`, op.requestBody.content['application/json'].schema]);
       for (const parameter of op.parameters as Json[]) schemas.push([`${route} ${parameter.name}`, parameter.schema]);
       for (const [status, response] of Object.entries(op.responses as Json)) {
-        for (const [type, media] of Object.entries((response.content ?? {}) as Json)) schemas.push([`${route} ${status} ${type}`, media.schema]);
+        for (const [type, media] of Object.entries((response.content ?? {}) as Json))
+          schemas.push([`${route} ${status} ${type}`, media.schema]);
       }
     }
     for (const [where, schema] of schemas) {
@@ -115,7 +118,9 @@ describe('docs/openapi.json', () => {
     expect(source).toMatchObject({ name: 'source', in: 'path', required: true, schema: { pattern: SOURCE_NAME.source } });
     for (const header of headers) expect(header, header.name).toMatchObject({ in: 'header', required: false });
     const ok = ajv.compile(sourceOperation.responses['200'].content['application/json'].schema);
-    for (const [name, { value }] of Object.entries(sourceOperation.responses['200'].content['application/json'].examples as Json)) {
+    for (const [name, { value }] of Object.entries(
+      sourceOperation.responses['200'].content['application/json'].examples as Json,
+    )) {
       expect(ok(value), `${name}: ${errorsOf(ok)}`).toBe(true);
     }
     expect(ok({ status: 'ignored', requested: 1, updated: [], failed: [], reason: 'x', requestId: 'r' })).toBe(false);
@@ -126,7 +131,9 @@ describe('docs/openapi.json', () => {
   });
 
   it('names each scheme’s headers as the scheme itself reads them', () => {
-    const parameters = new Map((sourceOperation.parameters as Json[]).map((parameter) => [String(parameter.name).toLowerCase(), parameter]));
+    const parameters = new Map(
+      (sourceOperation.parameters as Json[]).map((parameter) => [String(parameter.name).toLowerCase(), parameter]),
+    );
     for (const [key, { scheme: name, signature, deliveryId }] of Object.entries(SIGNED_SCHEMES)) {
       const scheme = createScheme(name);
       expect(scheme.headers, name).toContain(signature);
@@ -136,7 +143,9 @@ describe('docs/openapi.json', () => {
       }
       if (deliveryId !== undefined) {
         expect(parameters.has(deliveryId.toLowerCase()), `${name}: ${deliveryId}`).toBe(true);
-        expect(scheme.deliveryId({ [deliveryId.toLowerCase()]: 'delivery-1', 'idempotency-key': 'key-1' }), name).toBe('delivery-1');
+        expect(scheme.deliveryId({ [deliveryId.toLowerCase()]: 'delivery-1', 'idempotency-key': 'key-1' }), name).toBe(
+          'delivery-1',
+        );
       }
       expect(scheme.deliveryId({ 'idempotency-key': 'key-1' }), name).toBe('key-1');
     }
@@ -148,9 +157,13 @@ describe('docs/openapi.json', () => {
   it('documents delivered once on both routes: the idempotent-replayed header on every result, 409, the reused-id 422 and the store’s 503', () => {
     for (const op of [operation, sourceOperation]) {
       for (const status of ['200', '207', '422']) {
-        expect(op.responses[status].headers['idempotent-replayed'], status).toMatchObject({ required: false, schema: { const: 'true' } });
+        expect(op.responses[status].headers['idempotent-replayed'], status).toMatchObject({
+          required: false,
+          schema: { const: 'true' },
+        });
       }
-      const problemType = (status: string) => op.responses[status].content['application/problem+json'].schema.allOf[1].properties.type;
+      const problemType = (status: string) =>
+        op.responses[status].content['application/problem+json'].schema.allOf[1].properties.type;
       expect(problemType('409')).toEqual({ const: 'urn:d3-site-adapter:problem:delivery-in-progress' });
       expect(problemType('422')).toEqual({ const: 'urn:d3-site-adapter:problem:idempotency-key-reused' });
       expect(problemType('503').enum).toContain('urn:d3-site-adapter:problem:delivery-store-unavailable');
@@ -191,14 +204,34 @@ describe('the request schema', () => {
   it('accepts exactly the bodies the adapter’s parser accepts', () => {
     // Whitespace JavaScript trims (\t, NBSP, U+2028, BOM), separators, C0/C1 controls
     // (U+0085 is a control but not whitespace), and lengths around each limit.
-    const anyUnit = ['a', '7', '-', ' ', '\t', '\n', ',', ';', '\u0000', '\u0001', '\u007f', '\u0085', '\u00a0', '\u2028', '\ufeff', 'é'];
+    const anyUnit = [
+      'a',
+      '7',
+      '-',
+      ' ',
+      '\t',
+      '\n',
+      ',',
+      ';',
+      '\u0000',
+      '\u0001',
+      '\u007f',
+      '\u0085',
+      '\u00a0',
+      '\u2028',
+      '\ufeff',
+      'é',
+    ];
     const cleanUnit = ['a', '7', '-', ' ', 'é'];
     const spaceUnit = [' ', '\t', '\n', '\u00a0', '\u2028', '\ufeff'];
     const text = (units: string[], maxLength: number) => fc.string({ unit: fc.constantFrom(...units), maxLength });
     const pad = fc.oneof({ weight: 3, arbitrary: text(spaceUnit, 2) }, text(anyUnit, 2));
     const padded = (min: number, max: number) =>
       fc.tuple(pad, fc.integer({ min, max }), pad).map(([before, length, after]) => `${before}${'x'.repeat(length)}${after}`);
-    const entry = fc.oneof({ weight: 3, arbitrary: text(cleanUnit, 8) }, text(anyUnit, 8), { weight: 2, arbitrary: padded(60, 68) });
+    const entry = fc.oneof({ weight: 3, arbitrary: text(cleanUnit, 8) }, text(anyUnit, 8), {
+      weight: 2,
+      arbitrary: padded(60, 68),
+    });
     const name = fc.oneof(
       { weight: 4, arbitrary: text(cleanUnit, 8) },
       text(anyUnit, 8),
@@ -206,9 +239,9 @@ describe('the request schema', () => {
       fc.oneof(fc.integer(), fc.constant(null)),
     );
     const numbers = fc.oneof(
-      fc.array(fc.tuple(entry, fc.constantFrom(',', ' ', '; ', '\n', ',,', '')), { maxLength: 4 }).map((parts) =>
-        parts.map(([value, separator]) => `${value}${separator}`).join(''),
-      ),
+      fc
+        .array(fc.tuple(entry, fc.constantFrom(',', ' ', '; ', '\n', ',,', '')), { maxLength: 4 })
+        .map((parts) => parts.map(([value, separator]) => `${value}${separator}`).join('')),
       fc.array(fc.oneof({ weight: 8, arbitrary: entry }, fc.integer(), fc.constant(null)), { maxLength: 3 }),
       fc.jsonValue({ maxDepth: 1 }),
     );
@@ -436,7 +469,10 @@ describe('the local adapter’s real answers', () => {
     const recorded = store.dynamodb.calls.filter((call) => call === 'UpdateItem').length;
     store.dynamodb.inject({ kind: 'delay', ms: 1_500, operation: 'UpdateItem' });
     const first = post(move, { id });
-    await vi.waitFor(() => expect(store.dynamodb.calls.filter((call) => call === 'UpdateItem').length).toBe(recorded + 1), { timeout: 5_000, interval: 10 });
+    await vi.waitFor(() => expect(store.dynamodb.calls.filter((call) => call === 'UpdateItem').length).toBe(recorded + 1), {
+      timeout: 5_000,
+      interval: 10,
+    });
     const racing = await post(move, { id });
     expect(racing.headers.get('retry-after')).toBe('3');
     expect(await expectDocumented(racing, 409)).toMatchObject({ type: 'urn:d3-site-adapter:problem:delivery-in-progress' });
@@ -457,7 +493,9 @@ describe('the local adapter’s real answers', () => {
     store.dynamodb.inject({ kind: 'reset' }, { kind: 'reset' }, { kind: 'reset' });
     const calls = local.simulator!.stats.requests;
     const refused = await post(move);
-    expect(await expectDocumented(refused, 503)).toMatchObject({ type: 'urn:d3-site-adapter:problem:delivery-store-unavailable' });
+    expect(await expectDocumented(refused, 503)).toMatchObject({
+      type: 'urn:d3-site-adapter:problem:delivery-store-unavailable',
+    });
     expect(local.simulator!.stats.requests).toBe(calls);
   });
 });

@@ -20,8 +20,14 @@ describe('installing, as the README says', () => {
   it('runs npx commands on the node devDependency even when the PATH npm starts from has another Node', () => {
     // The PATH of a fresh shell: without this repository's node_modules/.bin, which npm scripts (this test run among them) put first.
     const bin = resolve('node_modules/.bin');
-    const PATH = (process.env.PATH ?? '').split(delimiter).filter((entry) => resolve(entry) !== bin).join(delimiter);
-    const npx = spawnSync('npm', ['exec', '--', 'node', '-p', 'process.version'], { env: { ...process.env, PATH }, encoding: 'utf8' });
+    const PATH = (process.env.PATH ?? '')
+      .split(delimiter)
+      .filter((entry) => resolve(entry) !== bin)
+      .join(delimiter);
+    const npx = spawnSync('npm', ['exec', '--', 'node', '-p', 'process.version'], {
+      env: { ...process.env, PATH },
+      encoding: 'utf8',
+    });
     expect(npx.stdout.trim()).toBe(`v${NODE_VERSION}`);
   });
 

@@ -9,7 +9,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes, createHmac } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { runInNewContext } from 'node:vm';
@@ -123,11 +123,14 @@ describe('docs/ci-and-scripts.md', () => {
   });
 
   const python = spawnSync('python3', ['-c', 'import sys; assert sys.version_info >= (3, 9)']).status === 0;
-  it.skipIf(!python).each(FORMS)('moves the incidents with its Python snippet (standard library only), given %s', async (_, key) => {
-    const { stdout } = await run('python3', ['-c', snippet('ci-and-scripts.md', 'python')], { env: env(key) });
-    expect(stdout).toMatch(/^200 /);
-    expect(JSON.parse(stdout.slice(4))).toMatchObject({ status: 'succeeded', requested: 2 });
-  });
+  it.skipIf(!python).each(FORMS)(
+    'moves the incidents with its Python snippet (standard library only), given %s',
+    async (_, key) => {
+      const { stdout } = await run('python3', ['-c', snippet('ci-and-scripts.md', 'python')], { env: env(key) });
+      expect(stdout).toMatch(/^200 /);
+      expect(JSON.parse(stdout.slice(4))).toMatchObject({ status: 'succeeded', requested: 2 });
+    },
+  );
 
   it.skipIf(!python)('stops its Python snippet on a doubled whsec_ prefix, naming it', async () => {
     const failure = await failing('python3', ['-c', snippet('ci-and-scripts.md', 'python')], env(DOUBLED));
@@ -137,7 +140,9 @@ describe('docs/ci-and-scripts.md', () => {
 });
 
 describe('docs/jira-automation.md', () => {
-  const recipe = JSON.parse(readFileSync('examples/jira-automation.json', 'utf8')) as { body: { incidentNumbers: string; site: string } };
+  const recipe = JSON.parse(readFileSync('examples/jira-automation.json', 'utf8')) as {
+    body: { incidentNumbers: string; site: string };
+  };
   /** The rule's custom data as Jira renders it: `asJsonString` writes the field's value as a JSON string. */
   const render = (incidents: string, site: string) =>
     snippet('jira-automation.md', 'custom-data')
@@ -237,7 +242,10 @@ describe('docs/servicenow.md', () => {
 });
 
 describe('docs/servicenow.md, without a script: the REST Message', () => {
-  const recipe = JSON.parse(readFileSync('examples/servicenow.json', 'utf8')) as { source: { name: string } & Record<string, unknown>; body: Record<string, string> };
+  const recipe = JSON.parse(readFileSync('examples/servicenow.json', 'utf8')) as {
+    source: { name: string } & Record<string, unknown>;
+    body: Record<string, string>;
+  };
   const { name, ...entry } = recipe.source;
 
   /**
@@ -283,8 +291,11 @@ describe('docs/servicenow.md, without a script: the REST Message', () => {
     });
     try {
       const site = 'SOC "North" \\ EMEA';
-      const body = renderedBody({ number: 'INC0010043', u_d3_incidents: '20240601-911,20240601-912', u_d3_site: site }, 'jane.doe');
-      expect(doc('servicenow.md')).toContain('`Authorization` = `Bearer ` followed by the source\'s secret');
+      const body = renderedBody(
+        { number: 'INC0010043', u_d3_incidents: '20240601-911,20240601-912', u_d3_site: site },
+        'jane.doe',
+      );
+      expect(doc('servicenow.md')).toContain("`Authorization` = `Bearer ` followed by the source's secret");
       const response = await fetch(adapter.sources[0]!.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -299,7 +310,9 @@ describe('docs/servicenow.md, without a script: the REST Message', () => {
 
 describe('docs/zendesk.md', () => {
   it('has the trigger write the body its source maps: the recipe’s body, once Zendesk fills in the placeholders', () => {
-    const recipe = JSON.parse(readFileSync('examples/zendesk.json', 'utf8')) as { body: { ticket: Record<string, string>; updated_by: string } };
+    const recipe = JSON.parse(readFileSync('examples/zendesk.json', 'utf8')) as {
+      body: { ticket: Record<string, string>; updated_by: string };
+    };
     const values: Record<string, string> = {
       'ticket.id': recipe.body.ticket.id!,
       'ticket.status': recipe.body.ticket.status!,
@@ -316,7 +329,8 @@ describe('docs/zendesk.md', () => {
 });
 
 describe('examples/signed-curl.sh', () => {
-  const curl = (key: string) => run('bash', ['examples/signed-curl.sh', endpoint], { env: { ...process.env, WEBHOOK_SECRET: key } });
+  const curl = (key: string) =>
+    run('bash', ['examples/signed-curl.sh', endpoint], { env: { ...process.env, WEBHOOK_SECRET: key } });
 
   it.each(FORMS)('moves the incidents, given %s', async (_, key) => {
     const { stdout } = await curl(key);
@@ -368,7 +382,13 @@ describe('docs/step-functions.md', () => {
     const retried = task.Retry!.flatMap((retry) => retry.ErrorEquals).filter((name) => !name.startsWith('Lambda.'));
     const retryable = [...adapterErrors.values()].filter((error) => error.retryable && error.name !== 'InternalError');
     expect(retried.sort()).toEqual(retryable.map((error) => error.name).sort());
-    expect(retried.sort()).toEqual(['D3RateLimitedError', 'D3UnavailableError', 'DeliveryInProgressError', 'DeliveryStoreUnavailableError', 'SecretsUnavailableError']);
+    expect(retried.sort()).toEqual([
+      'D3RateLimitedError',
+      'D3UnavailableError',
+      'DeliveryInProgressError',
+      'DeliveryStoreUnavailableError',
+      'SecretsUnavailableError',
+    ]);
   });
 
   it('catches by names the adapter throws, ending with States.ALL, and every Next exists', () => {
@@ -388,9 +408,19 @@ describe('docs/step-functions.md', () => {
 // that source; and its local commands run as written.
 const SENDER_PAGES = [
   { page: 'jira-cloud.md', example: 'examples/jira-cloud.json', key: 'stack', docs: /https:\/\/developer\.atlassian\.com\// },
-  { page: 'jira-automation.md', example: 'examples/jira-automation.json', key: 'stack', docs: /https:\/\/support\.atlassian\.com\// },
+  {
+    page: 'jira-automation.md',
+    example: 'examples/jira-automation.json',
+    key: 'stack',
+    docs: /https:\/\/support\.atlassian\.com\//,
+  },
   { page: 'servicenow.md', example: 'examples/servicenow.json', key: 'stack', docs: /https:\/\/www\.servicenow\.com\/docs\// },
-  { page: 'pagerduty.md', example: 'examples/pagerduty.json', key: 'sender', docs: /https:\/\/(support|developer)\.pagerduty\.com\// },
+  {
+    page: 'pagerduty.md',
+    example: 'examples/pagerduty.json',
+    key: 'sender',
+    docs: /https:\/\/(support|developer)\.pagerduty\.com\//,
+  },
   { page: 'github.md', example: 'examples/github.json', key: 'stack', docs: /https:\/\/docs\.github\.com\// },
   { page: 'gitlab.md', example: 'examples/gitlab.json', key: 'stack', docs: /https:\/\/docs\.gitlab\.com\// },
   { page: 'zendesk.md', example: 'examples/zendesk.json', key: 'sender', docs: /https:\/\/(support|developer)\.zendesk\.com\// },
@@ -404,7 +434,11 @@ function heredoc(block: string): unknown {
   return JSON.parse(match[1]!);
 }
 
-const pascal = (name: string) => name.split('-').map((part) => part[0]!.toUpperCase() + part.slice(1)).join('');
+const pascal = (name: string) =>
+  name
+    .split('-')
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
 
 describe.each(SENDER_PAGES)('docs/$page', ({ page, example, key, docs }) => {
   const recipe = JSON.parse(readFileSync(example, 'utf8')) as { source: { name: string } & Record<string, unknown> };
@@ -428,7 +462,11 @@ describe.each(SENDER_PAGES)('docs/$page', ({ page, example, key, docs }) => {
   it(`${key === 'stack' ? 'reads the secret the stack generated' : 'puts the secret the sender made'} through the source’s output, and names its URL output`, () => {
     const secret = snippet(page, 'secret');
     expect(secret).toContain(`--secret-id "$(output SourceSecretId${pascal(name)})"`);
-    expect(secret).toMatch(key === 'stack' ? /^aws secretsmanager get-secret-value / : /^read -rsp .*\naws secretsmanager put-secret-value .*--secret-string "\$key"\nunset key$/m);
+    expect(secret).toMatch(
+      key === 'stack'
+        ? /^aws secretsmanager get-secret-value /
+        : /^read -rsp .*\naws secretsmanager put-secret-value .*--secret-string "\$key"\nunset key$/m,
+    );
     expect(doc(page)).toContain(`output SourceUrl${pascal(name)}`);
   });
 
@@ -449,7 +487,16 @@ describe.each(SENDER_PAGES)('docs/$page', ({ page, example, key, docs }) => {
     const commands = snippet(page, 'npm-start').replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`);
     // Job control as in an interactive shell, so `kill %1` stops npm start; the traps clean up if the commands fail.
     const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${commands}`;
-    const clean = { PORT: String(port), WEBHOOK_SECRET: '', D3_BASE_URL: '', D3_SECRET_ID: '', D3_API_KEY: '', SOURCES: '', SOURCE_SECRETS: '', SOURCE_SECRET: '' };
+    const clean = {
+      PORT: String(port),
+      WEBHOOK_SECRET: '',
+      D3_BASE_URL: '',
+      D3_SECRET_ID: '',
+      D3_API_KEY: '',
+      SOURCES: '',
+      SOURCE_SECRETS: '',
+      SOURCE_SECRET: '',
+    };
     const { stdout } = await run('bash', ['-c', script], { env: { ...process.env, ...clean }, timeout: 20_000 });
     expect(stdout).toMatch(/"status":\s*"succeeded"/);
   });

@@ -176,7 +176,9 @@ describe('parseSigningKeys', () => {
     expect(() => parseSigningKeys(`whsec_whsec_${key}`)).toThrow(
       'The signing secret starts with whsec_whsec_: the whsec_ prefix is doubled. Remove one (or both: the key as stored works as it is).',
     );
-    expect(() => parseSigningKeys(`${key} whsec_whsec_${newKey()}`)).toThrow(/^Key 2 of 2 in the signing secret starts with whsec_whsec_/);
+    expect(() => parseSigningKeys(`${key} whsec_whsec_${newKey()}`)).toThrow(
+      /^Key 2 of 2 in the signing secret starts with whsec_whsec_/,
+    );
   });
 
   it('refuses what is not base64, or too short to be a key, without repeating it', () => {
@@ -204,12 +206,17 @@ describe('defaultUrl', () => {
 
 describe('readPayload', () => {
   it('sends an HTTP recipe’s body and a bare body as written', () => {
-    expect(readPayload('{"kind": "http", "description": "x", "body": {"site": "x"}}')).toMatchObject({ body: '{"site":"x"}', fromExample: true });
+    expect(readPayload('{"kind": "http", "description": "x", "body": {"site": "x"}}')).toMatchObject({
+      body: '{"site":"x"}',
+      fromExample: true,
+    });
     expect(readPayload('{ "site": "x" }')).toEqual({ body: '{ "site": "x" }', headers: {}, fromExample: false });
   });
 
   it('refuses EventBridge and direct-invocation recipes, naming the command that runs them', () => {
-    expect(() => readPayload('{"kind": "eventbridge", "entry": {}}', 'my.json')).toThrow(/EventBridge.*npm run invoke -- my\.json$/);
+    expect(() => readPayload('{"kind": "eventbridge", "entry": {}}', 'my.json')).toThrow(
+      /EventBridge.*npm run invoke -- my\.json$/,
+    );
     expect(() => readPayload('{"kind": "direct", "payload": {}}')).toThrow(/^Standard input is a recipe for a direct invocation/);
   });
 });
@@ -236,7 +243,11 @@ describe('signatureHeaders', () => {
 });
 
 describe('npm run send as a named source’s sender', () => {
-  const keys = { github: `gh-${newKey()}`, 'signed-by-mine': `mine-${newKey()}`, gitlab: `gl-${newKey().replace(/[+/=]/g, 'x')}` };
+  const keys = {
+    github: `gh-${newKey()}`,
+    'signed-by-mine': `mine-${newKey()}`,
+    gitlab: `gl-${newKey().replace(/[+/=]/g, 'x')}`,
+  };
   const github = JSON.parse(readFileSync('examples/github.json', 'utf8')) as { source: Record<string, unknown> };
   const { name: _name, ...githubEntry } = github.source;
   let local: LocalAdapter;
@@ -270,7 +281,19 @@ describe('npm run send as a named source’s sender', () => {
 
   it('signs any body with the scheme and settings given on the command line', async () => {
     const run = await send(
-      ['--scheme', 'hmac-sha256', '--source', 'signed-by-mine', '--header', 'X-Signature', '--prefix', 'sha256=', '--encoding', 'base64', '-'],
+      [
+        '--scheme',
+        'hmac-sha256',
+        '--source',
+        'signed-by-mine',
+        '--header',
+        'X-Signature',
+        '--prefix',
+        'sha256=',
+        '--encoding',
+        'base64',
+        '-',
+      ],
       { SOURCE_SECRET: keys['signed-by-mine'], PORT: port() },
       body,
     );
@@ -280,9 +303,17 @@ describe('npm run send as a named source’s sender', () => {
 
   it('sends a token in the header given, with --secret and --url', async () => {
     const url = `${local.url}/incidents/site/gitlab`;
-    const run = await send(['--scheme', 'token', '--header', 'X-Gitlab-Token', '--url', url, '--secret', keys.gitlab, '-'], {}, body);
+    const run = await send(
+      ['--scheme', 'token', '--header', 'X-Gitlab-Token', '--url', url, '--secret', keys.gitlab, '-'],
+      {},
+      body,
+    );
     expect(run.code).toBe(0);
-    const wrong = await send(['--scheme', 'token', '--header', 'X-Gitlab-Token', '--url', url, '--secret', `${keys.gitlab}x`, '-'], {}, body);
+    const wrong = await send(
+      ['--scheme', 'token', '--header', 'X-Gitlab-Token', '--url', url, '--secret', `${keys.gitlab}x`, '-'],
+      {},
+      body,
+    );
     expect(wrong.stderr).toMatch(/^HTTP 401 Unauthorized/m);
     expect(JSON.parse(wrong.stdout)).toMatchObject({ detail: 'The token in x-gitlab-token does not match.' });
     expect(wrong.code).toBe(1);
@@ -291,7 +322,9 @@ describe('npm run send as a named source’s sender', () => {
   it('never sends a source’s request unsigned: without --secret or SOURCE_SECRET it exits 2, even with WEBHOOK_SECRET set', async () => {
     const before = local.simulator!.stats.requests;
     const run = await send(['examples/github.json'], { PORT: port(), WEBHOOK_SECRET: newKey(), SOURCE_SECRET: undefined });
-    expect(run.stderr).toMatch(/^No --secret and no SOURCE_SECRET: a named source's requests are always signed\. Give the secret its sender holds/m);
+    expect(run.stderr).toMatch(
+      /^No --secret and no SOURCE_SECRET: a named source's requests are always signed\. Give the secret its sender holds/m,
+    );
     expect(run.stderr).not.toMatch(/^HTTP /m);
     expect(run.code).toBe(2);
     expect(local.simulator!.stats.requests).toBe(before);
@@ -299,19 +332,25 @@ describe('npm run send as a named source’s sender', () => {
 
   it('exits 2 naming the mistake: an unknown scheme (with the usage), a setting the scheme has not, a source name the adapter would not route', async () => {
     const unknown = await send(['--scheme', 'jira-cloud', '--secret', 'x', '-'], {}, body);
-    expect(unknown.stderr).toMatch(/^--scheme must be one of standard-webhooks, github, jira, pagerduty, slack, zendesk, token, hmac-sha256; got "jira-cloud"\.\n\nUsage: npm run send/);
+    expect(unknown.stderr).toMatch(
+      /^--scheme must be one of standard-webhooks, github, jira, pagerduty, slack, zendesk, token, hmac-sha256; got "jira-cloud"\.\n\nUsage: npm run send/,
+    );
     expect(unknown.code).toBe(2);
     const setting = await send(['--scheme', 'github', '--header', 'X-Sig', '--secret', 'x', '-'], {}, body);
     expect(setting.stderr).toBe("The github scheme takes no --header: its sender's headers are fixed. Leave it out.\n");
     expect(setting.code).toBe(2);
     const name = await send(['--scheme', 'github', '--source', 'My_Source', '--secret', 'x', '-'], {}, body);
-    expect(name.stderr).toMatch(/^--source must be a source's name as SOURCES has it: 1 to 32 lower-case letters, digits or dashes; got "My_Source"\./);
+    expect(name.stderr).toMatch(
+      /^--source must be a source's name as SOURCES has it: 1 to 32 lower-case letters, digits or dashes; got "My_Source"\./,
+    );
     expect(name.code).toBe(2);
   });
 
   it('names the schemes and the source flags in its usage', async () => {
     const run = await send(['--help']);
-    expect(run.stdout).toMatch(/^ {7}npm run send -- --scheme NAME \[--source NAME\] \[--url URL\] \[--secret KEY\] FILE\.json\|-$/m);
+    expect(run.stdout).toMatch(
+      /^ {7}npm run send -- --scheme NAME \[--source NAME\] \[--url URL\] \[--secret KEY\] FILE\.json\|-$/m,
+    );
     expect(run.stdout).toContain('standard-webhooks, github, jira, pagerduty, slack, zendesk, token, hmac-sha256');
     expect(run.code).toBe(0);
   });

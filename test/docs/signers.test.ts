@@ -11,7 +11,8 @@ import { createScheme } from '../../lambda/sources/schemes/schemes.ts';
 import { SENDER_SCHEMES, signRequest, SignerInputError, type SenderScheme, type SenderSettings } from '../../scripts/signers.ts';
 
 /** What the adapter's scheme sees: header names lower-cased, as API Gateway passes them. */
-const lower = (headers: Record<string, string>) => Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+const lower = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 
 const BODY = '{"incidentNumbers": ["20210127-198"], "site": "Sécurité \\u2014 Tier 2"}';
 
@@ -33,8 +34,19 @@ const CASES: Array<[SenderScheme, SenderSettings]> = [
   ['hmac-sha256', { header: 'x-signature', prefix: 'sha256=', encoding: 'base64' }],
 ];
 
-function verify(scheme: SenderScheme, settings: SenderSettings, headers: Record<string, string>, keys: string[], body = BODY, now = Date.now()) {
-  createScheme(scheme, settings as SchemeSettings).verify({ body: Buffer.from(body, 'utf8'), headers: lower(headers) }, keys, now);
+function verify(
+  scheme: SenderScheme,
+  settings: SenderSettings,
+  headers: Record<string, string>,
+  keys: string[],
+  body = BODY,
+  now = Date.now(),
+) {
+  createScheme(scheme, settings as SchemeSettings).verify(
+    { body: Buffer.from(body, 'utf8'), headers: lower(headers) },
+    keys,
+    now,
+  );
 }
 
 describe('scripts/signers.ts', () => {
@@ -47,7 +59,9 @@ describe('scripts/signers.ts', () => {
     const headers = signRequest(scheme, key, BODY, settings, { deliveryId: 'delivery-42' });
     expect(() => verify(scheme, settings, headers, [key])).not.toThrow();
     // Slack sends no delivery id of its own; every other sender does.
-    expect(createScheme(scheme, settings as SchemeSettings).deliveryId(lower(headers))).toBe(scheme === 'slack' ? undefined : 'delivery-42');
+    expect(createScheme(scheme, settings as SchemeSettings).deliveryId(lower(headers))).toBe(
+      scheme === 'slack' ? undefined : 'delivery-42',
+    );
   });
 
   it.each(CASES)('signs as the %s sender does (%j): the adapter refuses another key and a changed body', (scheme, settings) => {
@@ -57,13 +71,16 @@ describe('scripts/signers.ts', () => {
     if (scheme !== 'token') expect(() => verify(scheme, settings, headers, [key], BODY.replace('198', '199'))).toThrow();
   });
 
-  it.each(['slack', 'zendesk', 'standard-webhooks'] as const)('signs the %s timestamp it is given, which the adapter refuses 10 minutes later', (scheme) => {
-    const key = newKey();
-    const at = new Date('2026-03-01T12:00:00Z');
-    const headers = signRequest(scheme, key, BODY, {}, { at });
-    expect(() => verify(scheme, {}, headers, [key], BODY, at.getTime() + 60_000)).not.toThrow();
-    expect(() => verify(scheme, {}, headers, [key], BODY, at.getTime() + 600_000)).toThrow(/behind the adapter's clock/);
-  });
+  it.each(['slack', 'zendesk', 'standard-webhooks'] as const)(
+    'signs the %s timestamp it is given, which the adapter refuses 10 minutes later',
+    (scheme) => {
+      const key = newKey();
+      const at = new Date('2026-03-01T12:00:00Z');
+      const headers = signRequest(scheme, key, BODY, {}, { at });
+      expect(() => verify(scheme, {}, headers, [key], BODY, at.getTime() + 60_000)).not.toThrow();
+      expect(() => verify(scheme, {}, headers, [key], BODY, at.getTime() + 600_000)).toThrow(/behind the adapter's clock/);
+    },
+  );
 
   it('signs with every key of a rotation where the sender does (Standard Webhooks, PagerDuty), so either key verifies', () => {
     const [old, next] = [newKey(), newKey()];
@@ -81,7 +98,9 @@ describe('scripts/signers.ts', () => {
       const settings = scheme === 'hmac-sha256' ? { header: 'x-signature' } : {};
       const sign = () => signRequest(scheme, [a, b], BODY, settings);
       expect(sign, scheme).toThrow(SignerInputError);
-      expect(sign, scheme).toThrow(/^2 secrets were given for the [\w-]+ scheme; .*give the one the sender is configured with\.$/);
+      expect(sign, scheme).toThrow(
+        /^2 secrets were given for the [\w-]+ scheme; .*give the one the sender is configured with\.$/,
+      );
       expect(sign, scheme).not.toThrow(a);
     }
   });
@@ -93,9 +112,13 @@ describe('scripts/signers.ts', () => {
   });
 
   it('names settings a scheme’s sender does not have, and a missing hmac-sha256 header', () => {
-    expect(() => signRequest('github', 'k', BODY, { header: 'x-sig' })).toThrow('The github scheme takes no --header: its sender\'s headers are fixed. Leave it out.');
+    expect(() => signRequest('github', 'k', BODY, { header: 'x-sig' })).toThrow(
+      "The github scheme takes no --header: its sender's headers are fixed. Leave it out.",
+    );
     expect(() => signRequest('token', 'k', BODY, { encoding: 'hex' })).toThrow(/token scheme takes no --encoding/);
-    expect(() => signRequest('hmac-sha256', 'k', BODY)).toThrow(/needs the header its sender puts the signature in: give --header/);
+    expect(() => signRequest('hmac-sha256', 'k', BODY)).toThrow(
+      /needs the header its sender puts the signature in: give --header/,
+    );
     expect(() => signRequest('hmac-sha256', 'k', BODY, { header: 'x sig' })).toThrow(/--header must be an HTTP header name/);
     expect(() => signRequest('token', 'has space', BODY)).toThrow(/The token holds whitespace or control characters/);
     expect(() => signRequest('jira', '   ', BODY)).toThrow(/The jira secret is empty/);
@@ -121,10 +144,16 @@ describe('scripts/signers.ts against the senders’ published vectors', () => {
   });
 
   it('Standard Webhooks: the reference library’s "sign function works" test', () => {
-    const headers = signRequest('standard-webhooks', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', '{"test": 2432232314}', {}, {
-      at: new Date(1614265330 * 1000),
-      deliveryId: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
-    });
+    const headers = signRequest(
+      'standard-webhooks',
+      'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      '{"test": 2432232314}',
+      {},
+      {
+        at: new Date(1614265330 * 1000),
+        deliveryId: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      },
+    );
     expect(headers['webhook-signature']).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
   });
 
@@ -136,7 +165,13 @@ describe('scripts/signers.ts against the senders’ published vectors', () => {
   });
 
   it('Zendesk: its example secret, body and timestamp, signed timestamp first as its current page says', () => {
-    const headers = signRequest('zendesk', 'HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=', '{"say": "hello"}', {}, { at: new Date('2021-07-25T10:00:00Z') });
+    const headers = signRequest(
+      'zendesk',
+      'HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=',
+      '{"say": "hello"}',
+      {},
+      { at: new Date('2021-07-25T10:00:00Z') },
+    );
     expect(headers['X-Zendesk-Webhook-Signature-Timestamp']).toBe('2021-07-25T10:00:00Z');
     expect(headers['X-Zendesk-Webhook-Signature']).toBe('Rry/4TtIdFyawtXXp8QdI6tlAUUQ/5kL1OTp5qo/ZIk=');
   });

@@ -26,7 +26,13 @@ const SITE = 'Tier 2';
 // D3's documented answer shapes; the simulator serves any of them on demand.
 const sameAsD3: D3Fault = { kind: 'contextData', transform: (items) => items };
 const retryable: Array<{ name: string; fault: D3Fault; status: number; type: RegExp; retryAfter?: string }> = [
-  { name: '429 without Retry-After', fault: { kind: 'status', status: 429 }, status: 503, type: /d3-rate-limited/, retryAfter: '1' },
+  {
+    name: '429 without Retry-After',
+    fault: { kind: 'status', status: 429 },
+    status: 503,
+    type: /d3-rate-limited/,
+    retryAfter: '1',
+  },
   {
     name: '429 with Retry-After: 1',
     fault: { kind: 'status', status: 429, headers: { 'retry-after': '1' } },
@@ -305,7 +311,10 @@ describe('fault matrix: D3 answers 200 but not as asked', () => {
 
   it('answers 200 with the incident once when D3’s contextData repeats it with the same result', async () => {
     const requested = incidents(2);
-    harness.simulator.inject({ kind: 'contextData', transform: (items) => [items[0], items[1], items[0], { ...items[0]!, Result: 'SUCCESSFUL' }] });
+    harness.simulator.inject({
+      kind: 'contextData',
+      transform: (items) => [items[0], items[1], items[0], { ...items[0]!, Result: 'SUCCESSFUL' }],
+    });
 
     const answer = await move(harness, requested);
 

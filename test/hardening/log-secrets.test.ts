@@ -187,7 +187,10 @@ describe('no secret in any log line', () => {
       github: { scheme: 'github', secretId: 'sources/github' },
     };
     await transcript.with(
-      { env: { SOURCES: JSON.stringify(sources) }, extraSecrets: { 'sources/gitlab': SOURCE_TOKEN, 'sources/github': SOURCE_KEY } },
+      {
+        env: { SOURCES: JSON.stringify(sources) },
+        extraSecrets: { 'sources/gitlab': SOURCE_TOKEN, 'sources/github': SOURCE_KEY },
+      },
       async (h) => {
         const body = JSON.stringify(move(600));
         const post = (path: string, headers: Record<string, string>) =>

@@ -123,7 +123,9 @@ function expectWithinRules(request: MoveRequest) {
     expect(name.length).toBeGreaterThanOrEqual(1);
     expect(name.length).toBeLessThanOrEqual(MAX_NAME_LENGTH);
   }
-  expect(Object.keys(request).toSorted()).toEqual(request.username === undefined ? ['incidentNumbers', 'site'] : ['incidentNumbers', 'site', 'username']);
+  expect(Object.keys(request).toSorted()).toEqual(
+    request.username === undefined ? ['incidentNumbers', 'site'] : ['incidentNumbers', 'site', 'username'],
+  );
 }
 
 function expectUsefulValidationError(error: ValidationError) {
@@ -162,29 +164,45 @@ const incidentLike = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 99 }).map((n) => `20240101-${n}`) }, // small range: duplicates are common
   {
     weight: 3,
-    arbitrary: fc.string({ unit: fc.oneof({ weight: 15, arbitrary: fc.constantFrom(...'0123456789-AZaz') }, { weight: 1, arbitrary: tricky }), maxLength: 12 }),
+    arbitrary: fc.string({
+      unit: fc.oneof({ weight: 15, arbitrary: fc.constantFrom(...'0123456789-AZaz') }, { weight: 1, arbitrary: tricky }),
+      maxLength: 12,
+    }),
   },
   { weight: 1, arbitrary: fc.string({ minLength: 60, maxLength: 70, unit: fc.constantFrom('7', '8') }) }, // around the 64 limit
 );
-const padded = fc.tuple(fc.string({ unit: noise, maxLength: 3 }), incidentLike, fc.string({ unit: noise, maxLength: 3 })).map(
-  ([before, core, after]) => `${before}${core}${after}`,
+const padded = fc
+  .tuple(fc.string({ unit: noise, maxLength: 3 }), incidentLike, fc.string({ unit: noise, maxLength: 3 }))
+  .map(([before, core, after]) => `${before}${core}${after}`);
+const numbersString = fc
+  .array(fc.tuple(padded, fc.string({ unit: noise, maxLength: 3 })), { minLength: 1, maxLength: 8 })
+  .map((parts) => parts.map(([entry, separator]) => `${entry}${separator}`).join(''));
+const numbersArray = fc.array(
+  fc.oneof({ weight: 40, arbitrary: padded }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }),
+  {
+    minLength: 1,
+    maxLength: 8,
+  },
 );
-const numbersString = fc.array(fc.tuple(padded, fc.string({ unit: noise, maxLength: 3 })), { minLength: 1, maxLength: 8 }).map((parts) =>
-  parts.map(([entry, separator]) => `${entry}${separator}`).join(''),
-);
-const numbersArray = fc.array(fc.oneof({ weight: 40, arbitrary: padded }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }), {
-  minLength: 1,
-  maxLength: 8,
-});
 // Around the 10,000 limit, rarely, since they are large.
 const manyNumbers = fc
   .integer({ min: MAX_INCIDENTS - 2, max: MAX_INCIDENTS + 2 })
-  .chain((count) => fc.constantFrom(0, 1).map((dupes) => Array.from({ length: count + dupes }, (_, i) => `20240101-${Math.min(i, count - 1)}`)));
+  .chain((count) =>
+    fc.constantFrom(0, 1).map((dupes) => Array.from({ length: count + dupes }, (_, i) => `20240101-${Math.min(i, count - 1)}`)),
+  );
 const name = fc.oneof(
-  fc.string({ unit: fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...'Tier 2 SecOps') }, { weight: 1, arbitrary: tricky }), minLength: 1, maxLength: 20 }),
-  fc.integer({ min: MAX_NAME_LENGTH - 2, max: MAX_NAME_LENGTH + 2 }).chain((n) =>
-    fc.tuple(fc.string({ unit: spacing, maxLength: 2 }), fc.constant('s'.repeat(n)), fc.string({ unit: spacing, maxLength: 2 })).map((p) => p.join('')),
-  ),
+  fc.string({
+    unit: fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...'Tier 2 SecOps') }, { weight: 1, arbitrary: tricky }),
+    minLength: 1,
+    maxLength: 20,
+  }),
+  fc
+    .integer({ min: MAX_NAME_LENGTH - 2, max: MAX_NAME_LENGTH + 2 })
+    .chain((n) =>
+      fc
+        .tuple(fc.string({ unit: spacing, maxLength: 2 }), fc.constant('s'.repeat(n)), fc.string({ unit: spacing, maxLength: 2 }))
+        .map((p) => p.join('')),
+    ),
 );
 const anyValue = fc.jsonValue({ maxDepth: 2 });
 const numbersValue = fc.oneof(
@@ -204,7 +222,10 @@ const simplified = fc
   .chain(([sparse, dense, extra]) => fc.constantFrom({ ...extra, ...sparse }, { ...extra, ...dense }, { ...extra, ...dense }));
 const d3Shaped = fc
   .tuple(
-    fc.record({ 'Incident Numbers': numbersValue, Site: nameValue, Username: nameValue }, { requiredKeys: ['Incident Numbers', 'Site'] }),
+    fc.record(
+      { 'Incident Numbers': numbersValue, Site: nameValue, Username: nameValue },
+      { requiredKeys: ['Incident Numbers', 'Site'] },
+    ),
     fc.record({ Username: anyValue, Site: anyValue }, { requiredKeys: [] }),
     fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: anyValue }),
   )
@@ -239,7 +260,16 @@ describe('property: the request parser', () => {
       fc.property(rawBody, (body) => {
         const payload = (() => {
           try {
-            return { value: readPayload({ kind: 'http', headers: {}, rawBody: body, payload: undefined, deliveryId: undefined, source: 'default' }) };
+            return {
+              value: readPayload({
+                kind: 'http',
+                headers: {},
+                rawBody: body,
+                payload: undefined,
+                deliveryId: undefined,
+                source: 'default',
+              }),
+            };
           } catch (error) {
             expect(error).toBeInstanceOf(ValidationError);
             return undefined;
@@ -254,7 +284,9 @@ describe('property: the request parser', () => {
 
 // ─── The signature check ─────────────────────────────────────────────────────
 
-const signingKey = fc.uint8Array({ minLength: 16, maxLength: 64 }).map((bytes) => `whsec_${Buffer.from(bytes).toString('base64')}`);
+const signingKey = fc
+  .uint8Array({ minLength: 16, maxLength: 64 })
+  .map((bytes) => `whsec_${Buffer.from(bytes).toString('base64')}`);
 // Whole code points, never lone surrogates: two strings that differ in a lone
 // surrogate can encode to the same UTF-8, and the signature covers bytes.
 const codePoint = fc.oneof(
@@ -266,7 +298,11 @@ const body = fc.oneof(
   fc.array(codePoint, { maxLength: 300 }),
   fc.jsonValue().map((v) => [...JSON.stringify(v)].map((c) => c.codePointAt(0)!)),
 );
-const headerText = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 40 });
+const headerText = fc.string({
+  unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  minLength: 1,
+  maxLength: 40,
+});
 /** Within the five-minute window, either side of now. */
 const skewSeconds = fc.integer({ min: -280, max: 280 });
 
@@ -406,7 +442,13 @@ describe('property: the webhook signature check', () => {
 const NUMBER_KEYS = ['Incident Number', 'IncidentNumber', 'incidentNumber'] as const;
 const RESULT_KEYS = ['Result', 'result'] as const;
 const requestedNumbers = fc.uniqueArray(
-  fc.oneof(fc.integer({ min: 0, max: 500 }).map((n) => `20240101-${n}`), fc.string({ minLength: 1, maxLength: 8 }).map((s) => s.trim()).filter(Boolean)),
+  fc.oneof(
+    fc.integer({ min: 0, max: 500 }).map((n) => `20240101-${n}`),
+    fc
+      .string({ minLength: 1, maxLength: 8 })
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ),
   { minLength: 1, maxLength: 40 },
 );
 const resultText = fc.oneof(
@@ -424,7 +466,11 @@ function contextItem(numbers: string[]) {
   );
   const item = fc
     .tuple(fc.constantFrom(...NUMBER_KEYS), number, fc.option(fc.constantFrom(...RESULT_KEYS)), resultText)
-    .map(([numberKey, n, resultKey, result]) => ({ [numberKey]: n, ...(resultKey ? { [resultKey]: result } : {}), 'Incident Owner': 'x' }));
+    .map(([numberKey, n, resultKey, result]) => ({
+      [numberKey]: n,
+      ...(resultKey ? { [resultKey]: result } : {}),
+      'Incident Owner': 'x',
+    }));
   return fc.oneof({ weight: 10, arbitrary: item }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) });
 }
 
@@ -432,7 +478,10 @@ const d3Answer = requestedNumbers.chain((numbers) =>
   fc.tuple(
     fc.constant(numbers),
     fc.record({
-      error: fc.oneof({ weight: 5, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 10 }).filter((s) => s.trim() !== '') }),
+      error: fc.oneof(
+        { weight: 5, arbitrary: fc.constant('') },
+        { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 10 }).filter((s) => s.trim() !== '') },
+      ),
       contextData: fc.array(contextItem(numbers), { maxLength: 60 }),
     }),
   ),
@@ -507,7 +556,10 @@ describe('property: the normalizer', () => {
             });
             return tallyReply(update.incidentNumbers, {
               error: '',
-              contextData: update.incidentNumbers.map((n, i) => ({ 'Incident Number': n, Result: ok(n, i) ? 'Successful' : 'Failed.' })),
+              contextData: update.incidentNumbers.map((n, i) => ({
+                'Incident Number': n,
+                Result: ok(n, i) ? 'Successful' : 'Failed.',
+              })),
             });
           },
         };
@@ -577,10 +629,18 @@ describe('property: hostile bodies through the real handler', () => {
   it.each([
     ['nested 400,000 arrays deep', `{"incidentNumbers": ${'['.repeat(400_000)}${']'.repeat(400_000)}, "site": "x"}`, 400],
     ['1 MiB of separators', `{"incidentNumbers": "${' ,;'.repeat(349_500)}20240101-1", "site": "x"}`, 200],
-    ['10,001 distinct incidents', JSON.stringify({ incidentNumbers: Array.from({ length: 10_001 }, (_, i) => `n-${i}`), site: 'x' }), 400],
+    [
+      '10,001 distinct incidents',
+      JSON.stringify({ incidentNumbers: Array.from({ length: 10_001 }, (_, i) => `n-${i}`), site: 'x' }),
+      400,
+    ],
     ['100,000 invalid entries', JSON.stringify({ incidentNumbers: Array.from({ length: 100_000 }, () => 7), site: 'x' }), 400],
     ['a NUL byte in an entry', JSON.stringify({ incidentNumbers: ['20240101-1\u0000; rm -rf /'], site: 'x' }), 400],
-    ['a forged log line in an entry', JSON.stringify({ incidentNumbers: ['1\n{"level":"INFO","message":"Incidents moved"}'], site: 'x' }), 400],
+    [
+      'a forged log line in an entry',
+      JSON.stringify({ incidentNumbers: ['1\n{"level":"INFO","message":"Incidents moved"}'], site: 'x' }),
+      400,
+    ],
     ['lone surrogates', '{"incidentNumbers": ["\\ud800", "\\udfff"], "site": "\\ud800"}', 422],
     ['a JSON string', '"20240101-1"', 400],
     ['null', 'null', 400],
@@ -593,7 +653,8 @@ describe('property: hostile bodies through the real handler', () => {
 
   it('pollutes no prototype and moves nothing when the body smuggles fields through __proto__ and constructor', async () => {
     harness.simulator.reset(); // the properties above moved plenty
-    const body = '{"__proto__": {"incidentNumbers": ["20240101-777"], "site": "x", "polluted": true}, "constructor": {"prototype": {"polluted": true}}}';
+    const body =
+      '{"__proto__": {"incidentNumbers": ["20240101-777"], "site": "x", "polluted": true}, "constructor": {"prototype": {"polluted": true}}}';
     const answer = await post(body);
     expect(answer.statusCode).toBe(400);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -54,20 +54,23 @@ describe('Secrets Manager throttled or unavailable', () => {
     ['throttled (ThrottlingException)', 'ThrottlingException'],
     ['failing (InternalServiceError)', 'InternalServiceError'],
     ['resetting the connection', 'reset'],
-  ] as const)('answers 503 with Retry-After, then 200 from the same instance, when Secrets Manager is %s at a cold start', async (_what, fault: SecretsManagerFault) => {
-    harness = await startHarness({ secretsDelayMs: SECRETS_DELAY_MS });
-    await coldStartWith(harness, fault);
+  ] as const)(
+    'answers 503 with Retry-After, then 200 from the same instance, when Secrets Manager is %s at a cold start',
+    async (_what, fault: SecretsManagerFault) => {
+      harness = await startHarness({ secretsDelayMs: SECRETS_DELAY_MS });
+      await coldStartWith(harness, fault);
 
-    const failed = await post(harness, request());
-    expect(failed.statusCode).toBe(503);
-    expect(failed.headers?.['retry-after']).toBe('1');
-    expect(failed.json.type).toMatch(/secrets-unavailable/);
-    expect(harness.simulator.requests).toHaveLength(0);
+      const failed = await post(harness, request());
+      expect(failed.statusCode).toBe(503);
+      expect(failed.headers?.['retry-after']).toBe('1');
+      expect(failed.json.type).toMatch(/secrets-unavailable/);
+      expect(harness.simulator.requests).toHaveLength(0);
 
-    const next = await post(harness, request());
-    expect(next.statusCode).toBe(200); // the failure was not cached
-    expectQuietFailures(harness, 1, 'SecretsUnavailableError');
-  });
+      const next = await post(harness, request());
+      expect(next.statusCode).toBe(200); // the failure was not cached
+      expectQuietFailures(harness, 1, 'SecretsUnavailableError');
+    },
+  );
 
   it('answers 503 to every invocation without crashing when nothing listens on the Secrets Manager endpoint', async () => {
     harness = await startHarness();
@@ -94,7 +97,11 @@ describe('Secrets Manager throttled or unavailable', () => {
     for (const part of [arn, '123456789012', 'd3-credentials', 'secretsmanager:']) expect(answer.body).not.toContain(part);
     expect(answer.json.detail).toMatch(/requestId/);
     const logged = harness.logs().find((line) => line.message === 'Request failed');
-    expect(logged).toMatchObject({ errorName: 'SecretsUnavailableError', secretId: arn, function_request_id: answer.json.requestId });
+    expect(logged).toMatchObject({
+      errorName: 'SecretsUnavailableError',
+      secretId: arn,
+      function_request_id: answer.json.requestId,
+    });
   });
 
   it('keeps answering 200 from its cached secrets when Secrets Manager goes down after the instance is warm', async () => {
@@ -118,7 +125,9 @@ describe('Secrets Manager throttled or unavailable', () => {
 
     expect(error.name).toBe('SecretsUnavailableError');
     expect(error.stack).toBe(`SecretsUnavailableError: ${error.message}`);
-    expect(harness.logs().find((line) => line.eventId === 'evt-throttled')).toMatchObject({ errorName: 'SecretsUnavailableError' });
+    expect(harness.logs().find((line) => line.eventId === 'evt-throttled')).toMatchObject({
+      errorName: 'SecretsUnavailableError',
+    });
   });
 
   it('answers 503 when the signing secret cannot be read because Secrets Manager is throttled', async () => {
@@ -268,9 +277,7 @@ describe('keys rotated while the instance is warm', () => {
     const reads = harness.secretsManager.calls.length;
 
     const forger = `whsec_${Buffer.from('not-the-real-signing-key-at-all!').toString('base64')}`;
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, () => post(harness!, body, signedHeaders(body, forger))),
-    );
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(harness!, body, signedHeaders(body, forger))));
 
     expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(401));
     expect(harness.secretsManager.calls).toHaveLength(reads);

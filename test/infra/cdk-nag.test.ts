@@ -136,9 +136,6 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const withPlainQueue = new D3SiteAdapterStack(new App(), 'WithPlainQueue', { assetPath: fixture.assetPath });
     new sqs.Queue(withPlainQueue, 'PlainQueue');
     const report = new AwsSolutionsChecks(undefined).validateScope(withPlainQueue);
-    expect(report.violations.map((violation) => violation.ruleName).sort()).toEqual([
-      'AwsSolutions-SQS3',
-      'AwsSolutions-SQS4',
-    ]);
+    expect(report.violations.map((violation) => violation.ruleName).sort()).toEqual(['AwsSolutions-SQS3', 'AwsSolutions-SQS4']);
   });
 });

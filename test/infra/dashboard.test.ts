@@ -38,9 +38,7 @@ interface Widget {
 
 /** The dashboard body as JSON, each CloudFormation reference written `${Ref:Id}` or `${Fn::GetAtt:[Id,Attr]}`. */
 function dashboardBody(from: Template): { start: string; widgets: Widget[] } {
-  const dashboard = from.findResources('AWS::CloudWatch::Dashboard')[
-    onlyResourceId(from, 'AWS::CloudWatch::Dashboard')
-  ]!;
+  const dashboard = from.findResources('AWS::CloudWatch::Dashboard')[onlyResourceId(from, 'AWS::CloudWatch::Dashboard')]!;
   const body = dashboard.Properties.DashboardBody;
   const parts: unknown[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
   const text = parts.map((part) => (typeof part === 'string' ? part : placeholder(part))).join('');
@@ -83,11 +81,7 @@ describe('the dashboard', () => {
       Value: {
         'Fn::Join': [
           '',
-          Match.arrayWith([
-            '.console.aws.amazon.com/cloudwatch/home?region=',
-            '#dashboards/dashboard/',
-            dashboard,
-          ]),
+          Match.arrayWith(['.console.aws.amazon.com/cloudwatch/home?region=', '#dashboards/dashboard/', dashboard]),
         ],
       },
     });
@@ -105,9 +99,7 @@ describe('the dashboard', () => {
       expect(found.length, metricName).toBeGreaterThan(0);
       for (const row of found) expect(row.slice(2, -1), metricName).toEqual(expect.arrayContaining(['service', SERVICE]));
       for (const kind of CALLER_KINDS) {
-        expect(found.some((row) => JSON.stringify(row.slice(2, -1)) === JSON.stringify(adapterDimensions(kind)))).toBe(
-          true,
-        );
+        expect(found.some((row) => JSON.stringify(row.slice(2, -1)) === JSON.stringify(adapterDimensions(kind)))).toBe(true);
       }
     }
   });
@@ -238,7 +230,9 @@ describe('the dashboard', () => {
       widget.properties.metrics?.some((row) => optionsOf(row).expression === 'IF(requested > 0, failed / requested, 0)'),
     )!;
     expect(ratio.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 0.2 })]);
-    const tunedRatio = dashboardBody(synthesized.tuned).widgets.find((widget) => widget.properties.title === ratio.properties.title)!;
+    const tunedRatio = dashboardBody(synthesized.tuned).widgets.find(
+      (widget) => widget.properties.title === ratio.properties.title,
+    )!;
     expect(tunedRatio.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 0.05 })]);
   });
 });

@@ -46,8 +46,7 @@ const statementsOf = (from: Template): Statement[] =>
   );
 
 const functionVariables = (from: Template): Record<string, unknown> =>
-  from.findResources('AWS::Lambda::Function')[onlyResourceId(from, 'AWS::Lambda::Function')]!.Properties.Environment
-    .Variables;
+  from.findResources('AWS::Lambda::Function')[onlyResourceId(from, 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
 
 describe('the delivery table', () => {
   it('is one table keyed by the string `id`, billed on demand, expiring records by `expiration` (Powertools’ defaults)', () => {
@@ -103,9 +102,12 @@ describe('the grant on the delivery table', () => {
     expect(onTable).toHaveLength(1);
     const [statement] = onTable;
     expect(statement!.Effect).toBe('Allow');
-    expect([statement!.Action].flat().sort()).toEqual(
-      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    );
+    expect([statement!.Action].flat().sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
     // One ARN, the table's own: not its indexes (`/index/*`), its stream, or any other table.
     expect(statement!.Resource).toEqual({ 'Fn::GetAtt': [tableId(), 'Arn'] });
   });
@@ -226,9 +228,8 @@ describe('the function’s environment for the delivery store', () => {
 
   it('keeps a record at least as long as the stack lets EventBridge and Lambda retry an event', () => {
     const rule = template.findResources('AWS::Events::Rule')[onlyResourceId(template, 'AWS::Events::Rule')]!;
-    const invokeConfig = template.findResources('AWS::Lambda::EventInvokeConfig')[
-      onlyResourceId(template, 'AWS::Lambda::EventInvokeConfig')
-    ]!;
+    const invokeConfig =
+      template.findResources('AWS::Lambda::EventInvokeConfig')[onlyResourceId(template, 'AWS::Lambda::EventInvokeConfig')]!;
     const retryWindows = [
       ...(rule.Properties.Targets as Array<{ RetryPolicy: { MaximumEventAgeInSeconds: number } }>).map(
         (target) => target.RetryPolicy.MaximumEventAgeInSeconds,
@@ -243,9 +244,8 @@ describe('the function’s environment for the delivery store', () => {
 describe('the delivery store’s outages', () => {
   it('reach an operator through the existing alarms, whose descriptions name the store: ApiServerErrors (503) and FunctionErrors', () => {
     const described = (metricName: string) =>
-      Object.values(template.findResources('AWS::CloudWatch::Alarm')).find(
-        (alarm) => alarm.Properties.MetricName === metricName,
-      )!.Properties.AlarmDescription as string;
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((alarm) => alarm.Properties.MetricName === metricName)!
+        .Properties.AlarmDescription as string;
     expect(described('5xx')).toMatch(/delivery store \(DynamoDB\) unavailable \(503, nothing done\)/);
     expect(described('Errors')).toMatch(/the delivery store unavailable; or a repeat of an event still being carried out/);
   });

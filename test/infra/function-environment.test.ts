@@ -6,11 +6,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import {
-  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
-  checkEnvironmentSize,
-  environmentBytes,
-} from '../../infra/function-environment.ts';
+import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, checkEnvironmentSize, environmentBytes } from '../../infra/function-environment.ts';
 import { InvalidContextError } from '../../infra/settings.ts';
 
 const stackWithSecret = () => {

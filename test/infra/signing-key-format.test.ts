@@ -100,8 +100,7 @@ describe('the stack’s signing secret and its output', () => {
   }, 60_000);
   afterAll(() => fixture?.cleanup());
 
-  const signingSecret = () =>
-    template.findResources('AWS::SecretsManager::Secret', { Properties: { GenerateSecretString: {} } });
+  const signingSecret = () => template.findResources('AWS::SecretsManager::Secret', { Properties: { GenerateSecretString: {} } });
 
   it('generates the bare key alone: no JSON template around it, no prefix', () => {
     const secrets = Object.values(signingSecret());

@@ -170,11 +170,7 @@ describe('a refused sources context', () => {
       { sourcesFile: 'no/such/sources.json' },
       /^sourcesFile no\/such\/sources\.json could not be read \(ENOENT; paths are relative to \/.+\)$/,
     ],
-    [
-      'both sources and sourcesFile',
-      { sources: '{}', sourcesFile: 'sources.json' },
-      /^give sources or sourcesFile, not both$/,
-    ],
+    ['both sources and sourcesFile', { sources: '{}', sourcesFile: 'sources.json' }, /^give sources or sourcesFile, not both$/],
     [
       'two names that would share their outputs',
       { sources: '{"a1b": {"scheme": "github"}, "a-1b": {"scheme": "jira"}}' },
@@ -197,9 +193,7 @@ describe('a refused sources context', () => {
   it('refuses malformed JSON in a file, naming the file', () => {
     const file = join(dir, 'broken.json');
     writeFileSync(file, '{"jira": ');
-    expect(problems({ sourcesFile: file })).toEqual([
-      expect.stringMatching(/^sourcesFile .*broken\.json is not valid JSON \(/),
-    ]);
+    expect(problems({ sourcesFile: file })).toEqual([expect.stringMatching(/^sourcesFile .*broken\.json is not valid JSON \(/)]);
   });
 
   it('reports every bad source and field at once, in order, beside the other settings’ problems', () => {

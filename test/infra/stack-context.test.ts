@@ -64,23 +64,25 @@ describe('with an existing D3 secret given by name', () => {
   });
 
   it('grants on that name followed by exactly six characters, never a *', () => {
-    expect(asSet(secretGrant(byName))).toEqual(asSet([
-      signingSecretRef(byName),
-      {
-        'Fn::Join': [
-          '',
-          [
-            'arn:',
-            { Ref: 'AWS::Partition' },
-            ':secretsmanager:',
-            { Ref: 'AWS::Region' },
-            ':',
-            { Ref: 'AWS::AccountId' },
-            ':secret:d3/credentials-??????',
+    expect(asSet(secretGrant(byName))).toEqual(
+      asSet([
+        signingSecretRef(byName),
+        {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':secretsmanager:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':secret:d3/credentials-??????',
+            ],
           ],
-        ],
-      },
-    ]));
+        },
+      ]),
+    );
   });
 
   it('uses the reserved concurrency, D3_MAX_RPS and API throttling from the context', () => {
@@ -187,7 +189,9 @@ describe('the app, given context it refuses', () => {
   ])('prints every reason on one line, no stack trace, and exits non-zero: %s', async (_, context, reasons) => {
     const run = await synth(context);
     expect(run.code).not.toBe(0);
-    expect(run.stderr).toMatch(/^Invalid CDK context: .* Set these with -c key=value or in cdk\.json's "context" \(README, Deploy\)\.\n$/);
+    expect(run.stderr).toMatch(
+      /^Invalid CDK context: .* Set these with -c key=value or in cdk\.json's "context" \(README, Deploy\)\.\n$/,
+    );
     for (const reason of reasons) expect(run.stderr).toContain(reason);
     expect(run.stderr).not.toMatch(/^\s+at /m);
     expect(run.stdout).toBe('');

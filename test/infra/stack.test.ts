@@ -104,9 +104,7 @@ describe('the function', () => {
   it('reserves a concurrency that, times D3_MAX_RPS, stays within D3’s 50 requests per second', () => {
     const { ReservedConcurrentExecutions, Environment } = functionProperties();
     expect(ReservedConcurrentExecutions).toBe(5);
-    expect(ReservedConcurrentExecutions * Number(Environment.Variables.D3_MAX_RPS)).toBeLessThanOrEqual(
-      D3_RATE_LIMIT_PER_SECOND,
-    );
+    expect(ReservedConcurrentExecutions * Number(Environment.Variables.D3_MAX_RPS)).toBeLessThanOrEqual(D3_RATE_LIMIT_PER_SECOND);
   });
 
   it('logs in JSON to its own log group, kept for 30 days and retained on delete', () => {
@@ -185,9 +183,8 @@ describe('the secrets', () => {
   });
 
   it('creates the D3 credentials secret with a placeholder the adapter refuses, retained on delete', () => {
-    const d3Secret = template.findResources('AWS::SecretsManager::Secret')[
-      idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')
-    ]!;
+    const d3Secret =
+      template.findResources('AWS::SecretsManager::Secret')[idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')]!;
     expect(d3Secret.DeletionPolicy).toBe('Retain');
     expect(d3Secret.Properties.GenerateSecretString).toBeUndefined();
     const placeholder = d3Secret.Properties.SecretString as string;

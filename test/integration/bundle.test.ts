@@ -123,7 +123,12 @@ describe('the build artifact', () => {
           AWS_SECRET_ACCESS_KEY: 'test',
         },
       });
-      const response = JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice('RESULT '.length));
+      const response = JSON.parse(
+        stdout
+          .split('\n')
+          .find((l) => l.startsWith('RESULT '))!
+          .slice('RESULT '.length),
+      );
       expect(d3.baseUrl).toMatch(/^https:/);
       expect(response.statusCode).toBe(200);
       expect(d3.sites.get('20250505-2')).toBe('Over TLS');

@@ -52,7 +52,9 @@ describe('concurrent invocations in one instance', () => {
     await harness.invoke(httpApiEvent({ body: request(1), headers: signedHeaders(request(1)) }));
     const afterCold = harness.secretsManager.calls.length;
     for (let n = 2; n < 12; n++) {
-      const response = (await harness.invoke(httpApiEvent({ body: request(n), headers: signedHeaders(request(n)) }))) as APIGatewayProxyResult;
+      const response = (await harness.invoke(
+        httpApiEvent({ body: request(n), headers: signedHeaders(request(n)) }),
+      )) as APIGatewayProxyResult;
       expect(response.statusCode).toBe(200);
     }
     expect(afterCold).toBe(2);

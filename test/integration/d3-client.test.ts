@@ -57,9 +57,7 @@ interface World {
 
 const open: World[] = [];
 
-async function world(
-  options: { sim?: D3SimulatorOptions; secret?: string; limiter?: RateLimiter } = {},
-): Promise<World> {
+async function world(options: { sim?: D3SimulatorOptions; secret?: string; limiter?: RateLimiter } = {}): Promise<World> {
   const sim = await startD3Simulator(options.sim);
   const sm = await startLocalSecretsManager({ secrets: { [SECRET_ID]: options.secret ?? API_KEY } });
   const sdk = new SecretsManagerClient({ region: 'us-east-1', credentials: AWS_CREDENTIALS, endpoint: sm.endpoint });
@@ -137,7 +135,10 @@ describe('D3Client: the request it sends', () => {
     expect(request!.headers.d3key).toBe(API_KEY);
     expect(request!.status).toBe(200);
     expect(answer).toEqual({ updated: ['20210127-198', '20210127-197'], failed: [] });
-    expect([...w.sim.sites]).toEqual([['20210127-198', 'Tier 2'], ['20210127-197', 'Tier 2']]);
+    expect([...w.sim.sites]).toEqual([
+      ['20210127-198', 'Tier 2'],
+      ['20210127-197', 'Tier 2'],
+    ]);
   });
 
   it('puts the caller’s username in CommandParams only when one is given', async () => {
@@ -353,18 +354,21 @@ describe('D3Client: retries', () => {
     ['5xx answers', { kind: 'status', status: 503 }, /HTTP 503/],
     ['connection resets', { kind: 'reset' }, /could not be reached/],
     ['malformed 200 bodies', { kind: 'malformed' }, /unreadable/],
-  ] as const)('throws D3UnavailableError (not timed out) with the attempt count when %s outlast maxAttempts', async (_, fault, reason) => {
-    const w = await world();
-    w.sim.inject(fault, fault, fault);
-    const error = await rejection(w.client().updateIncidentSite(UPDATE, inSeconds(5)));
+  ] as const)(
+    'throws D3UnavailableError (not timed out) with the attempt count when %s outlast maxAttempts',
+    async (_, fault, reason) => {
+      const w = await world();
+      w.sim.inject(fault, fault, fault);
+      const error = await rejection(w.client().updateIncidentSite(UPDATE, inSeconds(5)));
 
-    expect(error).toBeInstanceOf(D3UnavailableError);
-    expect((error as D3UnavailableError).timedOut).toBe(false);
-    expect(error.message).toContain('3 attempts');
-    expect(error.message).toMatch(reason);
-    expect(w.sim.requests).toHaveLength(3);
-    expect(w.sim.sites.size).toBe(0);
-  });
+      expect(error).toBeInstanceOf(D3UnavailableError);
+      expect((error as D3UnavailableError).timedOut).toBe(false);
+      expect(error.message).toContain('3 attempts');
+      expect(error.message).toMatch(reason);
+      expect(w.sim.requests).toHaveLength(3);
+      expect(w.sim.sites.size).toBe(0);
+    },
+  );
 
   it('throws D3UnavailableError timed out with the attempt count when every attempt outlasts timeoutMs', async () => {
     const w = await world();
@@ -585,7 +589,12 @@ describe('D3Client: pacing under a burst from one instance', () => {
 
     expect(answers.every((a) => a.updated.length === 1 && a.failed.length === 0)).toBe(true);
     expect(shared.sim.sites.size).toBe(120);
-    expect(busiestWindow(shared.sends.map((s) => s.at), 1000)).toBeLessThanOrEqual(50);
+    expect(
+      busiestWindow(
+        shared.sends.map((s) => s.at),
+        1000,
+      ),
+    ).toBeLessThanOrEqual(50);
     expect(shared.sim.stats.requests).toBe(120 + seen.retries.length);
     expect(shared.sends).toHaveLength(shared.sim.stats.requests);
     // The only retries were of requests the simulator refused for its window.
@@ -601,7 +610,12 @@ describe('D3Client: pacing under a burst from one instance', () => {
     // 80 calls + at least the 25 retries of the injected 429s, all paced together.
     expect(shared.sim.stats.requests).toBe(80 + seen.retries.length);
     expect(shared.sends).toHaveLength(shared.sim.stats.requests);
-    expect(busiestWindow(shared.sends.map((s) => s.at), 1000)).toBeLessThanOrEqual(50);
+    expect(
+      busiestWindow(
+        shared.sends.map((s) => s.at),
+        1000,
+      ),
+    ).toBeLessThanOrEqual(50);
     // Every refused request was retried, and nothing else was.
     const refused = shared.sim.requests.filter((r) => r.status !== 200).length;
     expect(refused).toBe(25 + shared.sim.stats.rateLimited);

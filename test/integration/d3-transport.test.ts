@@ -29,7 +29,12 @@ async function serve(handler: Handler) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   servers.push({ close: () => server.close() && server.closeAllConnections() });
   const { port } = server.address() as AddressInfo;
-  return { url: new URL(`http://127.0.0.1:${port}/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk`), connections, closed, server };
+  return {
+    url: new URL(`http://127.0.0.1:${port}/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk`),
+    connections,
+    closed,
+    server,
+  };
 }
 
 afterEach(() => {
@@ -45,7 +50,11 @@ describe('HTTP POST to D3', () => {
       res.end('{"Error":"Too many requests"}');
     });
     const body = JSON.stringify({ Site: 'Sécurité' }); // multi-byte: length in bytes, not characters
-    const answer = await createHttpPost()(url, { headers: { 'content-type': 'application/json', d3key: 'k' }, body, timeoutMs: 5_000 });
+    const answer = await createHttpPost()(url, {
+      headers: { 'content-type': 'application/json', d3key: 'k' },
+      body,
+      timeoutMs: 5_000,
+    });
 
     expect(answer).toEqual({ status: 429, retryAfter: '2', text: '{"Error":"Too many requests"}' });
     expect(seen.method).toBe('POST');
@@ -170,7 +179,9 @@ describe('HTTP POST to D3', () => {
   it('rejects when the connection is refused, with the error’s code', async () => {
     const { url, server } = await serve((_req, res) => res.end('{}'));
     await new Promise((resolve) => server.close(resolve));
-    await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
   });
 
   it('rejects for a host that does not resolve, with the error’s code', async () => {

@@ -17,7 +17,15 @@ import { createStoreClient } from '../../lambda/deliveries/store-client.ts';
 import { RecordedRejection, ValidationError } from '../../lambda/errors.ts';
 import { ignored } from '../../lambda/move-incidents.ts';
 import { eventBridgeEvent, httpApiEvent, lambdaContext } from '../support/events.ts';
-import { SIGNING_KEY, signedHeaders, startHarness, STORE_TABLE, thrownBy, type Harness, type HarnessOptions } from '../support/harness.ts';
+import {
+  SIGNING_KEY,
+  signedHeaders,
+  startHarness,
+  STORE_TABLE,
+  thrownBy,
+  type Harness,
+  type HarnessOptions,
+} from '../support/harness.ts';
 import type { Json } from '../support/harness.ts';
 
 let harness: Harness | undefined;
@@ -41,7 +49,10 @@ async function withStore(options: HarnessOptions = {}): Promise<Harness> {
 /** A signed webhook delivery with delivery id `id` (Standard Webhooks' `webhook-id`), through the handler. */
 async function deliver(h: Harness, id: string, body: unknown, timeoutMs?: number) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const response = (await h.invoke(httpApiEvent({ body: text, headers: signedHeaders(text, SIGNING_KEY, new Date(), id) }), timeoutMs)) as APIGatewayProxyResult;
+  const response = (await h.invoke(
+    httpApiEvent({ body: text, headers: signedHeaders(text, SIGNING_KEY, new Date(), id) }),
+    timeoutMs,
+  )) as APIGatewayProxyResult;
   return { ...response, json: JSON.parse(response.body) as Json };
 }
 
@@ -86,12 +97,23 @@ describe('a repeat of a finished delivery', () => {
   });
 
   it('records an ignored delivery too: its repeat is answered "ignored" from the record', async () => {
-    const sources = { ops: { scheme: 'standard-webhooks', secretId: 'webhook/signing', map: { incidentNumbers: 'ids', site: 'site' }, when: "kind == 'move'" } };
+    const sources = {
+      ops: {
+        scheme: 'standard-webhooks',
+        secretId: 'webhook/signing',
+        map: { incidentNumbers: 'ids', site: 'site' },
+        when: "kind == 'move'",
+      },
+    };
     const h = await withStore({ env: { SOURCES: JSON.stringify(sources) } });
     const text = JSON.stringify({ kind: 'note', ids: ['20240601-1'], site: 'S' });
     const send = async () =>
       (await h.invoke(
-        httpApiEvent({ path: '/incidents/site/ops', body: text, headers: signedHeaders(text, SIGNING_KEY, new Date(), 'msg_ignored-1') }),
+        httpApiEvent({
+          path: '/incidents/site/ops',
+          body: text,
+          headers: signedHeaders(text, SIGNING_KEY, new Date(), 'msg_ignored-1'),
+        }),
       )) as APIGatewayProxyResult;
     const first = await send();
     const repeat = await send();
@@ -105,7 +127,12 @@ describe('a repeat of a finished delivery', () => {
     const h = await withStore();
     await deliver(h, 'msg_forged-1', move());
     const text = JSON.stringify(move());
-    const forged = signedHeaders(text, `whsec_${Buffer.from('another key, not the sender’s').toString('base64')}`, new Date(), 'msg_forged-1');
+    const forged = signedHeaders(
+      text,
+      `whsec_${Buffer.from('another key, not the sender’s').toString('base64')}`,
+      new Date(),
+      'msg_forged-1',
+    );
     const response = (await h.invoke(httpApiEvent({ body: text, headers: forged }))) as APIGatewayProxyResult;
     expect(response.statusCode).toBe(401);
     expect(response.body).not.toContain('20240601-1');
@@ -257,7 +284,10 @@ describe('EventBridge and direct invocations', () => {
     expect(first).toMatchObject({ status: 'succeeded' });
     expect(await h.invoke(event)).toEqual(first);
     expect(commands(h)).toBe(1);
-    expect(h.logs().find((line) => line.message === 'Delivery replayed')).toMatchObject({ deliveryKey: 'aws.events:event-twice-1', callerKind: 'eventbridge' });
+    expect(h.logs().find((line) => line.message === 'Delivery replayed')).toMatchObject({
+      deliveryKey: 'aws.events:event-twice-1',
+      callerKind: 'eventbridge',
+    });
   });
 
   it('a direct invocation with an idempotencyKey: its repeat gets the recorded result; another request with it is IdempotencyKeyReusedError', async () => {
@@ -302,7 +332,9 @@ describe('the store', () => {
     expect(refused.body).not.toContain(STORE_TABLE);
     expect(commands(h)).toBe(0);
     expect(h.dynamodb!.pending()).toBe(0); // the SDK tried three times, and each met a reset
-    expect(h.logs().find((line) => line.message === 'Request failed')).toMatchObject({ errorName: 'DeliveryStoreUnavailableError' });
+    expect(h.logs().find((line) => line.message === 'Request failed')).toMatchObject({
+      errorName: 'DeliveryStoreUnavailableError',
+    });
 
     const later = await deliver(h, 'msg_store-down-1', move());
     expect(later.statusCode).toBe(200);
@@ -379,7 +411,12 @@ describe('the ledger', () => {
     const client = createStoreClient({
       config: { endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
     });
-    const ledger = new DeliveryLedger({ tableName: 'ledger', ttlSeconds: 86_400, logger: new Logger({ logLevel: 'SILENT' }), client });
+    const ledger = new DeliveryLedger({
+      tableName: 'ledger',
+      ttlSeconds: 86_400,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      client,
+    });
     let carriedOut = 0;
     const refuse = async () => {
       carriedOut += 1;

@@ -211,7 +211,10 @@ describe('entry points', () => {
     expect(result.updated.slice(0, 3)).toEqual(['20240102-0', '20240102-1', '20240102-2']);
     // 100 batches; a late arrival at the strict simulator may draw a 429 and a
     // retry, so the invariant is: every request beyond the 100 is a logged retry.
-    const retries = harness.logs().slice(logged).filter((line) => line.message === 'Retrying D3 SOAR').length;
+    const retries = harness
+      .logs()
+      .slice(logged)
+      .filter((line) => line.message === 'Retrying D3 SOAR').length;
     expect(harness.simulator.requests).toHaveLength(100 + retries);
     expect(harness.simulator.stats.rateLimited).toBe(retries);
     const sizes = harness.simulator.requests.map((r) => (r.body as Json).CommandParams['Incident Numbers'].length);

@@ -192,7 +192,10 @@ describe('HTTP answers for credentials and configuration', () => {
       expect(response.json.type).toMatch(/configuration/);
       expect(harness.simulator.requests).toHaveLength(0);
       const logged = harness.logs().find((line) => line.message === 'Request failed');
-      expect(logged).toMatchObject({ errorName: 'ConfigurationError', detail: expect.stringMatching(/cannot be sent in an HTTP header/) });
+      expect(logged).toMatchObject({
+        errorName: 'ConfigurationError',
+        detail: expect.stringMatching(/cannot be sent in an HTTP header/),
+      });
       expect(harness.logs().filter((line) => line.message === 'Retrying D3 SOAR')).toEqual([]);
     } finally {
       await harness.close();
@@ -270,7 +273,8 @@ describe('HTTP answer logging', () => {
       expect(outcomes[0]).toMatchObject({
         level: 'INFO',
         function_request_id: response.json.requestId,
-        deliveryId: 'msg_outcome-1', source: 'default',
+        deliveryId: 'msg_outcome-1',
+        source: 'default',
         outcome: 'succeeded',
         updated: 2,
       });

@@ -16,7 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCommandLine } from '../../dev/command-line.ts';
 import { startLocalDynamoDB } from '../../dev/dynamodb-local.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
-import { configurationProblems, LOCAL_DELIVERY_TABLE, startLocalAdapter, toHttpApiEvent, type LocalAdapter } from '../../dev/server.ts';
+import {
+  configurationProblems,
+  LOCAL_DELIVERY_TABLE,
+  startLocalAdapter,
+  toHttpApiEvent,
+  type LocalAdapter,
+} from '../../dev/server.ts';
 import { signedHeaders } from '../support/harness.ts';
 
 const body = JSON.stringify({ incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' });
@@ -80,7 +86,11 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
   let exited = false;
   child.once('exit', () => (exited = true));
   try {
-    await until(() => err.includes('Ctrl-C stops it.') || exited, () => err, 15_000);
+    await until(
+      () => err.includes('Ctrl-C stops it.') || exited,
+      () => err,
+      15_000,
+    );
   } finally {
     if (!err.includes('Ctrl-C stops it.')) child.kill('SIGTERM'); // a failed start must not outlive the test
   }
@@ -103,7 +113,11 @@ const post = (url: string, text: string, headers: Record<string, string> = { 'co
   fetch(`${url}/incidents/site`, { method: 'POST', headers, body: text });
 
 /** Runs a shell snippet in its own process group, which is killed if it outlives `ms`. */
-function runShell(script: string, env: Record<string, string>, ms = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runShell(
+  script: string,
+  env: Record<string, string>,
+  ms = 15_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', script], { env: { ...process.env, ...env }, detached: true });
     let stdout = '';
@@ -159,7 +173,10 @@ describe('npm start with the embedded simulator', () => {
     const partial = JSON.stringify({ incidentNumbers: ['20210127-501', 'INC0010042'], site: 'Tier 2' });
     expect((await post(started.url, partial)).status).toBe(207);
     expect((await post(started.url, '{"site": 1}')).status).toBe(400);
-    await until(() => started.stdout().includes(' 400 '), () => started.stdout());
+    await until(
+      () => started.stdout().includes(' 400 '),
+      () => started.stdout(),
+    );
     const lines = started.stdout().trimEnd().split('\n');
     expect(lines).toContain('D3 ← UpdateIncidentSiteInBulk 2 incidents → "Tier 2": 200, 1 moved, 1 failed');
     expect(lines.some((line) => /^POST \/incidents\/site 207 \d+ ms {2}1 updated, 1 failed$/.test(line))).toBe(true);
@@ -173,7 +190,10 @@ describe('npm start with the embedded simulator', () => {
   it('serves the simulator’s state at the address the banner prints', async () => {
     const state = /curl -s (\S+\/_simulator\/state)/.exec(started.banner)![1]!;
     await post(started.url, JSON.stringify({ incidentNumbers: ['20210127-777'], site: 'Tier 3' }));
-    const answer = (await (await fetch(state)).json()) as { incidents: Record<string, string>; recentRequests: Array<{ headers: object }> };
+    const answer = (await (await fetch(state)).json()) as {
+      incidents: Record<string, string>;
+      recentRequests: Array<{ headers: object }>;
+    };
     expect(answer.incidents['20210127-777']).toBe('Tier 3');
     expect(JSON.stringify(answer.recentRequests)).not.toContain('sim-api-key');
   });
@@ -202,7 +222,7 @@ describe('npm start refuses a configuration it cannot serve', () => {
     expect(run.code).toBe(1);
     const lines = run.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(reasons.length);
-    reasons.forEach((reason, i) => expect(lines[i]).toMatch(reason));
+    for (const [i, reason] of reasons.entries()) expect(lines[i]).toMatch(reason);
     for (const line of lines) expect(line).toMatch(/^npm start: /);
     expect(run.stderr).not.toMatch(/\n\s+at |listening/);
     expect(run.stdout).toBe('');
@@ -221,7 +241,10 @@ describe('npm start refuses a configuration it cannot serve', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as AddressInfo;
     try {
-      expectRefused(await start({ PORT: String(port) }), new RegExp(`^npm start: Port ${port} on 127\\.0\\.0\\.1 is already in use .*PORT=${port + 1} npm start`));
+      expectRefused(
+        await start({ PORT: String(port) }),
+        new RegExp(`^npm start: Port ${port} on 127\\.0\\.0\\.1 is already in use .*PORT=${port + 1} npm start`),
+      );
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
@@ -251,7 +274,13 @@ describe('npm start refuses a configuration it cannot serve', () => {
   });
 
   it('says a region is needed before reading AWS Secrets Manager, instead of failing every request', async () => {
-    const noRegion = { AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
+    const noRegion = {
+      AWS_REGION: '',
+      AWS_DEFAULT_REGION: '',
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    };
     expectRefused(
       await start({ ...noRegion, D3_SECRET_ID: 'prod/d3-credentials' }),
       /^npm start: D3_SECRET_ID is read from AWS Secrets Manager, which needs a region: set AWS_REGION/,
@@ -266,11 +295,20 @@ describe('npm start refuses a configuration it cannot serve', () => {
   });
 
   it('refuses an IDEMPOTENCY_TTL_SECONDS below EventBridge’s 6 hours, in the handler’s own words', async () => {
-    expectRefused(await start({ IDEMPOTENCY_TTL_SECONDS: '3600' }), /^npm start: Invalid configuration: IDEMPOTENCY_TTL_SECONDS must be at least 21600 \(6 hours, /);
+    expectRefused(
+      await start({ IDEMPOTENCY_TTL_SECONDS: '3600' }),
+      /^npm start: Invalid configuration: IDEMPOTENCY_TTL_SECONDS must be at least 21600 \(6 hours, /,
+    );
   });
 
   it('says a region is needed before using an IDEMPOTENCY_TABLE in AWS, or how to use the embedded store instead', async () => {
-    const noRegion = { AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
+    const noRegion = {
+      AWS_REGION: '',
+      AWS_DEFAULT_REGION: '',
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    };
     expectRefused(
       await start({ ...noRegion, IDEMPOTENCY_TABLE: 'adapter-deliveries' }),
       /^npm start: IDEMPOTENCY_TABLE is a DynamoDB table in AWS, which needs a region: set AWS_REGION .*; or unset IDEMPOTENCY_TABLE to use the embedded store\.$/,
@@ -335,10 +373,17 @@ describe('npm start with settings a newcomer may get wrong or want', () => {
   it('warns when D3_API_KEY is not the simulator’s key, whose calls then get 401', async () => {
     const started = await npmStart({ D3_API_KEY: 'my-real-d3-key' });
     try {
-      expect(started.banner).toMatch(/Warning: D3_API_KEY is not the embedded simulator's key \("sim-api-key"\): every D3 call will get 401/);
+      expect(started.banner).toMatch(
+        /Warning: D3_API_KEY is not the embedded simulator's key \("sim-api-key"\): every D3 call will get 401/,
+      );
       expect((await post(started.url, body)).status).toBe(502);
-      await until(() => started.stdout().includes('POST /incidents/site 502'), () => started.stdout());
-      expect(started.stdout()).toContain('D3 ← UpdateIncidentSiteInBulk 2 incidents → "Security Operations": 401 invalid authentication key');
+      await until(
+        () => started.stdout().includes('POST /incidents/site 502'),
+        () => started.stdout(),
+      );
+      expect(started.stdout()).toContain(
+        'D3 ← UpdateIncidentSiteInBulk 2 incidents → "Security Operations": 401 invalid authentication key',
+      );
       expect(started.stdout()).not.toContain('my-real-d3-key');
     } finally {
       await started.stop();
@@ -352,8 +397,13 @@ describe('npm start with settings a newcomer may get wrong or want', () => {
       const answer = await post(started.url, body);
       expect(answer.status).toBe(422);
       expect(((await answer.json()) as { failed: Array<{ reason: string }> }).failed[0]!.reason).toContain('Simulated D3 error');
-      await until(() => started.stdout().includes('POST /incidents/site 422'), () => started.stdout());
-      expect(started.stdout()).toMatch(/D3 ← UpdateIncidentSiteInBulk 2 incidents → "Security Operations": 200 with error ".*", nothing moved \(injected fault\)/);
+      await until(
+        () => started.stdout().includes('POST /incidents/site 422'),
+        () => started.stdout(),
+      );
+      expect(started.stdout()).toMatch(
+        /D3 ← UpdateIncidentSiteInBulk 2 incidents → "Security Operations": 200 with error ".*", nothing moved \(injected fault\)/,
+      );
     } finally {
       await started.stop();
     }
@@ -363,8 +413,15 @@ describe('npm start with settings a newcomer may get wrong or want', () => {
     const started = await npmStart({ LOG_FORMAT: 'json' });
     try {
       expect((await post(started.url, body)).status).toBe(200);
-      await until(() => started.stdout().includes('POST /incidents/site 200') && started.stdout().includes('"_aws"'), () => started.stdout());
-      const json = started.stdout().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+      await until(
+        () => started.stdout().includes('POST /incidents/site 200') && started.stdout().includes('"_aws"'),
+        () => started.stdout(),
+      );
+      const json = started
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(json.some((line) => line.message === 'Incidents moved')).toBe(true);
       expect(json.some((line) => '_aws' in line && line.IncidentsUpdated === 2)).toBe(true);
     } finally {
@@ -379,7 +436,8 @@ describe('npm start’s delivery store', () => {
     const text = JSON.stringify(request);
     return { text, headers: signedHeaders(text, secret, new Date(), id) };
   }
-  const send = (url: string, delivery: { text: string; headers: Record<string, string> }) => post(url, delivery.text, delivery.headers);
+  const send = (url: string, delivery: { text: string; headers: Record<string, string> }) =>
+    post(url, delivery.text, delivery.headers);
   /** How many commands the embedded simulator received, from the state the banner points at. */
   async function d3Commands(started: Started): Promise<number> {
     const state = /curl -s (\S+\/_simulator\/state)/.exec(started.banner)![1]!;
@@ -406,7 +464,10 @@ describe('npm start’s delivery store', () => {
     });
 
     it('answers a repeated signed delivery with the first answer, marked idempotent-replayed: true, and calls D3 once', async () => {
-      const delivery = signedDelivery(secret, 'msg_npm-start-repeat-1', { incidentNumbers: ['20210127-301', '20210127-302'], site: 'Tier 2' });
+      const delivery = signedDelivery(secret, 'msg_npm-start-repeat-1', {
+        incidentNumbers: ['20210127-301', '20210127-302'],
+        site: 'Tier 2',
+      });
       const before = await d3Commands(started);
       const first = await send(started.url, delivery);
       const firstBody = await first.text();
@@ -417,8 +478,13 @@ describe('npm start’s delivery store', () => {
       expect(repeat.headers.get('idempotent-replayed')).toBe('true');
       expect(await repeat.text()).toBe(firstBody);
       expect((await d3Commands(started)) - before).toBe(1);
-      await until(() => started.stdout().includes('(replayed'), () => started.stdout());
-      expect(started.stdout()).toMatch(/^POST \/incidents\/site 200 \d+ ms {2}2 updated \(replayed: the first copy’s answer, D3 not called\)$/m);
+      await until(
+        () => started.stdout().includes('(replayed'),
+        () => started.stdout(),
+      );
+      expect(started.stdout()).toMatch(
+        /^POST \/incidents\/site 200 \d+ ms {2}2 updated \(replayed: the first copy’s answer, D3 not called\)$/m,
+      );
     });
 
     it('answers 422 IdempotencyKeyReusedError, D3 not called, when a delivery id comes back with another request', async () => {
@@ -445,7 +511,9 @@ describe('npm start’s delivery store', () => {
     const secret = newSecret();
     const started = await npmStart({ WEBHOOK_SECRET: secret, DEDUP: '0' });
     try {
-      expect(started.banner).toContain('Delivery store: none (DEDUP=0): every copy of a delivery is carried out again, as without IDEMPOTENCY_TABLE.');
+      expect(started.banner).toContain(
+        'Delivery store: none (DEDUP=0): every copy of a delivery is carried out again, as without IDEMPOTENCY_TABLE.',
+      );
       const delivery = signedDelivery(secret, 'msg_npm-start-dedup-off-1', { incidentNumbers: ['20210127-304'], site: 'Tier 2' });
       const answers = [await send(started.url, delivery), await send(started.url, delivery)];
       expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
@@ -459,7 +527,9 @@ describe('npm start’s delivery store', () => {
   it('warns that IDEMPOTENCY_TABLE is ignored when DEDUP=0', () => {
     const { problems, warnings } = readCommandLine({ DEDUP: '0', IDEMPOTENCY_TABLE: 'adapter-deliveries' });
     expect(problems).toEqual([]);
-    expect(warnings).toEqual(['IDEMPOTENCY_TABLE is ignored: DEDUP=0 turns de-duplication off, so every copy of a delivery is carried out.']);
+    expect(warnings).toEqual([
+      'IDEMPOTENCY_TABLE is ignored: DEDUP=0 turns de-duplication off, so every copy of a delivery is carried out.',
+    ]);
   });
 
   it('with IDEMPOTENCY_TABLE, records deliveries in that table through the SDK’s standard configuration (AWS_ENDPOINT_URL_DYNAMODB)', async () => {
@@ -494,7 +564,11 @@ describe('npm start’s delivery store', () => {
 describe('the README', () => {
   it('shows a sample answer the simulator really gives', async () => {
     const section = readme.slice(readme.indexOf('## The answer'));
-    const sample = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!) as { updated: string[]; failed: Array<{ incidentNumber: string }>; site: string };
+    const sample = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!) as {
+      updated: string[];
+      failed: Array<{ incidentNumber: string }>;
+      site: string;
+    };
     const local = await startLocalAdapter({ port: 0, env: {}, logger: new Logger({ logLevel: 'SILENT' }) });
     try {
       const request = { incidentNumbers: [...sample.updated, ...sample.failed.map((f) => f.incidentNumber)], site: sample.site };
@@ -509,8 +583,13 @@ describe('the README', () => {
 
   it('has a repeated-delivery recipe that works when pasted: the second answer is the first, marked idempotent-replayed, and D3 gets one command', async () => {
     const section = readme.slice(readme.indexOf('## Calling it with curl'), readme.indexOf('## Callers'));
-    const block = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((candidate) => candidate.includes('Idempotency-Key'))!;
-    const shown = block.split('\n').filter((line) => line.startsWith('# ')).map((line) => line.slice(2));
+    const block = [...section.matchAll(/```sh\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .find((candidate) => candidate.includes('Idempotency-Key'))!;
+    const shown = block
+      .split('\n')
+      .filter((line) => line.startsWith('# '))
+      .map((line) => line.slice(2));
     const started = await npmStart({});
     try {
       const run = await runShell(block.replaceAll('127.0.0.1:3000', new URL(started.url).host), {});
@@ -525,13 +604,24 @@ describe('the README', () => {
 
   it('has a signed recipe that works when pasted: it waits for npm start, calls it signed twice, and stops it', async () => {
     const section = readme.slice(readme.indexOf('## Calling it with curl'), readme.indexOf('## Callers'));
-    const recipe = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((block) => block.includes('npm start &'))!;
+    const recipe = [...section.matchAll(/```sh\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .find((block) => block.includes('npm start &'))!;
     const port = await freePort();
     // Job control as in an interactive shell, so `kill %1` stops npm start with its children; the traps clean up if the recipe fails.
     const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
-    const run = await runShell(script, { PORT: String(port), WEBHOOK_SECRET: '', D3_BASE_URL: '', D3_SECRET_ID: '', D3_API_KEY: '' });
+    const run = await runShell(script, {
+      PORT: String(port),
+      WEBHOOK_SECRET: '',
+      D3_BASE_URL: '',
+      D3_SECRET_ID: '',
+      D3_API_KEY: '',
+    });
     expect(run.stdout.match(/"status":\s*"succeeded"/g), `${run.stdout}\n${run.stderr}`).toHaveLength(2);
-    await until(async () => !(await listening(port)), () => `npm start still listens on ${port} after kill %1`);
+    await until(
+      async () => !(await listening(port)),
+      () => `npm start still listens on ${port} after kill %1`,
+    );
   });
 });
 
@@ -552,7 +642,9 @@ describe('npm start with named sources (SOURCES, SOURCE_SECRETS)', () => {
     expect(started.banner).toContain('Sources (SOURCES): 2, each at its own URL');
     expect(started.banner).toContain(`  github (github): ${started.url}/incidents/site/github`);
     expect(started.banner).toContain(`  gitlab (token): ${started.url}/incidents/site/gitlab`);
-    expect(started.banner).toMatch(/^ {4}key: [A-Za-z0-9]{32} \(generated for this run; choose it with SOURCE_SECRETS='\{"github": "\.\.\."\}'\)$/m);
+    expect(started.banner).toMatch(
+      /^ {4}key: [A-Za-z0-9]{32} \(generated for this run; choose it with SOURCE_SECRETS='\{"github": "\.\.\."\}'\)$/m,
+    );
     expect(started.banner).toContain('    key: the one given in SOURCE_SECRETS');
     expect(started.banner).not.toContain(token);
   });
@@ -562,21 +654,38 @@ describe('npm start with named sources (SOURCES, SOURCE_SECRETS)', () => {
     expect(command, started.banner).toBeDefined();
     const run = await runShell(command!, { PORT: new URL(started.url).port });
     // npm prints the script it runs before the answer.
-    expect(JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)), run.stderr).toMatchObject({ status: 'succeeded', site: 'Tier 2', updated: ['20240601-501'] });
+    expect(JSON.parse(run.stdout.slice(run.stdout.indexOf('\n{') + 1)), run.stderr).toMatchObject({
+      status: 'succeeded',
+      site: 'Tier 2',
+      updated: ['20240601-501'],
+    });
   });
 
   it('checks a source’s requests with the secret given in SOURCE_SECRETS, in the header its scheme names', async () => {
     const body = JSON.stringify({ incidentNumbers: '20240601-621', site: 'Tier 3' });
     const send = (value: string) =>
-      fetch(`${started.url}/incidents/site/gitlab`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitlab-token': value }, body });
+      fetch(`${started.url}/incidents/site/gitlab`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-gitlab-token': value },
+        body,
+      });
     expect((await send(`${token}x`)).status).toBe(401);
     expect(await (await send(token)).json()).toMatchObject({ status: 'succeeded', site: 'Tier 3' });
-    await until(() => started.stdout().includes('POST /incidents/site/gitlab 200'), () => started.stdout());
-    expect(started.stdout()).toMatch(/^POST \/incidents\/site\/gitlab 401 \d+ ms {2}UnauthorizedError: The token in x-gitlab-token does not match\.$/m);
+    await until(
+      () => started.stdout().includes('POST /incidents/site/gitlab 200'),
+      () => started.stdout(),
+    );
+    expect(started.stdout()).toMatch(
+      /^POST \/incidents\/site\/gitlab 401 \d+ ms {2}UnauthorizedError: The token in x-gitlab-token does not match\.$/m,
+    );
   });
 
   it('answers 404 for a source SOURCES does not name', async () => {
-    const response = await fetch(`${started.url}/incidents/site/jira`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const response = await fetch(`${started.url}/incidents/site/jira`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(response.status).toBe(404);
   });
 });
@@ -605,16 +714,20 @@ describe('npm start refuses named sources it cannot serve', () => {
   };
 
   it('names a SOURCE_SECRETS entry for a source SOURCES does not have, and SOURCE_SECRETS that is not JSON', async () => {
-    expect(refused(await start({ SOURCES: '{"github": {"scheme": "github"}}', SOURCE_SECRETS: '{"gihtub": "s3cret"}' }))).toEqual([
-      'npm start: SOURCE_SECRETS.gihtub names no source of SOURCES (its sources: github): check the name, or add the source to SOURCES.',
-    ]);
+    expect(refused(await start({ SOURCES: '{"github": {"scheme": "github"}}', SOURCE_SECRETS: '{"gihtub": "s3cret"}' }))).toEqual(
+      [
+        'npm start: SOURCE_SECRETS.gihtub names no source of SOURCES (its sources: github): check the name, or add the source to SOURCES.',
+      ],
+    );
     expect(refused(await start({ SOURCES: '{"github": {"scheme": "github"}}', SOURCE_SECRETS: "{github: 's3cret'}" }))).toEqual([
       `npm start: SOURCE_SECRETS must be a JSON object of secrets by source name, such as SOURCE_SECRETS='{"github": "a-long-random-secret"}'.`,
     ]);
   });
 
   it('refuses a secret the source’s scheme would refuse, naming the source, and a SOURCES entry the handler would refuse', async () => {
-    expect(refused(await start({ SOURCES: '{"ops": {"scheme": "standard-webhooks"}}', SOURCE_SECRETS: '{"ops": "changeme"}' }))).toEqual([
+    expect(
+      refused(await start({ SOURCES: '{"ops": {"scheme": "standard-webhooks"}}', SOURCE_SECRETS: '{"ops": "changeme"}' })),
+    ).toEqual([
       'npm start: SOURCE_SECRETS.ops: The webhook signing secret is not a valid Standard Webhooks key: the base64 of at least 16 random bytes, with or without whsec_ before it.',
     ]);
     const [line, ...rest] = refused(await start({ SOURCES: '{"ops": {"scheme": "hmac-sha256"}}' }));
@@ -623,14 +736,25 @@ describe('npm start refuses named sources it cannot serve', () => {
   });
 
   it('says a region is needed when a source’s secretId is read from AWS Secrets Manager', async () => {
-    const noRegion = { AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
-    expect(refused(await start({ ...noRegion, SOURCES: '{"ops": {"scheme": "github", "secretId": "prod/github-webhook"}}' }))).toEqual([
+    const noRegion = {
+      AWS_REGION: '',
+      AWS_DEFAULT_REGION: '',
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    };
+    expect(
+      refused(await start({ ...noRegion, SOURCES: '{"ops": {"scheme": "github", "secretId": "prod/github-webhook"}}' })),
+    ).toEqual([
       'npm start: SOURCES.ops.secretId is read from AWS Secrets Manager, which needs a region: set AWS_REGION (or AWS_PROFILE with a region), e.g. AWS_REGION=eu-west-1.',
     ]);
   });
 
   it('warns when a SOURCE_SECRETS value holds whitespace, which the adapter reads as several keys', () => {
-    const { problems, warnings } = readCommandLine({ SOURCES: '{"jira": {"scheme": "jira"}}', SOURCE_SECRETS: '{"jira": "two words"}' });
+    const { problems, warnings } = readCommandLine({
+      SOURCES: '{"jira": {"scheme": "jira"}}',
+      SOURCE_SECRETS: '{"jira": "two words"}',
+    });
     expect(problems).toEqual([]);
     expect(warnings).toEqual([
       'SOURCE_SECRETS.jira holds whitespace, so the adapter reads it as 2 keys, as during a rotation; if it is one secret with spaces, give it as {"secrets": ["..."]}.',
@@ -643,7 +767,12 @@ describe('the local adapter with a source whose secret is in AWS Secrets Manager
     const key = `jira-${randomBytes(12).toString('hex')}`;
     const aws = await startLocalSecretsManager({ secrets: { 'prod/jira-webhook': key } });
     const saved = { ...process.env };
-    Object.assign(process.env, { AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
     const local = await startLocalAdapter({
       port: 0,
       env: { SOURCES: JSON.stringify({ jira: { scheme: 'jira', secretId: 'prod/jira-webhook' }, github: { scheme: 'github' } }) },
@@ -656,7 +785,11 @@ describe('the local adapter with a source whose secret is in AWS Secrets Manager
       ]);
       const body = JSON.stringify({ incidentNumbers: ['20240601-631'], site: 'Tier 2' });
       const signature = `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
-      const response = await fetch(local.sources[0]!.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature': signature }, body });
+      const response = await fetch(local.sources[0]!.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature': signature },
+        body,
+      });
       expect(response.status).toBe(200);
       expect(aws.calls.map((call) => call.secretId)).toContain('prod/jira-webhook');
       expect(aws.calls.map((call) => call.secretId)).not.toContain('local/sources/github');
@@ -674,14 +807,27 @@ describe('the local adapter with a source whose secret is in AWS Secrets Manager
 describe('the README’s named-source recipe', () => {
   it('works when pasted: npm start serves the source with the key SOURCE_SECRETS gives, and npm run send moves the recipe’s incidents', async () => {
     const section = readme.slice(readme.indexOf('## Running it locally'), readme.indexOf('## Configuration'));
-    const recipe = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((block) => block.includes('SOURCE_SECRETS='))!;
+    const recipe = [...section.matchAll(/```sh\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .find((block) => block.includes('SOURCE_SECRETS='))!;
     expect(recipe).toContain('npm start &');
     const port = await freePort();
     const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
-    const run = await runShell(script, { PORT: String(port), WEBHOOK_SECRET: '', D3_BASE_URL: '', D3_SECRET_ID: '', D3_API_KEY: '', SOURCES: '', SOURCE_SECRETS: '' });
+    const run = await runShell(script, {
+      PORT: String(port),
+      WEBHOOK_SECRET: '',
+      D3_BASE_URL: '',
+      D3_SECRET_ID: '',
+      D3_API_KEY: '',
+      SOURCES: '',
+      SOURCE_SECRETS: '',
+    });
     expect(run.stdout.match(/"status":\s*"succeeded"/g), `${run.stdout}\n${run.stderr}`).toHaveLength(1);
     expect(run.stdout).toContain('"20210127-198"');
-    await until(async () => !(await listening(port)), () => `npm start still listens on ${port} after kill %1`);
+    await until(
+      async () => !(await listening(port)),
+      () => `npm start still listens on ${port} after kill %1`,
+    );
   });
 });
 
@@ -703,7 +849,11 @@ describe('the local adapter', () => {
   });
 
   it('accepts a request signed with the secret, whatever its query string', async () => {
-    const response = await fetch(`${local.url}/incidents/site?x=1`, { method: 'POST', headers: signedHeaders(body, secret), body });
+    const response = await fetch(`${local.url}/incidents/site?x=1`, {
+      method: 'POST',
+      headers: signedHeaders(body, secret),
+      body,
+    });
     expect(response.status).toBe(200);
     expect(local.simulator?.sites.get('20210127-198')).toBe('Security Operations');
   });
@@ -715,13 +865,22 @@ describe('the local adapter', () => {
 
   it('answers 400, not a move to a garbled site, when the body is ISO-8859-1 rather than UTF-8', async () => {
     const latin1 = Buffer.from('{"incidentNumbers": ["20210127-198"], "site": "S\xe9curit\xe9"}', 'latin1');
-    const headers = { ...signedHeaders(latin1.toString('latin1'), secret), 'content-type': 'application/json; charset=iso-8859-1' };
+    const headers = {
+      ...signedHeaders(latin1.toString('latin1'), secret),
+      'content-type': 'application/json; charset=iso-8859-1',
+    };
     // Signed over the bytes as sent: the signature is not what refuses it.
     const id = headers['webhook-id'];
     const ts = headers['webhook-timestamp'];
     const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-    const mac = createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${id}.${ts}.`), latin1])).digest('base64');
-    const response = await fetch(`${local.url}/incidents/site`, { method: 'POST', headers: { ...headers, 'webhook-signature': `v1,${mac}` }, body: latin1 });
+    const mac = createHmac('sha256', key)
+      .update(Buffer.concat([Buffer.from(`${id}.${ts}.`), latin1]))
+      .digest('base64');
+    const response = await fetch(`${local.url}/incidents/site`, {
+      method: 'POST',
+      headers: { ...headers, 'webhook-signature': `v1,${mac}` },
+      body: latin1,
+    });
     expect(response.status).toBe(400);
     const problem = (await response.json()) as { detail: string };
     expect(problem.detail).toContain('not valid UTF-8');
@@ -737,7 +896,11 @@ describe('the local adapter', () => {
 
   it('answers a body over API Gateway’s 10 MB with a 413 problem that names the limit', async () => {
     const huge = Buffer.alloc(30 * 1024 * 1024, 'a');
-    const response = await fetch(`${local.url}/incidents/site`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge });
+    const response = await fetch(`${local.url}/incidents/site`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: huge,
+    });
     expect(response.status).toBe(413);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     const problem = (await response.json()) as Record<string, unknown>;
@@ -788,7 +951,12 @@ describe('the local adapter’s delivery store', () => {
 describe('toHttpApiEvent', () => {
   function request(url: string): IncomingMessage {
     const req = new IncomingMessage(new Socket());
-    Object.assign(req, { url, method: 'POST', headers: { 'content-type': 'application/json', host: '127.0.0.1:3000' }, httpVersion: '1.1' });
+    Object.assign(req, {
+      url,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', host: '127.0.0.1:3000' },
+      httpVersion: '1.1',
+    });
     return req;
   }
 
@@ -803,7 +971,10 @@ describe('toHttpApiEvent', () => {
   });
 
   it('passes a path without a query, and an encoded path, untouched', () => {
-    expect(toHttpApiEvent(request('/incidents/site'), Buffer.alloc(0))).toMatchObject({ rawPath: '/incidents/site', rawQueryString: '' });
+    expect(toHttpApiEvent(request('/incidents/site'), Buffer.alloc(0))).toMatchObject({
+      rawPath: '/incidents/site',
+      rawQueryString: '',
+    });
     expect(toHttpApiEvent(request('/incidents%2Fsite'), Buffer.alloc(0)).rawPath).toBe('/incidents%2Fsite');
   });
 });

@@ -76,7 +76,9 @@ describe('metrics', () => {
   it('counts every incident failed when D3 could not be used at all', async () => {
     harness = await startHarness({ env: { D3_MAX_ATTEMPTS: '1' } });
     harness.simulator.inject({ kind: 'status', status: 503 });
-    const response = (await harness.invoke(httpApiEvent({ body: { incidentNumbers: ['20240401-5', '20240401-6'], site: 'X' } }))) as APIGatewayProxyResult;
+    const response = (await harness.invoke(
+      httpApiEvent({ body: { incidentNumbers: ['20240401-5', '20240401-6'], site: 'X' } }),
+    )) as APIGatewayProxyResult;
     expect(response.statusCode).toBe(502);
     const blobs = emf(harness);
     expect(total(blobs, 'IncidentsRequested')).toBe(2);
@@ -128,7 +130,8 @@ describe('correlation', () => {
     const requestId = JSON.parse(response.body).requestId;
     const lines = appLogs(harness).filter((line) => line.function_request_id !== undefined);
     expect(lines.map((line) => line.message)).toEqual(['Retrying D3 SOAR', 'Incidents moved']);
-    for (const line of lines) expect(line).toMatchObject({ function_request_id: requestId, deliveryId: 'msg_correlate', source: 'default' });
+    for (const line of lines)
+      expect(line).toMatchObject({ function_request_id: requestId, deliveryId: 'msg_correlate', source: 'default' });
   });
 
   it('puts the EventBridge event id on every log line of an event, and not on the next invocation', async () => {

@@ -139,22 +139,22 @@ describe('SecretCache: refresh after D3 refused a key', () => {
 });
 
 describe('SecretCache: failures', () => {
-  it.each([
-    ['ResourceNotFoundException'],
-    ['AccessDeniedException'],
-  ] as const)('throws ConfigurationError naming the secret for the log only, and not its value, when Secrets Manager answers %s', async (fault) => {
-    const sm = await localSecretsManager();
-    sm.inject(fault);
-    const error = await rejection(cacheFor(sm.endpoint).get(SECRET_ID));
+  it.each([['ResourceNotFoundException'], ['AccessDeniedException']] as const)(
+    'throws ConfigurationError naming the secret for the log only, and not its value, when Secrets Manager answers %s',
+    async (fault) => {
+      const sm = await localSecretsManager();
+      sm.inject(fault);
+      const error = await rejection(cacheFor(sm.endpoint).get(SECRET_ID));
 
-    expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error.name).toBe('ConfigurationError');
-    expect(error.message).not.toContain(SECRET_ID);
-    expect(error.message).toContain(fault);
-    expect(error.message).not.toContain(VALUE);
-    expect((error as ConfigurationError).logFields).toMatchObject({ secretId: SECRET_ID, cause: fault });
-    expect(sm.calls).toHaveLength(1); // not retried: retrying cannot help
-  });
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error.name).toBe('ConfigurationError');
+      expect(error.message).not.toContain(SECRET_ID);
+      expect(error.message).toContain(fault);
+      expect(error.message).not.toContain(VALUE);
+      expect((error as ConfigurationError).logFields).toMatchObject({ secretId: SECRET_ID, cause: fault });
+      expect(sm.calls).toHaveLength(1); // not retried: retrying cannot help
+    },
+  );
 
   it('throws ConfigurationError when the secret does not exist at all', async () => {
     const sm = await localSecretsManager();
@@ -165,22 +165,21 @@ describe('SecretCache: failures', () => {
     expect((error as ConfigurationError).logFields.secretId).toBe('no/such/secret');
   });
 
-  it.each([
-    ['ThrottlingException'],
-    ['InternalServiceError'],
-    ['reset'],
-  ] as const)('throws SecretsUnavailableError without the value when Secrets Manager fails with %s', async (fault: SecretsManagerFault) => {
-    const sm = await localSecretsManager();
-    sm.inject(fault);
-    const error = await rejection(cacheFor(sm.endpoint, { maxAttempts: 1 }).get(SECRET_ID));
+  it.each([['ThrottlingException'], ['InternalServiceError'], ['reset']] as const)(
+    'throws SecretsUnavailableError without the value when Secrets Manager fails with %s',
+    async (fault: SecretsManagerFault) => {
+      const sm = await localSecretsManager();
+      sm.inject(fault);
+      const error = await rejection(cacheFor(sm.endpoint, { maxAttempts: 1 }).get(SECRET_ID));
 
-    expect(error).toBeInstanceOf(SecretsUnavailableError);
-    expect(error.name).toBe('SecretsUnavailableError');
-    expect(error.message).not.toContain(SECRET_ID);
-    expect(error.message).not.toContain(VALUE);
-    expect((error as SecretsUnavailableError).logFields.secretId).toBe(SECRET_ID);
-    expect(sm.calls).toHaveLength(1);
-  });
+      expect(error).toBeInstanceOf(SecretsUnavailableError);
+      expect(error.name).toBe('SecretsUnavailableError');
+      expect(error.message).not.toContain(SECRET_ID);
+      expect(error.message).not.toContain(VALUE);
+      expect((error as SecretsUnavailableError).logFields.secretId).toBe(SECRET_ID);
+      expect(sm.calls).toHaveLength(1);
+    },
+  );
 
   it('throws SecretsUnavailableError when nothing listens on the endpoint', async () => {
     const port = await closedPort();

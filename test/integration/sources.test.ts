@@ -89,14 +89,20 @@ describe('named sources', () => {
   });
 
   it('answers 401 when a named source’s signature is made with another key', async () => {
-    harness = await startHarness({ env: { SOURCES: JSON.stringify(jiraLike) }, extraSecrets: { 'sources/ops': randomBytes(24).toString('base64') } });
+    harness = await startHarness({
+      env: { SOURCES: JSON.stringify(jiraLike) },
+      extraSecrets: { 'sources/ops': randomBytes(24).toString('base64') },
+    });
     const response = await call(harness, '/incidents/site/ops', native());
     expect(response.statusCode).toBe(401);
     expect(harness.simulator.requests).toHaveLength(0);
   });
 
   it('logs a refused signature with the source and the delivery id it claimed', async () => {
-    harness = await startHarness({ env: { SOURCES: JSON.stringify(jiraLike) }, extraSecrets: { 'sources/ops': randomBytes(24).toString('base64') } });
+    harness = await startHarness({
+      env: { SOURCES: JSON.stringify(jiraLike) },
+      extraSecrets: { 'sources/ops': randomBytes(24).toString('base64') },
+    });
     await call(harness, '/incidents/site/ops', native(), 'msg_forged');
     expect(harness.logs().find((line) => line.message === 'Request rejected')).toMatchObject({
       errorName: 'UnauthorizedError',

@@ -8,8 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { parseKeys } from '../../lambda/sources/authenticator.ts';
 import { createScheme } from '../../lambda/sources/schemes/schemes.ts';
 
-const sample = <T>(file: string): T =>
-  JSON.parse(readFileSync(new URL(`./aws-events/${file}`, import.meta.url), 'utf8')) as T;
+const sample = <T>(file: string): T => JSON.parse(readFileSync(new URL(`./aws-events/${file}`, import.meta.url), 'utf8')) as T;
 
 export interface HttpOptions {
   body?: string | unknown;
@@ -114,7 +113,12 @@ export function lambdaContext(timeoutMs = 30_000): Context {
 }
 
 /** Checks a Standard Webhooks signature as the adapter does, with a signing secret as stored (one key or several). */
-export function verifyStandardWebhooks(secretValue: string, body: string, headers: Record<string, string>, now = Date.now()): void {
+export function verifyStandardWebhooks(
+  secretValue: string,
+  body: string,
+  headers: Record<string, string>,
+  now = Date.now(),
+): void {
   const lowerCased = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
   createScheme('standard-webhooks').verify({ body: Buffer.from(body), headers: lowerCased }, parseKeys(secretValue), now);
 }

@@ -71,8 +71,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dynamodb = options.store ? await startLocalDynamoDB({ tables: [STORE_TABLE] }) : undefined;
   const storeClient = dynamodb
     ? createStoreClient({
-        ...(options.store !== true && options.store?.requestTimeoutMs ? { requestTimeoutMs: options.store.requestTimeoutMs } : {}),
-        config: { endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+        ...(options.store !== true && options.store?.requestTimeoutMs
+          ? { requestTimeoutMs: options.store.requestTimeoutMs }
+          : {}),
+        config: {
+          endpoint: dynamodb.endpoint,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        },
       })
     : undefined;
   const env = {

@@ -25,7 +25,9 @@ function failure(env: Record<string, string | undefined>): ConfigurationError {
 /** The URL and the problems as loadConfig reports them for D3_BASE_URL. */
 function baseUrl(raw: string): { url: string; problems: string[] } {
   const normalized = normalizeBaseUrl(raw);
-  return 'url' in normalized ? { url: normalized.url, problems: [] } : { url: '', problems: [`D3_BASE_URL ${normalized.problem}`] };
+  return 'url' in normalized
+    ? { url: normalized.url, problems: [] }
+    : { url: '', problems: [`D3_BASE_URL ${normalized.problem}`] };
 }
 
 describe('loadConfig: SOURCES', () => {
@@ -44,7 +46,9 @@ describe('loadConfig: required variables', () => {
       d3Username: 'Admin',
       d3CommandSite: 'Security Operations',
       webhookSecretId: undefined,
-      sources: new Map([['default', { name: 'default', scheme: 'standard-webhooks', secretId: undefined, settings: {}, mode: 'sync' }]]),
+      sources: new Map([
+        ['default', { name: 'default', scheme: 'standard-webhooks', secretId: undefined, settings: {}, mode: 'sync' }],
+      ]),
       batchSize: 100,
       maxRps: 50,
       concurrency: 10,
@@ -219,8 +223,7 @@ describe('normalizeBaseUrl', () => {
 
   it('normalizes the base URL through loadConfig when a full command URL is configured', () => {
     expect(
-      loadConfig({ ...REQUIRED, D3_BASE_URL: 'https://d3site.net/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk' })
-        .d3BaseUrl,
+      loadConfig({ ...REQUIRED, D3_BASE_URL: 'https://d3site.net/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk' }).d3BaseUrl,
     ).toBe('https://d3site.net/MainApp/VSOC');
   });
 });

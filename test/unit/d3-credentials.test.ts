@@ -2,13 +2,7 @@
 
 import { describe, it, expect } from 'vitest';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
-import {
-  API_KEY_HEADER,
-  JWT_HEADER,
-  JWT_LIFETIME_SECONDS,
-  authHeader,
-  parseD3Credentials,
-} from '../../lambda/d3/credentials.ts';
+import { API_KEY_HEADER, JWT_HEADER, JWT_LIFETIME_SECONDS, authHeader, parseD3Credentials } from '../../lambda/d3/credentials.ts';
 import { ConfigurationError } from '../../lambda/errors.ts';
 
 const CLAIMS = { username: 'Admin', site: 'Security Operations' };

@@ -127,7 +127,13 @@ describe('tallyReply', () => {
     ['Incident Number', 'result'],
     ['IncidentNumber', 'result'],
   ])('reads the "%s" and "%s" spellings when D3 answers with them', (numberKey, resultKey) => {
-    const outcome = tallyReply(['A', 'B'], answer([{ [numberKey]: 'A', [resultKey]: 'Successful' }, { [numberKey]: 'B', [resultKey]: 'Denied' }]));
+    const outcome = tallyReply(
+      ['A', 'B'],
+      answer([
+        { [numberKey]: 'A', [resultKey]: 'Successful' },
+        { [numberKey]: 'B', [resultKey]: 'Denied' },
+      ]),
+    );
     expect(outcome).toEqual({ updated: ['A'], failed: [{ incidentNumber: 'B', reason: 'Denied' }] });
   });
 

@@ -60,18 +60,38 @@ describe('resultResponse', () => {
 
 describe('problemResponse', () => {
   const cases: [string, AdapterError, number, string][] = [
-    ['ValidationError', new ValidationError('The request body is invalid: /site is required.', [{ path: '/site', message: 'is required' }]), 400, 'validation'],
+    [
+      'ValidationError',
+      new ValidationError('The request body is invalid: /site is required.', [{ path: '/site', message: 'is required' }]),
+      400,
+      'validation',
+    ],
     ['UnauthorizedError', new UnauthorizedError('No webhook-signature matches.'), 401, 'unauthorized'],
     ['NotFoundError', new NotFoundError('Nothing is served at /x.'), 404, 'not-found'],
     ['MethodNotAllowedError', new MethodNotAllowedError('GET is not allowed.'), 405, 'method-not-allowed'],
     ['PayloadTooLargeError', new PayloadTooLargeError('The request body is 2000000 bytes.'), 413, 'payload-too-large'],
-    ['UnsupportedMediaTypeError', new UnsupportedMediaTypeError('The request must be sent as application/json.'), 415, 'unsupported-media-type'],
+    [
+      'UnsupportedMediaTypeError',
+      new UnsupportedMediaTypeError('The request must be sent as application/json.'),
+      415,
+      'unsupported-media-type',
+    ],
     ['D3RateLimitedError', new D3RateLimitedError('D3 SOAR answered HTTP 429 (4 attempts).', 7), 503, 'd3-rate-limited'],
     ['D3UnavailableError', new D3UnavailableError('D3 SOAR answered HTTP 503 (4 attempts).'), 502, 'd3-unavailable'],
-    ['D3UnavailableError (timed out)', new D3UnavailableError('D3 SOAR did not answer in time (2 attempts).', { timedOut: true }), 504, 'd3-unavailable'],
+    [
+      'D3UnavailableError (timed out)',
+      new D3UnavailableError('D3 SOAR did not answer in time (2 attempts).', { timedOut: true }),
+      504,
+      'd3-unavailable',
+    ],
     ['D3AuthError', new D3AuthError('D3 SOAR rejected the adapter’s credentials, also after re-reading them.'), 502, 'd3-auth'],
     ['ConfigurationError', new ConfigurationError('Secret d3/creds has no SecretString value.'), 500, 'configuration'],
-    ['SecretsUnavailableError', new SecretsUnavailableError('Secrets Manager could not be read for d3/creds (ThrottlingException).'), 503, 'secrets-unavailable'],
+    [
+      'SecretsUnavailableError',
+      new SecretsUnavailableError('Secrets Manager could not be read for d3/creds (ThrottlingException).'),
+      503,
+      'secrets-unavailable',
+    ],
     ['InternalError', new InternalError('boom'), 500, 'internal'],
   ];
 
@@ -81,7 +101,12 @@ describe('problemResponse', () => {
     expect(response.headers?.['content-type']).toBe('application/problem+json');
     expect(response.headers?.['x-request-id']).toBe(REQUEST_ID);
     const problem = JSON.parse(response.body);
-    expect(problem).toMatchObject({ type: `urn:d3-site-adapter:problem:${type}`, title: error.title, status, requestId: REQUEST_ID });
+    expect(problem).toMatchObject({
+      type: `urn:d3-site-adapter:problem:${type}`,
+      title: error.title,
+      status,
+      requestId: REQUEST_ID,
+    });
     expect(typeof problem.detail).toBe('string');
     expect(problem.detail.length).toBeGreaterThan(0);
     for (const key of Object.keys(problem)) expect(['type', 'title', 'status', 'detail', 'requestId', 'errors']).toContain(key);
@@ -137,7 +162,9 @@ describe('problemResponse', () => {
   });
 
   it('answers an opaque detail without the internal message when the configuration is broken', () => {
-    const error = new ConfigurationError('Secret arn:aws:secretsmanager:eu-west-1:123456789012:secret:d3/creds could not be read (AccessDeniedException).');
+    const error = new ConfigurationError(
+      'Secret arn:aws:secretsmanager:eu-west-1:123456789012:secret:d3/creds could not be read (AccessDeniedException).',
+    );
     const response = problemResponse(error, REQUEST_ID);
     const problem = JSON.parse(response.body);
     expect(problem.detail).toBe('Adapter misconfigured: its operators can find the cause in the logs by this requestId.');
@@ -172,7 +199,9 @@ describe('problemResponse', () => {
 
 describe('toProblem', () => {
   it('builds the same document the HTTP answer carries when EventBridge logs a validation failure', () => {
-    const error = new ValidationError('The request body is invalid: /site is required.', [{ path: '/site', message: 'is required' }]);
+    const error = new ValidationError('The request body is invalid: /site is required.', [
+      { path: '/site', message: 'is required' },
+    ]);
     expect(toProblem(error, REQUEST_ID)).toEqual(JSON.parse(problemResponse(error, REQUEST_ID).body));
   });
 });

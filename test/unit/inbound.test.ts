@@ -330,7 +330,13 @@ describe('readPayload', () => {
 
 describe('toInbound: the body must be UTF-8', () => {
   // "Sécurité" in ISO-8859-1: é is the single byte 0xE9, which UTF-8 never allows alone.
-  const latin1 = Buffer.concat([Buffer.from('{"incidentNumbers": ["A"], "site": "S'), Buffer.from([0xe9]), Buffer.from('curit'), Buffer.from([0xe9]), Buffer.from('"}')]);
+  const latin1 = Buffer.concat([
+    Buffer.from('{"incidentNumbers": ["A"], "site": "S'),
+    Buffer.from([0xe9]),
+    Buffer.from('curit'),
+    Buffer.from([0xe9]),
+    Buffer.from('"}'),
+  ]);
 
   it.each(httpBuilders)('answers 400 naming the charset when %s brings ISO-8859-1 bytes base64-encoded', (_name, build) => {
     const event = build({ headers: { 'content-type': 'application/json; charset=iso-8859-1' } });
@@ -357,7 +363,10 @@ describe('toInbound: the body must be UTF-8', () => {
   });
 
   it('accepts a charset label on a body whose bytes are UTF-8 anyway (plain ASCII)', () => {
-    const event = httpApiEvent({ body: REQUEST_TEXT.normalize('NFD').replace(/[^ -~]/g, ''), headers: { 'content-type': 'application/json; charset=iso-8859-1' } });
+    const event = httpApiEvent({
+      body: REQUEST_TEXT.normalize('NFD').replace(/[^ -~]/g, ''),
+      headers: { 'content-type': 'application/json; charset=iso-8859-1' },
+    });
     expect(toInbound(event).rawBody).toContain('incidentNumbers');
   });
 

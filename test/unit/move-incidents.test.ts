@@ -299,7 +299,10 @@ describe('moveIncidents: a batch that fails', () => {
 
   it('throws the batch error when earlier batches were answered but updated nothing', async () => {
     const error = new D3UnavailableError('D3 SOAR could not be reached (4 attempts).');
-    const d3 = new FakeD3({ results: { 'INC-00000': 'Failed', 'INC-00001': 'Failed' }, fail: (_u, i) => (i === 1 ? error : undefined) });
+    const d3 = new FakeD3({
+      results: { 'INC-00000': 'Failed', 'INC-00001': 'Failed' },
+      fail: (_u, i) => (i === 1 ? error : undefined),
+    });
     await expect(moveIncidents(request(numbers(4)), options(d3, { batchSize: 2, concurrency: 1 }))).rejects.toBe(error);
   });
 

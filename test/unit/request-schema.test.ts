@@ -99,9 +99,10 @@ describe('parseMoveRequest: D3’s CommandParams sample shape', () => {
   });
 
   it('applies the same splitting, trimming and de-duplication when Incident Numbers is a string', () => {
-    expect(
-      parseMoveRequest({ CommandParams: { 'Incident Numbers': ' B; A ,B  C', Site: ' Tier 2 ' } }),
-    ).toStrictEqual({ incidentNumbers: ['B', 'A', 'C'], site: 'Tier 2' });
+    expect(parseMoveRequest({ CommandParams: { 'Incident Numbers': ' B; A ,B  C', Site: ' Tier 2 ' } })).toStrictEqual({
+      incidentNumbers: ['B', 'A', 'C'],
+      site: 'Tier 2',
+    });
   });
 
   it('points at the caller’s own index inside CommandParams when an entry is invalid', () => {
@@ -312,7 +313,9 @@ describe('parseMoveRequest error text for a string of incident numbers', () => {
   });
 
   it('shortens a long bad entry to 20 characters and marks the cut', () => {
-    expect(() => parseMoveRequest({ incidentNumbers: 'x'.repeat(70), site: 's' })).toThrowError(`entry "${'x'.repeat(20)}…" must be at most 64`);
+    expect(() => parseMoveRequest({ incidentNumbers: 'x'.repeat(70), site: 's' })).toThrowError(
+      `entry "${'x'.repeat(20)}…" must be at most 64`,
+    );
   });
 });
 

@@ -6,7 +6,15 @@
 
 import { UnauthorizedError } from '../../errors.ts';
 import type { SchemeFactory, SignatureScheme, SignedRequest } from '../scheme.ts';
-import { afterPrefix, deliveryIdFrom, hexDigest, refuseSettings, requireHeaders, signedByAnyKey, utf8Keys } from './scheme-helpers.ts';
+import {
+  afterPrefix,
+  deliveryIdFrom,
+  hexDigest,
+  refuseSettings,
+  requireHeaders,
+  signedByAnyKey,
+  utf8Keys,
+} from './scheme-helpers.ts';
 
 const HEADER = 'X-Hub-Signature-256';
 

@@ -167,7 +167,9 @@ export function checkKeyList(scheme: SchemeName, keys: readonly string[]): void 
 
 /** ConfigurationError when a scheme that reads fixed headers is given settings meant for `token` or `hmac-sha256`. */
 export function refuseSettings(scheme: SchemeName, settings: SchemeSettings | undefined): void {
-  const given = Object.entries(settings ?? {}).filter(([, value]) => value !== undefined).map(([name]) => name);
+  const given = Object.entries(settings ?? {})
+    .filter(([, value]) => value !== undefined)
+    .map(([name]) => name);
   if (given.length > 0) {
     throw new ConfigurationError(
       `The ${scheme} scheme takes no ${given.join(', ')} setting; header, prefix and encoding apply to the token and hmac-sha256 schemes only.`,

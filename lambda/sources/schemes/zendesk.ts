@@ -33,7 +33,14 @@ const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?
 function isoSeconds(value: string): number | undefined {
   const match = ISO_8601.exec(value);
   if (match === null) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const utc = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
   // A day past the month's end rolls into the next month, which the month check sees.
   if (utc.getUTCMonth() !== month - 1 || hour > 23 || minute > 59 || second > 59) return undefined;

@@ -46,7 +46,8 @@ describe('IDEMPOTENCY_TABLE', () => {
 
 describe('IDEMPOTENCY_TTL_SECONDS', () => {
   it('accepts 6 hours to 30 days', () => {
-    const ttl = (value: string) => loadConfig({ ...REQUIRED, IDEMPOTENCY_TABLE: 't-1', IDEMPOTENCY_TTL_SECONDS: value }).idempotency?.ttlSeconds;
+    const ttl = (value: string) =>
+      loadConfig({ ...REQUIRED, IDEMPOTENCY_TABLE: 't-1', IDEMPOTENCY_TTL_SECONDS: value }).idempotency?.ttlSeconds;
     expect(ttl('21600')).toBe(21_600);
     expect(ttl('2592000')).toBe(2_592_000);
   });
@@ -61,7 +62,9 @@ describe('IDEMPOTENCY_TTL_SECONDS', () => {
 
   it('refuses what is not a whole number of seconds, or more than 30 days (milliseconds by mistake)', () => {
     for (const value of ['6h', '21600.5', '86400000']) {
-      expect(refusal({ IDEMPOTENCY_TTL_SECONDS: value })).toContain('IDEMPOTENCY_TTL_SECONDS must be a whole number of seconds from 21600 to 2592000');
+      expect(refusal({ IDEMPOTENCY_TTL_SECONDS: value })).toContain(
+        'IDEMPOTENCY_TTL_SECONDS must be a whole number of seconds from 21600 to 2592000',
+      );
     }
   });
 });

@@ -18,7 +18,14 @@ const middleware = respond({ logger });
 function request(callerKind: CallerKind, fields: Partial<AdapterRequest>) {
   const duplicate = vi.fn();
   const metrics = { duplicate, rejected: vi.fn(), flush: vi.fn() } as unknown as InvocationMetrics;
-  const req = { event: {}, response: undefined, error: undefined, internal: {}, context: { ...lambdaContext(), callerKind, metrics }, ...fields } as AdapterRequest;
+  const req = {
+    event: {},
+    response: undefined,
+    error: undefined,
+    internal: {},
+    context: { ...lambdaContext(), callerKind, metrics },
+    ...fields,
+  } as AdapterRequest;
   return { req, duplicate };
 }
 

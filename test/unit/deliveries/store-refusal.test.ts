@@ -27,8 +27,11 @@ import {
 } from '../../../lambda/errors.ts';
 import { problemResponse } from '../../../lambda/http-response.ts';
 
-const metadata = (httpStatusCode?: number) => ({ $metadata: httpStatusCode === undefined ? { attempts: 3 } : { httpStatusCode, attempts: 3 } });
-const wrapped = (cause: unknown) => new IdempotencyPersistenceLayerError('Failed to save in progress record to idempotency store', { cause });
+const metadata = (httpStatusCode?: number) => ({
+  $metadata: httpStatusCode === undefined ? { attempts: 3 } : { httpStatusCode, attempts: 3 },
+});
+const wrapped = (cause: unknown) =>
+  new IdempotencyPersistenceLayerError('Failed to save in progress record to idempotency store', { cause });
 const TABLE = 'prod-adapter-deliveries';
 
 describe('storeRefusal', () => {
@@ -46,14 +49,19 @@ describe('storeRefusal', () => {
   });
 
   it('answers a key reused for another request 422 IdempotencyKeyReusedError, which is not redelivered', () => {
-    const refusal = storeRefusal(new IdempotencyValidationError('Payload does not match stored record for this event key')) as AdapterError;
+    const refusal = storeRefusal(
+      new IdempotencyValidationError('Payload does not match stored record for this event key'),
+    ) as AdapterError;
     expect(refusal).toBeInstanceOf(IdempotencyKeyReusedError);
     expect(refusal.status).toBe(422);
     expect(shouldRedeliver(refusal)).toBe(false);
   });
 
   it('answers throttling, server errors, timeouts and an unreachable store 503 DeliveryStoreUnavailableError, naming no table', () => {
-    const network = Object.assign(new Error(`connect ECONNREFUSED 127.0.0.1:8000 (${TABLE})`), { code: 'ECONNREFUSED', ...metadata() });
+    const network = Object.assign(new Error(`connect ECONNREFUSED 127.0.0.1:8000 (${TABLE})`), {
+      code: 'ECONNREFUSED',
+      ...metadata(),
+    });
     const timeout = Object.assign(new Error('Connection timed out after 2000 ms'), { name: 'TimeoutError', ...metadata() });
     for (const cause of [
       new ProvisionedThroughputExceededException({ message: `Throughput exceeded for ${TABLE}`, ...metadata(400) }),

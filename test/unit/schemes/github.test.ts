@@ -30,7 +30,9 @@ describe('github scheme', () => {
   // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries#testing-the-webhook-payload-validation
   it("accepts GitHub's published example (secret, body and signature from its documentation)", () => {
     const headers = { 'x-hub-signature-256': 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' };
-    expect(() => scheme.verify({ body: Buffer.from('Hello, World!'), headers }, ["It's a Secret to Everybody"], NOW)).not.toThrow();
+    expect(() =>
+      scheme.verify({ body: Buffer.from('Hello, World!'), headers }, ["It's a Secret to Everybody"], NOW),
+    ).not.toThrow();
     expect(refusal(headers, ["It's a Secret to Everybody"], Buffer.from('Hello, World?')).message).toBe(NO_MATCH);
   });
 
@@ -59,7 +61,9 @@ describe('github scheme', () => {
   it('accepts a signature by either key while rotating, and refuses a third', () => {
     const [old, current, other] = [newKey(), newKey(), newKey()];
     expect(() => scheme.verify({ body: BODY, headers: { 'x-hub-signature-256': sign(old) } }, [old, current], NOW)).not.toThrow();
-    expect(() => scheme.verify({ body: BODY, headers: { 'x-hub-signature-256': sign(current) } }, [old, current], NOW)).not.toThrow();
+    expect(() =>
+      scheme.verify({ body: BODY, headers: { 'x-hub-signature-256': sign(current) } }, [old, current], NOW),
+    ).not.toThrow();
     expect(refusal({ 'x-hub-signature-256': sign(other) }, [old, current]).message).toBe(NO_MATCH);
   });
 
@@ -101,7 +105,9 @@ describe('github scheme', () => {
   });
 
   it('takes the delivery id from X-GitHub-Delivery, else Idempotency-Key', () => {
-    expect(scheme.deliveryId({ 'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958' })).toBe('72d3162e-cc78-11e3-81ab-4c9367dc0958');
+    expect(scheme.deliveryId({ 'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958' })).toBe(
+      '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+    );
     expect(scheme.deliveryId({ 'X-GitHub-Delivery': ' 72d3162e ', 'idempotency-key': 'other' })).toBe('72d3162e');
     expect(scheme.deliveryId({ 'idempotency-key': 'retry-1' })).toBe('retry-1');
     expect(scheme.deliveryId({})).toBeUndefined();

@@ -16,7 +16,12 @@ const NO_MATCH = 'No signature in x-signature matches the request body.';
 const newKey = () => randomBytes(32).toString('hex');
 const mac = (key: string, body: Buffer = BODY) => createHmac('sha256', key).update(body);
 
-function refusal(settings: SchemeSettings, headers: Record<string, string>, keys: readonly string[], body: Buffer = BODY): UnauthorizedError {
+function refusal(
+  settings: SchemeSettings,
+  headers: Record<string, string>,
+  keys: readonly string[],
+  body: Buffer = BODY,
+): UnauthorizedError {
   try {
     hmacSha256Scheme(settings).verify({ body, headers }, keys, NOW);
   } catch (error) {
@@ -35,8 +40,12 @@ describe('hmac-sha256 scheme', () => {
   //   printf '%s' "$BODY" | openssl dgst -sha256 -hmac 'generic-sender-secret' -binary | base64
   // (OpenSSL 3.0.19).
   it('accepts signatures made by openssl for a known secret and body, in hex and in base64', () => {
-    accepts(HEX, { 'x-signature': '009bab9a16e5103f0242259149c0300d01803a13efbeb3842c2f16ca6347e6ab' }, ['generic-sender-secret']);
-    accepts(PREFIXED, { 'x-signature': 'sha256=009bab9a16e5103f0242259149c0300d01803a13efbeb3842c2f16ca6347e6ab' }, ['generic-sender-secret']);
+    accepts(HEX, { 'x-signature': '009bab9a16e5103f0242259149c0300d01803a13efbeb3842c2f16ca6347e6ab' }, [
+      'generic-sender-secret',
+    ]);
+    accepts(PREFIXED, { 'x-signature': 'sha256=009bab9a16e5103f0242259149c0300d01803a13efbeb3842c2f16ca6347e6ab' }, [
+      'generic-sender-secret',
+    ]);
     accepts(BASE64, { 'x-signature': 'AJurmhblED8CQiWRScAwDQGAOhPvvrOELC8WymNH5qs=' }, ['generic-sender-secret']);
   });
 
@@ -70,7 +79,8 @@ describe('hmac-sha256 scheme', () => {
     expect(refusal(HEX, { 'x-hub-signature-256': 'sha256=00' }, [newKey()]).message).toBe('The x-signature header is required.');
   });
 
-  const MUST_PREFIXED = 'The x-signature header must be sha256= followed by the 64 hex digits of the HMAC-SHA256 of the request body.';
+  const MUST_PREFIXED =
+    'The x-signature header must be sha256= followed by the 64 hex digits of the HMAC-SHA256 of the request body.';
   const MUST_HEX = 'The x-signature header must be the 64 hex digits of the HMAC-SHA256 of the request body.';
   const MUST_BASE64 = 'The x-signature header must be the base64 (44 characters) of the HMAC-SHA256 of the request body.';
   it.each([

@@ -9,10 +9,12 @@ const scheme = jiraScheme();
 const NOW = Date.UTC(2026, 0, 1);
 const BODY = Buffer.from(JSON.stringify({ webhookEvent: 'jira:issue_updated', issue: { key: 'SOC-42' } }));
 const NO_MATCH = 'No signature in X-Hub-Signature matches the request body.';
-const MALFORMED = 'The X-Hub-Signature header must be sha256= followed by the 64 hex digits of the HMAC-SHA256 of the request body.';
+const MALFORMED =
+  'The X-Hub-Signature header must be sha256= followed by the 64 hex digits of the HMAC-SHA256 of the request body.';
 
 const newKey = () => randomBytes(24).toString('base64url');
-const sign = (key: string, body: Buffer = BODY, method = 'sha256') => `${method}=${createHmac(method, key).update(body).digest('hex')}`;
+const sign = (key: string, body: Buffer = BODY, method = 'sha256') =>
+  `${method}=${createHmac(method, key).update(body).digest('hex')}`;
 
 function refusal(headers: Record<string, string>, keys: readonly string[], body: Buffer = BODY): UnauthorizedError {
   try {
@@ -62,16 +64,21 @@ describe('jira scheme', () => {
   });
 
   it('refuses a request without X-Hub-Signature, saying Jira sends it once the webhook has a secret', () => {
-    expect(refusal({}, [newKey()]).message).toBe('The X-Hub-Signature header is required; Jira sends it once the webhook has a secret.');
-  });
-
-  it.each(['sha1', 'sha512', 'SHA384'])('refuses a signature made with %s, a WebSub method other than sha256, naming it', (method) => {
-    const key = newKey();
-    const presented = sign(key, BODY, method.toLowerCase()).replace(/^[a-z0-9]+/, method);
-    expect(refusal({ 'x-hub-signature': presented }, [key]).message).toBe(
-      `The X-Hub-Signature header is signed with ${method.toLowerCase()}; only sha256 is accepted.`,
+    expect(refusal({}, [newKey()]).message).toBe(
+      'The X-Hub-Signature header is required; Jira sends it once the webhook has a secret.',
     );
   });
+
+  it.each(['sha1', 'sha512', 'SHA384'])(
+    'refuses a signature made with %s, a WebSub method other than sha256, naming it',
+    (method) => {
+      const key = newKey();
+      const presented = sign(key, BODY, method.toLowerCase()).replace(/^[a-z0-9]+/, method);
+      expect(refusal({ 'x-hub-signature': presented }, [key]).message).toBe(
+        `The X-Hub-Signature header is signed with ${method.toLowerCase()}; only sha256 is accepted.`,
+      );
+    },
+  );
 
   it('accepts the method written in upper case, as the prefix is matched in any case', () => {
     const key = newKey();
@@ -107,7 +114,9 @@ describe('jira scheme', () => {
   it('refuses keys that can never verify', () => {
     expect(() => scheme.checkKeys([])).toThrowError(ConfigurationError);
     expect(() => scheme.checkKeys([''])).toThrowError(ConfigurationError);
-    expect(() => scheme.verify({ body: BODY, headers: { 'x-hub-signature': sign('k') } }, [''], NOW)).toThrowError(ConfigurationError);
+    expect(() => scheme.verify({ body: BODY, headers: { 'x-hub-signature': sign('k') } }, [''], NOW)).toThrowError(
+      ConfigurationError,
+    );
   });
 
   it('names its header and takes no settings', () => {

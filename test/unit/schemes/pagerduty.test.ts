@@ -70,8 +70,12 @@ describe('pagerduty scheme', () => {
 
   it('accepts a signature by either of our keys while we rotate, and refuses a third', () => {
     const [old, current, other] = [newKey(), newKey(), newKey()];
-    expect(() => scheme.verify({ body: BODY, headers: { 'x-pagerduty-signature': sign(old) } }, [old, current], NOW)).not.toThrow();
-    expect(() => scheme.verify({ body: BODY, headers: { 'x-pagerduty-signature': sign(current) } }, [old, current], NOW)).not.toThrow();
+    expect(() =>
+      scheme.verify({ body: BODY, headers: { 'x-pagerduty-signature': sign(old) } }, [old, current], NOW),
+    ).not.toThrow();
+    expect(() =>
+      scheme.verify({ body: BODY, headers: { 'x-pagerduty-signature': sign(current) } }, [old, current], NOW),
+    ).not.toThrow();
     expect(refusal({ 'x-pagerduty-signature': sign(other) }, [old, current]).message).toBe(NO_MATCH);
     expect(refusal({ 'x-pagerduty-signature': `${sign(other)},${sign(newKey())}` }, [old, current]).message).toBe(NO_MATCH);
   });
@@ -99,7 +103,9 @@ describe('pagerduty scheme', () => {
   });
 
   it('takes the delivery id from X-Webhook-Id, else Idempotency-Key', () => {
-    expect(scheme.deliveryId({ 'x-webhook-id': 'f5a5e1a3-6a1e-4d8d-9c4c-0f2d4a1c2b3e' })).toBe('f5a5e1a3-6a1e-4d8d-9c4c-0f2d4a1c2b3e');
+    expect(scheme.deliveryId({ 'x-webhook-id': 'f5a5e1a3-6a1e-4d8d-9c4c-0f2d4a1c2b3e' })).toBe(
+      'f5a5e1a3-6a1e-4d8d-9c4c-0f2d4a1c2b3e',
+    );
     expect(scheme.deliveryId({ 'X-Webhook-Id': 'a', 'idempotency-key': 'b' })).toBe('a');
     expect(scheme.deliveryId({ 'idempotency-key': 'b' })).toBe('b');
     expect(scheme.deliveryId({ 'x-webhook-subscription': 'PY1OL64' })).toBeUndefined();

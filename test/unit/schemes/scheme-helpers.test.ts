@@ -102,7 +102,8 @@ describe('digests', () => {
     const hex = 'ab'.repeat(32);
     expect(hexDigest(hex)?.toString('hex')).toBe(hex);
     expect(hexDigest(hex.toUpperCase())?.toString('hex')).toBe(hex);
-    for (const bad of [hex.slice(1), hex.slice(2), `${hex}00`, `${hex.slice(1)}g`, ` ${hex}`, '']) expect(hexDigest(bad)).toBeUndefined();
+    for (const bad of [hex.slice(1), hex.slice(2), `${hex}00`, `${hex.slice(1)}g`, ` ${hex}`, ''])
+      expect(hexDigest(bad)).toBeUndefined();
   });
 
   it('reads the base64 of 32 bytes in either alphabet, padded or not, and nothing else', () => {
@@ -111,7 +112,8 @@ describe('digests', () => {
       expect(base64Digest(text)?.equals(bytes)).toBe(true);
     }
     const short = bytes.subarray(1).toString('base64');
-    for (const bad of [short, `${bytes.toString('base64')}=`, bytes.toString('hex'), '']) expect(base64Digest(bad)).toBeUndefined();
+    for (const bad of [short, `${bytes.toString('base64')}=`, bytes.toString('hex'), ''])
+      expect(base64Digest(bad)).toBeUndefined();
   });
 });
 
@@ -161,7 +163,9 @@ describe('keys and settings', () => {
 
   it('refuses an empty key list or an empty key, saying which key but never what it holds', () => {
     expect(() => utf8Keys('github', [])).toThrowError(ConfigurationError);
-    expect(() => utf8Keys('github', ['s3cr3t-value', ''])).toThrowError('Key 2 of 2 in the signing secret of a github source is empty.');
+    expect(() => utf8Keys('github', ['s3cr3t-value', ''])).toThrowError(
+      'Key 2 of 2 in the signing secret of a github source is empty.',
+    );
   });
 
   it('refuses settings on a scheme that takes none, naming them', () => {
@@ -172,7 +176,8 @@ describe('keys and settings', () => {
 
   it('lower-cases a header setting and refuses what cannot be a header name', () => {
     expect(settingsHeader('token', ' X-Api-Key ')).toBe('x-api-key');
-    for (const bad of ['', 'x api', 'x:api', 'x\napi']) expect(() => settingsHeader('token', bad)).toThrowError(ConfigurationError);
+    for (const bad of ['', 'x api', 'x:api', 'x\napi'])
+      expect(() => settingsHeader('token', bad)).toThrowError(ConfigurationError);
   });
 });
 

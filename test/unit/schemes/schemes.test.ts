@@ -109,7 +109,9 @@ describe('token: properties over any token', () => {
         const body = Buffer.from('{}');
         expect(() => scheme.verify({ body, headers: { authorization: `Bearer ${token}` } }, [token], NOW)).not.toThrow();
         fc.pre(other !== token);
-        expect(() => scheme.verify({ body, headers: { authorization: `Bearer ${other}` } }, [token], NOW)).toThrowError(UnauthorizedError);
+        expect(() => scheme.verify({ body, headers: { authorization: `Bearer ${other}` } }, [token], NOW)).toThrowError(
+          UnauthorizedError,
+        );
       }),
       { numRuns: NUM_RUNS },
     );

@@ -72,12 +72,15 @@ describe('slack scheme', () => {
     expect(refusal(signed(other), [old, current]).message).toBe(NO_MATCH);
   });
 
-  it.each(['x-slack-signature', 'x-slack-request-timestamp'] as const)('refuses a request without %s, naming both headers', (name) => {
-    const key = newKey();
-    const headers: Record<string, string> = signed(key);
-    delete headers[name];
-    expect(refusal(headers, [key]).message).toBe('The X-Slack-Signature and X-Slack-Request-Timestamp headers are required.');
-  });
+  it.each(['x-slack-signature', 'x-slack-request-timestamp'] as const)(
+    'refuses a request without %s, naming both headers',
+    (name) => {
+      const key = newKey();
+      const headers: Record<string, string> = signed(key);
+      delete headers[name];
+      expect(refusal(headers, [key]).message).toBe('The X-Slack-Signature and X-Slack-Request-Timestamp headers are required.');
+    },
+  );
 
   it.each([
     ['without the v0= prefix', (s: string) => s.slice(3)],
@@ -117,17 +120,23 @@ describe('slack scheme', () => {
     );
   });
 
-  it.each(['yesterday', '1767268800.5', '-5', '2026-01-01T12:00:00Z'])('refuses a timestamp %s that is not whole Unix seconds', (ts) => {
-    const key = newKey();
-    expect(refusal(signed(key, { ts }), [key]).message).toBe(
-      'The X-Slack-Request-Timestamp header must be the Unix time in whole seconds, such as 1767225600.',
-    );
-  });
+  it.each(['yesterday', '1767268800.5', '-5', '2026-01-01T12:00:00Z'])(
+    'refuses a timestamp %s that is not whole Unix seconds',
+    (ts) => {
+      const key = newKey();
+      expect(refusal(signed(key, { ts }), [key]).message).toBe(
+        'The X-Slack-Request-Timestamp header must be the Unix time in whole seconds, such as 1767225600.',
+      );
+    },
+  );
 
   it('finds the headers whatever the case of their names', () => {
     const key = newKey();
     const headers = signed(key);
-    const mixed = { 'X-Slack-Signature': headers['x-slack-signature'], 'X-SLACK-REQUEST-TIMESTAMP': headers['x-slack-request-timestamp'] };
+    const mixed = {
+      'X-Slack-Signature': headers['x-slack-signature'],
+      'X-SLACK-REQUEST-TIMESTAMP': headers['x-slack-request-timestamp'],
+    };
     expect(() => scheme.verify({ body: BODY, headers: mixed }, [key], NOW)).not.toThrow();
   });
 

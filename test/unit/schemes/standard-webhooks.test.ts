@@ -79,8 +79,13 @@ describe('standard-webhooks scheme: verify', () => {
     const header = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(NOW / 1000) };
     // The library signs strings only, so this signature is built from the spec's definition directly.
     const secret = Buffer.from(key.slice('whsec_'.length), 'base64');
-    const signature = createHmac('sha256', secret).update(`msg_1.${NOW / 1000}.`).update(body).digest('base64');
-    expect(() => scheme.verify({ body, headers: { ...header, 'webhook-signature': `v1,${signature}` } }, [key], NOW)).not.toThrow();
+    const signature = createHmac('sha256', secret)
+      .update(`msg_1.${NOW / 1000}.`)
+      .update(body)
+      .digest('base64');
+    expect(() =>
+      scheme.verify({ body, headers: { ...header, 'webhook-signature': `v1,${signature}` } }, [key], NOW),
+    ).not.toThrow();
   });
 
   it('accepts headers in any case when a caller sends them capitalised', () => {
@@ -110,12 +115,15 @@ describe('standard-webhooks scheme: verify', () => {
     expect(refusal(signed(newKey()), [newKey()]).message).toBe(NO_MATCH);
   });
 
-  it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const)('refuses the body when the %s header is missing', (header) => {
-    const key = newKey();
-    const headers: Record<string, string> = signed(key);
-    delete headers[header];
-    expect(refusal(headers, [key]).message).toBe(MISSING);
-  });
+  it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const)(
+    'refuses the body when the %s header is missing',
+    (header) => {
+      const key = newKey();
+      const headers: Record<string, string> = signed(key);
+      delete headers[header];
+      expect(refusal(headers, [key]).message).toBe(MISSING);
+    },
+  );
 
   it('refuses the body when no signature headers are sent at all', () => {
     expect(refusal({ 'content-type': 'application/json' }, [newKey()]).message).toBe(MISSING);
@@ -142,12 +150,15 @@ describe('standard-webhooks scheme: verify', () => {
     expect(() => verify(signed(key, BODY, { at: NOW + 240_000 }), [key])).not.toThrow();
   });
 
-  it.each(['yesterday', '1767225600.5', '-5'])('refuses a timestamp %s that is not whole Unix seconds, with an example', (value) => {
-    const key = newKey();
-    expect(refusal({ ...signed(key), 'webhook-timestamp': value }, [key]).message).toBe(
-      'The webhook-timestamp header must be the Unix time in whole seconds, such as 1767225600.',
-    );
-  });
+  it.each(['yesterday', '1767225600.5', '-5'])(
+    'refuses a timestamp %s that is not whole Unix seconds, with an example',
+    (value) => {
+      const key = newKey();
+      expect(refusal({ ...signed(key), 'webhook-timestamp': value }, [key]).message).toBe(
+        'The webhook-timestamp header must be the Unix time in whole seconds, such as 1767225600.',
+      );
+    },
+  );
 
   it('says a timestamp looks like milliseconds when the signature was made over one', () => {
     const key = newKey();
@@ -191,12 +202,17 @@ describe('standard-webhooks scheme: verify', () => {
     const key = newKey();
     const headers = signed(key);
     const stale = signed(newKey())['webhook-signature'];
-    expect(() => verify({ ...headers, 'webhook-signature': `${stale} v1a,ignoredAsymmetric ${headers['webhook-signature']}` }, [key])).not.toThrow();
+    expect(() =>
+      verify({ ...headers, 'webhook-signature': `${stale} v1a,ignoredAsymmetric ${headers['webhook-signature']}` }, [key]),
+    ).not.toThrow();
   });
 
   it('refuses the header when none of several signatures is valid', () => {
     const key = newKey();
-    const headers = { ...signed(key), 'webhook-signature': `${signed(newKey())['webhook-signature']} ${signed(newKey())['webhook-signature']}` };
+    const headers = {
+      ...signed(key),
+      'webhook-signature': `${signed(newKey())['webhook-signature']} ${signed(newKey())['webhook-signature']}`,
+    };
     expect(refusal(headers, [key]).message).toBe(NO_MATCH);
   });
 
@@ -242,7 +258,9 @@ describe('standard-webhooks scheme: our own keys', () => {
   ])('refuses %s with ConfigurationError rather than 401 for every caller', (_what, keys) => {
     const error = configurationError(keys);
     expect(error.status).toBe(500);
-    expect(() => scheme.verify({ body: Buffer.from(BODY), headers: signed(newKey()) }, keys, NOW)).toThrowError(ConfigurationError);
+    expect(() => scheme.verify({ body: Buffer.from(BODY), headers: signed(newKey()) }, keys, NOW)).toThrowError(
+      ConfigurationError,
+    );
   });
 
   it('accepts a key of exactly 16 bytes', () => {

@@ -61,7 +61,9 @@ describe('token scheme, default header (Authorization: Bearer <token>)', () => {
   });
 
   it('refuses a request without Authorization, saying what to send', () => {
-    expect(refusal({}, {}, [newToken()]).message).toBe('The Authorization header is required; send Authorization: Bearer <token>.');
+    expect(refusal({}, {}, [newToken()]).message).toBe(
+      'The Authorization header is required; send Authorization: Bearer <token>.',
+    );
   });
 
   it.each([
@@ -71,7 +73,9 @@ describe('token scheme, default header (Authorization: Bearer <token>)', () => {
     ['the scheme glued to the token', (t: string) => `Bearer${t}`],
   ])('refuses %s as malformed', (_what, value) => {
     const token = newToken();
-    expect(refusal({}, { authorization: value(token) }, [token]).message).toBe('The Authorization header must be Bearer <token>.');
+    expect(refusal({}, { authorization: value(token) }, [token]).message).toBe(
+      'The Authorization header must be Bearer <token>.',
+    );
   });
 
   it('finds the header whatever the case of its name', () => {
@@ -130,7 +134,9 @@ describe('token scheme, keys, settings and delivery id', () => {
     ['a token with a newline', ['line\nbreak']],
   ])('refuses %s with ConfigurationError, before and while verifying', (_what, keys) => {
     expect(() => tokenScheme().checkKeys(keys)).toThrowError(ConfigurationError);
-    expect(() => tokenScheme().verify({ body: BODY, headers: { authorization: 'Bearer x' } }, keys, NOW)).toThrowError(ConfigurationError);
+    expect(() => tokenScheme().verify({ body: BODY, headers: { authorization: 'Bearer x' } }, keys, NOW)).toThrowError(
+      ConfigurationError,
+    );
   });
 
   it.each([
@@ -143,7 +149,9 @@ describe('token scheme, keys, settings and delivery id', () => {
   });
 
   it('takes the delivery id from Idempotency-Key only', () => {
-    expect(tokenScheme().deliveryId({ 'idempotency-key': '908a6d9e-45fd-46c8-97e6-c4f350f219dd' })).toBe('908a6d9e-45fd-46c8-97e6-c4f350f219dd');
+    expect(tokenScheme().deliveryId({ 'idempotency-key': '908a6d9e-45fd-46c8-97e6-c4f350f219dd' })).toBe(
+      '908a6d9e-45fd-46c8-97e6-c4f350f219dd',
+    );
     expect(tokenScheme().deliveryId({ 'x-gitlab-event-uuid': 'abc' })).toBeUndefined();
   });
 });

@@ -9,7 +9,8 @@ const scheme = zendeskScheme();
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 const BODY = Buffer.from('{"type":"zen:event-type:ticket.priority_changed","detail":{"id":"35436","priority":"URGENT"}}');
-const NO_MATCH = 'No signature in X-Zendesk-Webhook-Signature matches the request body and X-Zendesk-Webhook-Signature-Timestamp.';
+const NO_MATCH =
+  'No signature in X-Zendesk-Webhook-Signature matches the request body and X-Zendesk-Webhook-Signature-Timestamp.';
 const BAD_TIME = 'The X-Zendesk-Webhook-Signature-Timestamp header must be an ISO 8601 UTC time such as 2021-03-25T05:09:27Z.';
 
 const newKey = () => randomBytes(32).toString('base64url');
@@ -51,18 +52,27 @@ const ZD_NOW = Date.parse(ZD_TIMESTAMP) + 30_000;
 
 describe('zendesk scheme', () => {
   it("accepts Zendesk's example secret, body and timestamp signed as the current page says (timestamp, then body)", () => {
-    const headers = { 'x-zendesk-webhook-signature': ZD_SIGNATURE_TIMESTAMP_THEN_BODY, 'x-zendesk-webhook-signature-timestamp': ZD_TIMESTAMP };
+    const headers = {
+      'x-zendesk-webhook-signature': ZD_SIGNATURE_TIMESTAMP_THEN_BODY,
+      'x-zendesk-webhook-signature-timestamp': ZD_TIMESTAMP,
+    };
     expect(() => scheme.verify({ body: Buffer.from(ZD_BODY), headers }, [ZD_SECRET], ZD_NOW)).not.toThrow();
   });
 
   it("refuses the old page's signature, made over the body and then the timestamp", () => {
-    const headers = { 'x-zendesk-webhook-signature': ZD_SIGNATURE_BODY_THEN_TIMESTAMP, 'x-zendesk-webhook-signature-timestamp': ZD_TIMESTAMP };
+    const headers = {
+      'x-zendesk-webhook-signature': ZD_SIGNATURE_BODY_THEN_TIMESTAMP,
+      'x-zendesk-webhook-signature-timestamp': ZD_TIMESTAMP,
+    };
     expect(refusal(headers, [ZD_SECRET], Buffer.from(ZD_BODY), ZD_NOW).message).toBe(NO_MATCH);
   });
 
   it('uses the secret as text, not as the base64 it resembles', () => {
     const decoded = Buffer.from(ZD_SECRET, 'base64').toString('latin1');
-    const headers = { 'x-zendesk-webhook-signature': ZD_SIGNATURE_TIMESTAMP_THEN_BODY, 'x-zendesk-webhook-signature-timestamp': ZD_TIMESTAMP };
+    const headers = {
+      'x-zendesk-webhook-signature': ZD_SIGNATURE_TIMESTAMP_THEN_BODY,
+      'x-zendesk-webhook-signature-timestamp': ZD_TIMESTAMP,
+    };
     expect(refusal(headers, [decoded], Buffer.from(ZD_BODY), ZD_NOW).message).toBe(NO_MATCH);
   });
 
@@ -73,7 +83,9 @@ describe('zendesk scheme', () => {
 
   it('accepts an empty body (Zendesk signs only the timestamp then)', () => {
     const key = newKey();
-    expect(() => scheme.verify({ body: Buffer.alloc(0), headers: signed(key, { body: Buffer.alloc(0) }) }, [key], NOW)).not.toThrow();
+    expect(() =>
+      scheme.verify({ body: Buffer.alloc(0), headers: signed(key, { body: Buffer.alloc(0) }) }, [key], NOW),
+    ).not.toThrow();
   });
 
   it('refuses the body when one byte changed after signing', () => {
@@ -168,9 +180,12 @@ describe('zendesk scheme', () => {
   it('takes the delivery id from X-Zendesk-Webhook-Invocation-Id, else Idempotency-Key', () => {
     // Header values as in Zendesk's "Anatomy of a webhook request":
     // https://developer.zendesk.com/documentation/webhooks/anatomy-of-a-webhook-request/
-    expect(scheme.deliveryId({ 'x-zendesk-webhook-invocation-id': '8350205582', 'x-zendesk-webhook-id': '01F1KRFQ6BG29CNWFR60NK5FNY' })).toBe(
-      '8350205582',
-    );
+    expect(
+      scheme.deliveryId({
+        'x-zendesk-webhook-invocation-id': '8350205582',
+        'x-zendesk-webhook-id': '01F1KRFQ6BG29CNWFR60NK5FNY',
+      }),
+    ).toBe('8350205582');
     expect(scheme.deliveryId({ 'idempotency-key': 'zd-1' })).toBe('zd-1');
     expect(scheme.deliveryId({ 'x-zendesk-webhook-id': '01F1KRFQ6BG29CNWFR60NK5FNY' })).toBeUndefined();
   });

@@ -50,7 +50,11 @@ describe('parseKeys', () => {
 describe('SourceAuthenticator', () => {
   const key = newKey();
   const problems: string[] = [];
-  const sources = readSources(JSON.stringify({ ops: { scheme: 'standard-webhooks', secretId: 'ops/key' } }), 'default/key', problems);
+  const sources = readSources(
+    JSON.stringify({ ops: { scheme: 'standard-webhooks', secretId: 'ops/key' } }),
+    'default/key',
+    problems,
+  );
   const reads: string[] = [];
   const secrets: SecretSource = {
     get: async (id) => {

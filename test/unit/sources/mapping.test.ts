@@ -45,7 +45,9 @@ describe('readDelivery', () => {
     const other = { ...escalated, changelog: { items: [{ field: 'assignee', toString: 'Bob' }] } };
     expect(readDelivery(jira, other)).toEqual({
       kind: 'ignored',
-      reason: expect.stringContaining("The source \"jira\" ignores this delivery: its condition `changelog.items[?field=='status']"),
+      reason: expect.stringContaining(
+        'The source "jira" ignores this delivery: its condition `changelog.items[?field==\'status\']',
+      ),
     });
   });
 
@@ -75,7 +77,8 @@ describe('readDelivery', () => {
     expect(error.errors).toEqual([
       {
         path: '/incidentNumbers',
-        message: 'is required, and the mapping found nothing in this delivery: the source "jira" maps it from `issue.fields.customfield_10042`',
+        message:
+          'is required, and the mapping found nothing in this delivery: the source "jira" maps it from `issue.fields.customfield_10042`',
       },
     ]);
     expect(error.message).toContain('issue.fields.customfield_10042');
@@ -84,7 +87,10 @@ describe('readDelivery', () => {
   it('names the wrong type the mapping gave', () => {
     const error = rejection(() => readDelivery(jira, { ...escalated, user: { displayName: { first: 'Ann' } } }));
     expect(error.errors).toEqual([
-      { path: '/username', message: 'must be a string, and the mapping gave an object: the source "jira" maps it from `user.displayName`' },
+      {
+        path: '/username',
+        message: 'must be a string, and the mapping gave an object: the source "jira" maps it from `user.displayName`',
+      },
     ]);
   });
 
@@ -102,9 +108,19 @@ describe('readDelivery', () => {
 
 describe('explainMapped', () => {
   it('adds the source and the expression to the request rules’ errors on a mapped field', () => {
-    const source: Source = { name: 'ci', scheme: 'token', secretId: 's', settings: {}, mode: 'sync', map: { incidentNumbers: 'issue.key', site: 'site' } };
+    const source: Source = {
+      name: 'ci',
+      scheme: 'token',
+      secretId: 's',
+      settings: {},
+      mode: 'sync',
+      map: { incidentNumbers: 'issue.key', site: 'site' },
+    };
     const mapped = readDelivery(source, { issue: { key: 'SEC-1' }, site: '   ' });
-    const error = explainMapped(rejection(() => parseMoveRequest((mapped as { body: unknown }).body)), source);
+    const error = explainMapped(
+      rejection(() => parseMoveRequest((mapped as { body: unknown }).body)),
+      source,
+    );
     expect(error.errors).toEqual([{ path: '/site', message: 'must not be empty (mapped by the source "ci" from `site`)' }]);
   });
 });

@@ -52,7 +52,9 @@ describe('readSources', () => {
       m: { scheme: 'token', secretId: 's', mode: 'later' },
     });
     expect(problems).toEqual([
-      expect.stringMatching(/^SOURCES\.jira\.scheme must be one of standard-webhooks, github, jira, pagerduty, slack, zendesk, token, hmac-sha256$/),
+      expect.stringMatching(
+        /^SOURCES\.jira\.scheme must be one of standard-webhooks, github, jira, pagerduty, slack, zendesk, token, hmac-sha256$/,
+      ),
       'SOURCES.pd.secretId is required',
       'SOURCES.hooks.header is required for the hmac-sha256 scheme',
       'SOURCES.gh.header and .prefix apply only to the token and hmac-sha256 schemes',
