@@ -62,7 +62,12 @@ export function hexDigest(text: string): Buffer | undefined {
 
 /** A base64 HMAC-SHA256 (standard or URL alphabet, padded or not) as bytes; undefined when it is not one. */
 export function base64Digest(text: string): Buffer | undefined {
-  return BASE64_DIGEST.test(text) ? Buffer.from(text, 'base64') : undefined;
+  if (!BASE64_DIGEST.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  // Only the canonical spelling: the last character's unused bits must be 0,
+  // so no two different signature texts stand for the same bytes.
+  const again = bytes.toString(/[-_]/.test(text) ? 'base64url' : 'base64');
+  return again.replace(/=+$/, '') === text.replace(/=+$/, '') ? bytes : undefined;
 }
 
 /** A header's value, trimmed; undefined when absent or blank. Names are matched in any case. */

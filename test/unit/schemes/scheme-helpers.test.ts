@@ -210,3 +210,13 @@ describe('deliveryIdFrom', () => {
     }
   });
 });
+
+describe('base64Digest: only the canonical spelling', () => {
+  it('refuses a spelling whose last character differs only in unused bits, which decodes to the same bytes', () => {
+    const canonical = 'wZ0X5UMFKdyVp7b9HRVXI5J1Kj50oT6K06R7WJFYku0=';
+    const sloppy = 'wZ0X5UMFKdyVp7b9HRVXI5J1Kj50oT6K06R7WJFYku1=';
+    expect(Buffer.from(sloppy, 'base64').equals(Buffer.from(canonical, 'base64'))).toBe(true);
+    expect(base64Digest(canonical)).toBeDefined();
+    expect(base64Digest(sloppy)).toBeUndefined();
+  });
+});
