@@ -27,7 +27,10 @@ const HELPERS = /node_modules\/(@aws-lambda-powertools\/commons|@aws\/lambda-inv
 /** The parts of a warm invocation, by original source path (first match wins). */
 const PARTS: [string, RegExp][] = [
   ['Middy chain (and handler.ts)', /node_modules\/@middy\/|lambda\/handler\.ts/],
-  ['signature: the source scheme', /lambda\/sources\/|lambda\/middleware\/source-signature\.ts|node_modules\/(standardwebhooks|fast-sha256|@stablelib)\//],
+  [
+    'signature: the source scheme',
+    /lambda\/sources\/|lambda\/middleware\/source-signature\.ts|node_modules\/(standardwebhooks|fast-sha256|@stablelib)\//,
+  ],
   ['validation: zod', /node_modules\/zod\/|lambda\/request-schema\.ts/],
   ['logging: Powertools Logger', /node_modules\/@aws-lambda-powertools\/logger\//],
   ['EMF metrics: Powertools Metrics', /node_modules\/@aws-lambda-powertools\/metrics\/|lambda\/telemetry\.ts/],
