@@ -177,7 +177,8 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
       }
     },
     once(key, wanted, context, carryOut) {
-      if (key === undefined) return deliveries.once(undefined, context, carryOut);
+      // No table, no record: the key would name nothing an operator can look up.
+      if (key === undefined || !config.idempotency) return deliveries.once(undefined, context, carryOut);
       deps.logger.appendKeys({ deliveryKey: key });
       // The payload hash covers the request as validated (and mapped), not
       // the bytes sent: a redelivery that differs only in form is the same.
