@@ -10,40 +10,13 @@
 // can see why. Jira signs no timestamp; `X-Atlassian-Webhook-Identifier` is
 // the same across retries, so it is what deduplicates.
 
-import { UnauthorizedError } from '../../errors.ts';
 import type { SchemeFactory, SignatureScheme, SignedRequest } from '../scheme.ts';
-import {
-  afterPrefix,
-  deliveryIdFrom,
-  hexDigest,
-  refuseSettings,
-  requireHeaders,
-  signedByAnyKey,
-  utf8Keys,
-} from './scheme-helpers.ts';
+import { checkHubSignature, deliveryIdFrom, refuseSettings, utf8Keys } from './scheme-helpers.ts';
 
 const HEADER = 'X-Hub-Signature';
 
 function verify(request: SignedRequest, keys: readonly string[]): void {
-  const secrets = utf8Keys('jira', keys);
-  const [signature] = requireHeaders(
-    request,
-    ['x-hub-signature'],
-    `The ${HEADER} header is required; Jira sends it once the webhook has a secret.`,
-  );
-  const method = /^([A-Za-z0-9-]{1,16})=/.exec(signature)?.[1];
-  if (method !== undefined && method.toLowerCase() !== 'sha256') {
-    throw new UnauthorizedError(`The ${HEADER} header is signed with ${method.toLowerCase()}; only sha256 is accepted.`);
-  }
-  const digest = hexDigest(afterPrefix(signature, 'sha256=') ?? '');
-  if (digest === undefined) {
-    throw new UnauthorizedError(
-      `The ${HEADER} header must be sha256= followed by the 64 hex digits of the HMAC-SHA256 of the request body.`,
-    );
-  }
-  if (!signedByAnyKey(secrets, [request.body], [digest])) {
-    throw new UnauthorizedError(`No signature in ${HEADER} matches the request body.`);
-  }
+  checkHubSignature(request, utf8Keys('jira', keys), HEADER, 'Jira', true);
 }
 
 const scheme: SignatureScheme = {

@@ -211,3 +211,36 @@ export function deliveryIdFrom(headers: Readonly<Record<string, string>>, ownHea
   // Cut by code points, so that a cut never leaves half a surrogate pair.
   return Array.from(value).slice(0, DELIVERY_ID_MAX_LENGTH).join('');
 }
+
+/**
+ * The WebSub-style check GitHub and Jira share: `header` holds `sha256=` and
+ * the hex HMAC-SHA256 of the body, made with one of `secrets`. With
+ * `namesMethod`, a header signed with another method (WebSub allows sha1,
+ * sha384, sha512) is refused naming it; otherwise it is simply malformed.
+ */
+export function checkHubSignature(
+  request: SignedRequest,
+  secrets: readonly Buffer[],
+  header: string,
+  sender: string,
+  namesMethod = false,
+): void {
+  const [signature] = requireHeaders(
+    request,
+    [header.toLowerCase()],
+    `The ${header} header is required; ${sender} sends it once the webhook has a secret.`,
+  );
+  const method = /^([A-Za-z0-9-]{1,16})=/.exec(signature)?.[1];
+  if (namesMethod && method !== undefined && method.toLowerCase() !== 'sha256') {
+    throw new UnauthorizedError(`The ${header} header is signed with ${method.toLowerCase()}; only sha256 is accepted.`);
+  }
+  const digest = hexDigest(afterPrefix(signature, 'sha256=') ?? '');
+  if (digest === undefined) {
+    throw new UnauthorizedError(
+      `The ${header} header must be sha256= followed by the 64 hex digits of the HMAC-SHA256 of the request body.`,
+    );
+  }
+  if (!signedByAnyKey(secrets, [request.body], [digest])) {
+    throw new UnauthorizedError(`No signature in ${header} matches the request body.`);
+  }
+}
