@@ -199,23 +199,25 @@ describe('npm start with the embedded simulator', () => {
   });
 });
 
-describe('npm start refuses a configuration it cannot serve', () => {
-  /** Runs `npm start`'s program to its exit; one that serves instead is stopped after 10 s, and the test fails. */
-  const start = (env: Record<string, string>) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['dev/server.ts'], {
-        env: { ...process.env, PORT: '0', ...UNSET, ...env },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const timer = setTimeout(() => child.kill('SIGTERM'), 10_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
+/** Runs `npm start`'s program to its exit; one that serves instead is stopped after 10 s, and the test fails. */
+const startToExit = (env: Record<string, string>) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['dev/server.ts'], {
+      env: { ...process.env, PORT: '0', ...UNSET, ...env },
     });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGTERM'), 10_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+
+describe('npm start refuses a configuration it cannot serve', () => {
+  const start = startToExit;
 
   /** Exit status 1 and only `npm start: ...` lines, no stack trace, nothing served. */
   function expectRefused(run: { code: number | null; stdout: string; stderr: string }, ...reasons: RegExp[]) {
@@ -691,21 +693,7 @@ describe('npm start with named sources (SOURCES, SOURCE_SECRETS)', () => {
 });
 
 describe('npm start refuses named sources it cannot serve', () => {
-  const start = (env: Record<string, string>) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['dev/server.ts'], {
-        env: { ...process.env, PORT: '0', ...UNSET, ...env },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const timer = setTimeout(() => child.kill('SIGTERM'), 10_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  const start = startToExit;
   const refused = (run: { code: number | null; stdout: string; stderr: string }) => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
