@@ -1,0 +1,36 @@
+// One accepted delivery as it travels from the HTTP intake to the worker: the
+// body of one SQS message, JSON. The intake writes it once the delivery is
+// verified, mapped and validated; the worker trusts nothing in it but checks
+// its shape, so a message that is not one of ours is a poison message (handed
+// back until the queue's dead-letter queue keeps it), never a crash.
+
+import * as z from 'zod';
+
+/** Bumped when the shape changes, so a worker reads what an older intake queued or says why not. */
+export const QUEUED_DELIVERY_VERSION = 1;
+
+export const QueuedDeliverySchema = z.object({
+  v: z.literal(QUEUED_DELIVERY_VERSION),
+  /** The delivery key (`<source>:<id>`), or `<source>:request:<requestId>` when the sender gave no id. */
+  deliveryId: z.string().min(1).max(600),
+  /** The source's name (`default` for POST /incidents/site). */
+  source: z.string().min(1).max(64),
+  /** The validated request, as the synchronous path would have carried it out. */
+  request: z.object({
+    incidentNumbers: z.array(z.string().min(1).max(64)).min(1).max(10_000),
+    site: z.string().min(1).max(256),
+    username: z.optional(z.string().min(1).max(256)),
+  }),
+  /**
+   * When the sender says it happened, epoch ms: its signed timestamp (Standard
+   * Webhooks, Slack, Zendesk), else the intake time. Of two deliveries moving
+   * one incident, the later wins.
+   */
+  occurredAt: z.number().int().nonnegative(),
+  /** When the intake accepted it, epoch ms: breaks ties of `occurredAt`. */
+  acceptedAt: z.number().int().nonnegative(),
+  /** The intake invocation's request id, the one its 202 carried. */
+  requestId: z.string().min(1).max(200),
+});
+
+export type QueuedDelivery = z.infer<typeof QueuedDeliverySchema>;
