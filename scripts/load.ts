@@ -47,6 +47,9 @@ import { Webhook } from 'standardwebhooks';
 import { readDedup } from '../dev/command-line.ts';
 import { startLocalAdapter } from '../dev/server.ts';
 import { REPLAYED_HEADER } from '../lambda/http-response.ts';
+import { progressLine } from './shared/progress-line.ts';
+import { settingsReader } from './shared/settings.ts';
+import { shuffled } from './shared/shuffled.ts';
 
 /** Share of D3 calls faulted below which a run proves too little. */
 const MIN_FAULT_SHARE = 0.1;
@@ -81,25 +84,13 @@ type Env = Record<string, string | undefined>;
 
 /** The run's settings from its environment, or every problem with them, each saying how to write it. */
 export function readLoadSettings(env: Env): { settings: LoadSettings; problems: string[] } {
-  const problems: string[] = [];
-  const number = (name: string, fallback: number, min: number, max: number, whole: boolean, example: string): number => {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min || value > max || (whole && !Number.isInteger(value))) {
-      problems.push(
-        `${name} must be ${whole ? 'a whole number' : 'a number'} from ${min} to ${max} (got "${raw.slice(0, 20)}"), e.g. ${name}=${example} npm run load.`,
-      );
-      return fallback;
-    }
-    return value;
-  };
-  const deliveries = number('LOAD_REQUESTS', 5_000, 1, 1_000_000, true, '5000');
-  const concurrency = number('LOAD_CONCURRENCY', 64, 1, 1_024, true, '64');
+  const { number, problems } = settingsReader(env, 'npm run load');
+  const deliveries = number('LOAD_REQUESTS', 5_000, { min: 1, max: 1_000_000, whole: true, example: '5000' });
+  const concurrency = number('LOAD_CONCURRENCY', 64, { min: 1, max: 1_024, whole: true, example: '64' });
   // A rate of 1 would fault every attempt of every batch: nothing to account for.
-  const faultRate = number('LOAD_FAULT_RATE', 0.15, 0, 0.9, false, '0.15');
+  const faultRate = number('LOAD_FAULT_RATE', 0.15, { min: 0, max: 0.9, whole: false, example: '0.15' });
   // At least one delivery must be a first copy.
-  const duplicateShare = number('LOAD_DUPLICATES', 0.2, 0, 0.9, false, '0.2');
+  const duplicateShare = number('LOAD_DUPLICATES', 0.2, { min: 0, max: 0.9, whole: false, example: '0.2' });
   if (duplicateShare > 0 && concurrency < 2) {
     problems.push(
       'LOAD_CONCURRENCY must be at least 2 when LOAD_DUPLICATES is above 0: a copy sent at the same moment as its first copy needs a second slot.',
@@ -108,39 +99,6 @@ export function readLoadSettings(env: Env): { settings: LoadSettings; problems: 
   const dedup = readDedup(env);
   if (dedup.problem) problems.push(dedup.problem.replace('npm start', 'npm run load'));
   return { settings: { deliveries, concurrency, faultRate, duplicateShare, dedup: dedup.on }, problems };
-}
-
-export interface Progress {
-  /** Replaces the line shown. */
-  show(line: string): void;
-  /** Removes it, so what is printed next starts on a clean line. */
-  clear(): void;
-}
-
-/**
- * One line rewritten in place on a terminal; nothing at all on anything else,
- * where every rewrite would be a line of its own in a log. Cut to the
- * terminal's width: a wrapped line can no longer be rewritten in place.
- */
-export function progressLine(
-  stream: Pick<NodeJS.WriteStream, 'isTTY' | 'columns' | 'write' | 'cursorTo' | 'clearLine'>,
-): Progress {
-  if (!stream.isTTY) return { show: () => undefined, clear: () => undefined };
-  let shown = false;
-  return {
-    show(line) {
-      stream.cursorTo(0);
-      stream.write(line.slice(0, Math.max(1, (stream.columns || 80) - 1)));
-      stream.clearLine(1);
-      shown = true;
-    },
-    clear() {
-      if (!shown) return;
-      stream.cursorTo(0);
-      stream.clearLine(0);
-      shown = false;
-    },
-  };
 }
 
 /** One delivery: the same id and bytes however often it is sent. */
@@ -551,16 +509,6 @@ async function main(): Promise<number> {
       `${lost} incidents lost, ${duplicateCalls} duplicate D3 calls, p99 ${Math.round(p99)} ms`,
   );
   return lost > 0 || duplicateCalls > 0 || problems.length > 0 ? 1 : 0;
-}
-
-/** 0 … n-1 in a random order. */
-function shuffled(n: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
 }
 
 if (import.meta.main) process.exitCode = await main();

@@ -11,7 +11,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { progressLine, readLoadSettings } from '../../scripts/load.ts';
+import { readLoadSettings } from '../../scripts/load.ts';
+import { progressLine } from '../../scripts/shared/progress-line.ts';
 import { runScript } from '../support/run-script.ts';
 
 const run = promisify(execFile);
