@@ -37,11 +37,12 @@ export function stormChartSpec(timeline: StormTimeline): TopLevelSpec {
   // Each second is a bar from its start to the next's, so bars tile the time axis as the queue's line does.
   const perSecond = (counts: readonly number[]) => counts.map((count, second) => ({ second, end: second + 1, count }));
   const seconds = Math.max(timeline.offeredPerSecond.length, timeline.d3PerSecond.length, ...timeline.depth.map((s) => s.t));
-  const x = { field: 'second', type: 'quantitative', scale: { domain: [0, Math.ceil(seconds)] }, axis: TIME } as const;
+  // A tenth more than the run, so the last moment's label fits.
+  const x = { field: 'second', type: 'quantitative', scale: { domain: [0, Math.ceil(seconds * 1.1)] }, axis: TIME } as const;
   const x2 = { field: 'end' } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: timeline.title,
+    title: { text: timeline.title, anchor: 'start', offset: 16 },
     config: { view: { stroke: null }, font: 'sans-serif' },
     vconcat: [
       {
@@ -92,7 +93,14 @@ export function stormChartSpec(timeline: StormTimeline): TopLevelSpec {
             mark: { type: 'line', interpolate: 'step-after' },
             encoding: {
               x,
-              y: { field: 'messages', type: 'quantitative', title: 'messages' },
+              // Whole messages, and a scale from 0 even when the queue stayed empty.
+              y: {
+                field: 'messages',
+                type: 'quantitative',
+                title: 'messages',
+                scale: { domainMin: 0 },
+                axis: { format: 'd', tickMinStep: 1 },
+              },
               color: {
                 field: 'state',
                 type: 'nominal',

@@ -101,9 +101,15 @@ export function planTraffic(
     deliveries.push(delivery);
     return delivery;
   };
-  const moved = new Set(shuffled(firsts, pick).slice(0, movedTwice));
-  // Delivery i is duplicated when it is among these: firsts are 0 … firsts-1, moves follow in the order they are made.
-  const duplicated = new Set(shuffled(firsts + movedTwice, pick).slice(0, duplicates));
+  // Moves and duplicates are drawn among the deliveries sent early enough
+  // for them to fall within the grid, so the storm keeps its rate to the end
+  // instead of trailing off; a run too short for that draws among all. The
+  // extra second leaves room for the few that wait for a free slot.
+  const longestGap = Math.max(MOVE_GAP_MS.max, MIXED_CLOCK_MIN_GAP_MS, DUPLICATE_GAP_MS.max) + 1_000;
+  const tail = Math.ceil((longestGap * settings.rate) / 1_000);
+  const moved = new Set(shuffled(Math.max(movedTwice, firsts - tail), pick).slice(0, movedTwice));
+  // Delivery i (in the order sent: firsts and moves together) is duplicated when it is among these.
+  const duplicated = new Set(shuffled(Math.max(duplicates, firsts + movedTwice - tail), pick).slice(0, duplicates));
 
   /** Moves and duplicates waiting for their slot, soonest first. */
   const waiting: Array<{ slot: number; delivery: PlannedDelivery; copy: PlannedSend['copy'] }> = [];

@@ -103,3 +103,10 @@ describe('planTraffic', () => {
     expect(() => planTraffic({ ...settings, duplicateShare: 0.4, movedTwiceShare: 0.4 }, senders)).toThrow(RangeError);
   });
 });
+
+describe('planTraffic over a long run', () => {
+  it('keeps its rate to the end: moves and duplicates fall within the grid of the webhooks asked for', () => {
+    const plan = planTraffic({ ...settings, webhooks: 10_000 }, senders);
+    expect(plan.sends.at(-1)!.at).toBeCloseTo((10_000 - 1) * (1_000 / settings.rate), 6);
+  });
+});
