@@ -29,6 +29,9 @@
 //
 // The timings, on one clock (epoch ms, across the storm's two threads):
 //   offered at     webhooks / (last webhook's send − first's + one slot)
+//   p99 in         the 99th percentile of the time from sending a webhook to
+//                  its answer: accepting fast is what async mode is for, and
+//                  a sender gives up on a webhook not answered in seconds
 //   drained        from the last webhook offered until the queue holds no
 //                  message, waiting or in flight, and no batch runs
 //   D3 floor       D3 calls made / 50 s: the least time D3's 50 req/s allows
@@ -43,7 +46,7 @@
 //
 // Output: on a terminal one progress line on stderr, rewritten in place and
 // cleared at the end; then any problems (stderr) and one line (stdout):
-//   storm: 10000 offered at 500/s, 10000 accepted (500 replayed), 0 refused, 112 D3 calls (ideal 100, max 150), 0 × 429 beyond 11 injected, 89.3 incidents per D3 call, drained 1.8 s after the last webhook (D3 floor 2.2 s), 0 lost, 0 stale
+//   storm: 10000 offered at 500/s, 10000 accepted (500 replayed, p99 in 9 ms), 0 refused, 112 D3 calls (ideal 100, max 150), 0 × 429 beyond 11 injected, 89.3 incidents per D3 call, drained 1.8 s after the last webhook (D3 floor 2.2 s), 0 lost, 0 stale
 // and a chart (STORM_CHART, storm.svg in the working directory by default):
 // webhooks offered per second, D3 requests per second against D3's 50/s,
 // and the queue's depth sampled every 100 ms (scripts/storm/chart.ts).
@@ -359,6 +362,8 @@ async function storm(
     ];
     return sum + (Array.isArray(numbers) ? numbers.length : 0);
   }, 0);
+  const answerTimes = results.map((result) => result.answeredAt - result.sentAt).sort((a, b) => a - b);
+  const p99AnswerMs = answerTimes[Math.min(answerTimes.length - 1, Math.floor(0.99 * answerTimes.length))] ?? 0;
   const ideal = Math.ceil(settings.webhooks / settings.batchSize);
   const maxCalls = Math.floor(TARGET_FACTOR * ideal);
   const floorMs = (calls / D3_LIMIT) * 1_000;
@@ -411,7 +416,7 @@ async function storm(
 
   // --- the chart ---------------------------------------------------------------------------
   const summary =
-    `storm: ${settings.webhooks} offered at ${Math.round(offeredRate)}/s, ${verdict.accepted} accepted (${verdict.replayed} replayed), ` +
+    `storm: ${settings.webhooks} offered at ${Math.round(offeredRate)}/s, ${verdict.accepted} accepted (${verdict.replayed} replayed, p99 in ${Math.round(p99AnswerMs)} ms), ` +
     `${verdict.refused} refused${verdict.refused > 0 ? ` (${[...verdict.refusedBy].map(([status, count]) => `${count} × ${status}`).join(', ')})` : ''}, ` +
     `${calls} D3 calls (ideal ${ideal}, max ${maxCalls}), ${beyond} × 429 beyond ${injected429} injected, ` +
     `${calls === 0 ? 0 : (incidentsCarried / calls).toFixed(1)} incidents per D3 call, ` +

@@ -111,12 +111,14 @@ export function stormChartSpec(timeline: StormTimeline): TopLevelSpec {
             },
           },
           {
-            data: { values: timeline.moments.map(({ t, label }) => ({ second: t, label })) },
+            // Each label a line lower than the one before: moments a fraction of a second apart would overwrite each other.
+            data: { values: timeline.moments.map(({ t, label }, index) => ({ second: t, label, top: 2 + 14 * index })) },
             layer: [
               { mark: { type: 'rule', color: '#666', strokeDash: [2, 3] }, encoding: { x } },
               {
-                mark: { type: 'text', color: '#666', align: 'left', baseline: 'top', dx: 3, y: 2 },
-                encoding: { x, text: { field: 'label' } },
+                mark: { type: 'text', color: '#666', align: 'left', baseline: 'top', dx: 3 },
+                // scale null: `top` is in pixels from the panel's top.
+                encoding: { x, y: { field: 'top', type: 'quantitative', scale: null }, text: { field: 'label' } },
               },
             ],
           },
