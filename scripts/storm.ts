@@ -31,7 +31,10 @@
 //   offered at     webhooks / (last webhook's send − first's + one slot)
 //   p99 in         the 99th percentile of the time from sending a webhook to
 //                  its answer: accepting fast is what async mode is for, and
-//                  a sender gives up on a webhook not answered in seconds
+//                  a sender gives up on a webhook not answered in seconds. A
+//                  webhook is sent when handed to the pool of STORM_SOCKETS
+//                  keep-alive sockets; with all of them waiting on a slow
+//                  adapter it waits in the pool, and that wait counts here
 //   drained        from the last webhook offered until the queue holds no
 //                  message, waiting or in flight, and no batch runs
 //   D3 floor       D3 calls made / 50 s: the least time D3's 50 req/s allows
