@@ -18,7 +18,7 @@ import { createDeliveries, type Once } from './deliveries/deliveries.ts';
 import { RateLimiter } from './d3/rate-limiter.ts';
 import type { HttpPost } from './d3/transport.ts';
 import { ConfigurationError } from './errors.ts';
-import { moveIncidents, type Moved, type MoveOutcome } from './move-incidents.ts';
+import { moveIncidents, type D3Port, type Moved, type MoveOutcome } from './move-incidents.ts';
 import type { MoveRequest } from './request-schema.ts';
 import { SecretCache } from './secrets.ts';
 import type { InvocationMetrics, Telemetry } from './telemetry.ts';
@@ -131,20 +131,7 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
     };
   }
 
-  const provider = new SecretsProvider(deps.secretsClient ? { awsSdkV3Client: deps.secretsClient } : {});
-  const secrets = new SecretCache(provider, config.secretCacheTtlSeconds);
-  const d3 = new D3Client({
-    baseUrl: config.d3BaseUrl,
-    username: config.d3Username,
-    commandSite: config.d3CommandSite,
-    secretId: config.d3SecretId,
-    secrets,
-    // One limiter per instance, shared by every invocation it serves.
-    limiter: new RateLimiter({ maxPerSecond: config.maxRps }),
-    timeoutMs: config.timeoutMs,
-    maxAttempts: config.maxAttempts,
-    ...(deps.post ? { post: deps.post } : {}),
-  });
+  const { secrets, move } = createD3Side(config, deps);
 
   const deliveries = createDeliveries({
     settings: config.idempotency,
@@ -159,7 +146,10 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
   // Start reading the secrets now, during Lambda's init phase, so the first
   // invocation finds them fetched or in flight (single-flight joins it). A
   // failure here is dropped: the invocation reads again and answers it.
-  for (const id of new Set([config.intakeOnly ? undefined : config.d3SecretId, ...[...config.sources.values()].map((source) => source.secretId)])) {
+  for (const id of new Set([
+    config.intakeOnly ? undefined : config.d3SecretId,
+    ...[...config.sources.values()].map((source) => source.secretId),
+  ])) {
     if (id) secrets.get(id).catch(() => undefined);
   }
 
@@ -195,27 +185,14 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
         throw error instanceof ValidationError ? explainMapped(error, source) : error;
       }
     },
-    async move(request, { metrics, ...call }) {
+    async move(request, call) {
       const requested = request.incidentNumbers.length;
-      const observer = {
-        request: (status: number | undefined, latencyMs: number) => metrics?.d3Request(status, latencyMs),
-        retry: (notice: object) => {
-          metrics?.d3Retry();
-          deps.logger.warn('Retrying D3 SOAR', { ...notice });
-        },
-      };
       try {
-        const outcome = await moveIncidents(request, {
-          d3,
-          batchSize: config.batchSize,
-          concurrency: config.concurrency,
-          observer,
-          ...call,
-        });
-        metrics?.incidents(requested, outcome.result.updated.length, outcome.result.failed.length);
+        const outcome = await move(request, call);
+        call.metrics?.incidents(requested, outcome.result.updated.length, outcome.result.failed.length);
         return outcome;
       } catch (error) {
-        metrics?.incidents(requested, 0, requested);
+        call.metrics?.incidents(requested, 0, requested);
         throw error;
       }
     },
@@ -254,6 +231,53 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
       // the bytes sent: a redelivery that differs only in form is the same.
       const request = wanted.kind === 'move' ? { move: wanted.request } : { ignored: wanted.reason };
       return deliveries.once({ key, request }, context, carryOut);
+    },
+  };
+}
+
+/** What every entry point (the handler, the queue worker) shares to reach D3. */
+export interface D3Side {
+  secrets: SecretCache;
+  /**
+   * Carries out a request: batched, paced by the instance's one limiter,
+   * retried. Counts D3's requests, retries and the incidents each call
+   * carried in `call.metrics`; the incidents asked for are the caller's to count.
+   */
+  move(request: MoveRequest, call: MoveCall): Promise<Moved>;
+}
+
+export function createD3Side(config: Config, deps: Pick<AdapterDependencies, 'logger' | 'secretsClient' | 'post'>): D3Side {
+  const provider = new SecretsProvider(deps.secretsClient ? { awsSdkV3Client: deps.secretsClient } : {});
+  const secrets = new SecretCache(provider, config.secretCacheTtlSeconds);
+  const client = new D3Client({
+    baseUrl: config.d3BaseUrl,
+    username: config.d3Username,
+    commandSite: config.d3CommandSite,
+    secretId: config.d3SecretId,
+    secrets,
+    // One limiter per instance, shared by every invocation it serves.
+    limiter: new RateLimiter({ maxPerSecond: config.maxRps }),
+    timeoutMs: config.timeoutMs,
+    maxAttempts: config.maxAttempts,
+    ...(deps.post ? { post: deps.post } : {}),
+  });
+  return {
+    secrets,
+    move(request, { metrics, ...call }) {
+      const observer = {
+        request: (status: number | undefined, latencyMs: number) => metrics?.d3Request(status, latencyMs),
+        retry: (notice: object) => {
+          metrics?.d3Retry();
+          deps.logger.warn('Retrying D3 SOAR', { ...notice });
+        },
+      };
+      const d3: D3Port = {
+        updateIncidentSite(update, options) {
+          metrics?.d3Call(update.incidentNumbers.length);
+          return client.updateIncidentSite(update, options);
+        },
+      };
+      return moveIncidents(request, { d3, batchSize: config.batchSize, concurrency: config.concurrency, observer, ...call });
     },
   };
 }

@@ -107,8 +107,13 @@ export function loadConfig(env: Env): Config {
     // up for a fast 202 would otherwise wait on D3 without knowing why.
     const queued = [...config.sources.values()].filter((source) => source.mode === 'async').map((source) => source.name);
     if (queued.length > 0)
-      problems.push(`${QUEUE_URL_VARIABLE} is required: SOURCES.${queued.join(', SOURCES.')} ${queued.length === 1 ? 'has' : 'have'} mode async, which queues each delivery there`);
-    if (config.intakeOnly) problems.push(`${QUEUE_URL_VARIABLE} is required when ${INTAKE_ONLY_VARIABLE} is true: the intake queues every delivery there`);
+      problems.push(
+        `${QUEUE_URL_VARIABLE} is required: SOURCES.${queued.join(', SOURCES.')} ${queued.length === 1 ? 'has' : 'have'} mode async, which queues each delivery there`,
+      );
+    if (config.intakeOnly)
+      problems.push(
+        `${QUEUE_URL_VARIABLE} is required when ${INTAKE_ONLY_VARIABLE} is true: the intake queues every delivery there`,
+      );
   }
   // The TTL is checked with or without a table, so a wrong value shows before the table is added.
   const idempotencyTable = tableOrProblem('IDEMPOTENCY_TABLE', env.IDEMPOTENCY_TABLE?.trim() || undefined, problems);

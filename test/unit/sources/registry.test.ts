@@ -78,7 +78,10 @@ describe('readSources', () => {
   });
 
   it('reads mode async, and sync when no mode is given', () => {
-    const { sources, problems } = read({ pd: { scheme: 'pagerduty', secretId: 's', mode: 'async' }, gh: { scheme: 'github', secretId: 's' } });
+    const { sources, problems } = read({
+      pd: { scheme: 'pagerduty', secretId: 's', mode: 'async' },
+      gh: { scheme: 'github', secretId: 's' },
+    });
     expect(problems).toEqual([]);
     expect(sources.get('pd')?.mode).toBe('async');
     expect(sources.get('gh')?.mode).toBe('sync');
