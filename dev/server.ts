@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
 import { loadConfig } from '../lambda/config.ts';
 import { createStoreClient } from '../lambda/deliveries/store-client.ts';
 import { ConfigurationError, PayloadTooLargeError } from '../lambda/errors.ts';
@@ -47,6 +47,7 @@ import {
 } from './command-line.ts';
 import { SIMULATOR_API_KEY, startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { startLocalDynamoDB, type LocalDynamoDB } from './dynamodb-local.ts';
+import { lambdaContext } from './lambda-context.ts';
 import { readBody } from './read-body.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager-local.ts';
 import { routeSecrets } from './secrets-routing.ts';
@@ -497,23 +498,6 @@ function errorName(type: string): string | undefined {
       .map((part) => part[0]!.toUpperCase() + part.slice(1))
       .join('')}Error`
   );
-}
-
-function lambdaContext(remaining: () => number): Context {
-  return {
-    awsRequestId: randomUUID(),
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'd3-site-adapter-local',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:d3-site-adapter-local',
-    memoryLimitInMB: '256',
-    logGroupName: '/aws/lambda/d3-site-adapter-local',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: remaining,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 /**

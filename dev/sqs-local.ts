@@ -23,6 +23,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listenOnLoopback, type LoopbackTls } from './loopback-tls.ts';
+import { Notifier } from './notifier.ts';
 import { readText } from './read-body.ts';
 
 /** The account every local queue belongs to, as in its URL and ARN. */
@@ -223,7 +224,8 @@ export class LocalQueue {
   // Insertion order is sending order: a standard queue's best effort.
   readonly #messages = new Map<string, StoredMessage>();
   readonly #handles = new Map<string, StoredMessage>();
-  #waiters = new Set<() => void>();
+  readonly #changes = new Notifier();
+  #redriven = 0;
   #wake: NodeJS.Timeout | undefined;
 
   constructor(options: LocalQueueOptions) {
@@ -282,6 +284,7 @@ export class LocalQueue {
       if (this.deadLetterQueue && message.receiveCount >= this.maxReceiveCount) {
         this.#forget(message);
         this.deadLetterQueue.#adopt(message, this.arn, now);
+        this.#redriven += 1;
         moved = true;
         continue;
       }
@@ -359,6 +362,11 @@ export class LocalQueue {
     }));
   }
 
+  /** How many messages a redrive has moved from it to its dead-letter queue, ever. */
+  get redriven(): number {
+    return this.#redriven;
+  }
+
   /** How many messages it holds, visible or in flight. */
   get size(): number {
     return this.#messages.size;
@@ -375,16 +383,7 @@ export class LocalQueue {
    * on a fact (a long poll, idle()), never on a duration.
    */
   changed(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const done = () => {
-        this.#waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      this.#waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+    return this.#changes.wait(signal);
   }
 
   /** Resolves once the queue holds no message at all, visible or in flight. */
@@ -396,7 +395,7 @@ export class LocalQueue {
   close(): void {
     clearTimeout(this.#wake);
     this.#wake = undefined;
-    this.#notify();
+    this.#changes.notify();
   }
 
   #adopt(message: StoredMessage, sourceArn: string, now: number): void {
@@ -419,13 +418,7 @@ export class LocalQueue {
 
   #changed(): void {
     this.#schedule();
-    this.#notify();
-  }
-
-  #notify(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters = new Set();
-    for (const waiter of waiters) waiter();
+    this.#changes.notify();
   }
 
   // One timer, at the earliest moment an in-flight message becomes visible,
