@@ -197,7 +197,7 @@ describe('the local SQS event source mapping', () => {
 
   it('finishes the running batch and takes no other when stopped', async () => {
     queue.send('running');
-    let finish = () => undefined as void;
+    let finish: () => void = () => undefined;
     start(() => new Promise<void>((resolve) => (finish = resolve)), { batchSize: 1 });
     await vi.advanceTimersByTimeAsync(0);
     const stopped = runner!.stop();
