@@ -10,6 +10,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { loadConfig, type Config } from './config.ts';
 import { D3Client } from './d3/client.ts';
@@ -74,6 +75,8 @@ export interface AdapterDependencies {
   post?: HttpPost;
   /** A ready DynamoDB client for the delivery store (tests, `npm start`); by default deliveries/store-client.ts's. */
   storeClient?: DynamoDBClient;
+  /** A ready SQS client for QUEUE_URL, where async deliveries go (tests, `npm start`); by default the SDK's standard configuration. */
+  queueClient?: SQSClient;
 }
 
 export function createAdapter(env: Record<string, string | undefined>, deps: AdapterDependencies): Adapter {
