@@ -341,10 +341,14 @@ describe('the local adapter’s real answers', () => {
   });
   afterAll(() => Promise.all([local.close(), misconfigured.close()]));
 
-  async function post(body: unknown, options: { signed?: boolean; contentType?: string; to?: LocalAdapter; id?: string } = {}) {
+  async function post(
+    body: unknown,
+    options: { signed?: boolean; contentType?: string; to?: LocalAdapter; id?: string; prefer?: string } = {},
+  ) {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     const headers = {
       'content-type': options.contentType ?? 'application/json',
+      ...(options.prefer ? { prefer: options.prefer } : {}),
       ...(options.signed === false ? {} : signatureHeaders(SIGNING_KEY, text, new Date(), options.id)),
     };
     return fetch(`${(options.to ?? local).url}/incidents/site`, { method: 'POST', headers, body: text });
@@ -385,6 +389,14 @@ describe('the local adapter’s real answers', () => {
   it('answers 200 with a result the document describes when every incident moves', async () => {
     const body = await expectDocumented(await post(move), 200);
     expect(body.status).toBe('succeeded');
+  });
+
+  it('answers 202 with the accepted result and Preference-Applied as documented when asked to respond asynchronously', async () => {
+    const response = await post(move, { prefer: 'respond-async' });
+    expect(response.headers.get('preference-applied')).toBe('respond-async');
+    const body = await expectDocumented(response, 202);
+    expect(body.status).toBe('accepted');
+    if (local.queue.kind === 'embedded') await local.queue.drained();
   });
 
   it('answers 207 with a result the document describes when some incidents fail', async () => {
