@@ -189,7 +189,12 @@ export interface BannerFacts {
   sources?: BannerSource[];
   /** Where repeated deliveries are recognised, if anywhere. */
   store?: BannerStore;
+  /** Where async deliveries are queued, and whether a worker runs here. */
+  queue?: BannerQueue;
 }
+
+/** The queue as the banner describes it; `view` is where the local server shows the embedded one. */
+export type BannerQueue = { kind: 'embedded'; url: string; view: string } | { kind: 'aws'; url: string };
 
 /** The delivery store as the banner describes it. */
 export type BannerStore =
@@ -240,6 +245,7 @@ export function banner(facts: BannerFacts): string {
       : "Logs: a line per request and per D3 command; LOG_FORMAT=json npm start adds the handler's JSON logs and metrics.",
   );
   if (facts.store) lines.push(storeLine(facts.store));
+  if (facts.queue) lines.push(queueLine(facts.queue));
   for (const warning of facts.warnings) lines.push(`Warning: ${warning}`);
   if (facts.sources && facts.sources.length > 0) lines.push('', ...sourceLines(facts.sources));
   lines.push('');
@@ -271,6 +277,14 @@ function storeLine(store: BannerStore): string {
     case 'off':
       return 'Delivery store: none (DEDUP=0): every copy of a delivery is carried out again, as without IDEMPOTENCY_TABLE.';
   }
+}
+
+/** One line: where async deliveries go, whether the worker runs here, and where to watch it. */
+function queueLine(queue: BannerQueue): string {
+  return queue.kind === 'embedded'
+    ? `Queue: in-memory SQS queue ${queue.url}, drained by the worker as Lambda's event source mapping would; ` +
+        `its depth, dead letters and batches: curl -s ${queue.view}`
+    : `Queue: ${queue.url} in AWS (QUEUE_URL): async deliveries are sent there; no local worker runs.`;
 }
 
 /** Each source's URL, where its key comes from, and a `npm run send` that signs as its sender does. */

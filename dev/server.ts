@@ -15,6 +15,15 @@
 // store's own client; with IDEMPOTENCY_TABLE, through that table in AWS (the
 // SDK's standard configuration, AWS_ENDPOINT_URL_DYNAMODB included); with
 // DEDUP=0, not at all.
+//
+// Async deliveries go where the deployed intake sends them, a queue: by
+// default an embedded one (sqs-local.ts: in memory, on loopback, with its
+// dead-letter queue), reached by the real SQS client, and drained by the
+// worker's own handler through an emulation of Lambda's event source mapping
+// (queue-runner.ts), so a 202 is followed by the D3 call as deployed.
+// GET /_local/queue shows its depth, its dead letters and what the worker
+// did. With QUEUE_URL, the intake sends to that queue in AWS and no local
+// worker runs.
 
 import { isUtf8 } from 'node:buffer';
 import { randomInt, randomUUID } from 'node:crypto';
@@ -25,7 +34,8 @@ import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
 import { loadConfig } from '../lambda/config.ts';
 import { createStoreClient } from '../lambda/deliveries/store-client.ts';
 import { ConfigurationError, PayloadTooLargeError } from '../lambda/errors.ts';
@@ -36,20 +46,31 @@ import { problemResponse, REPLAYED_HEADER } from '../lambda/http-response.ts';
 import { parseKeys } from '../lambda/sources/authenticator.ts';
 import type { SchemeName, SchemeSettings } from '../lambda/sources/scheme.ts';
 import { createScheme } from '../lambda/sources/schemes/schemes.ts';
+import { createWorker, type WorkerHandler } from '../lambda/worker.ts';
 import {
   banner,
   readCommandLine,
   readDedup,
   readSourceSecrets,
   StartupError,
+  type BannerQueue,
   type BannerSource,
   type BannerStore,
 } from './command-line.ts';
 import { SIMULATOR_API_KEY, startD3Simulator, type D3Simulator, type D3SimulatorOptions } from './d3-simulator.ts';
 import { startLocalDynamoDB, type LocalDynamoDB } from './dynamodb-local.ts';
+import { lambdaContext } from './lambda-context.ts';
+import {
+  startQueueRunner,
+  type BatchReport,
+  type QueueHandler,
+  type QueueRunnerCounters,
+  type QueueRunnerOptions,
+} from './queue-runner.ts';
 import { readBody } from './read-body.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager-local.ts';
 import { routeSecrets } from './secrets-routing.ts';
+import { startLocalSqs, type DeadLetter, type QueueDepth } from './sqs-local.ts';
 
 export interface LocalAdapterOptions {
   port?: number;
@@ -62,8 +83,13 @@ export interface LocalAdapterOptions {
   /** Pretend Lambda timeout, for getRemainingTimeInMillis(). */
   timeoutMs?: number;
   logger?: Logger;
-  /** Receives one short line per HTTP request: method, path, status, time taken and outcome. */
+  /** Receives one short line per HTTP request (method, path, status, time taken and outcome), and one per queue batch. */
   accessLog?: (line: string) => void;
+  /**
+   * Settings of the embedded queue's event source mapping (tests of the
+   * wiring): a handler instead of the worker, a shorter window or visibility timeout.
+   */
+  queueRunner?: Partial<Pick<QueueRunnerOptions, 'handler' | 'batchWindowMs' | 'visibilityTimeoutMs'>>;
 }
 
 export interface LocalAdapter {
@@ -75,6 +101,8 @@ export interface LocalAdapter {
   sources: LocalSource[];
   /** Where repeated deliveries are recognised: the embedded DynamoDB, a table in AWS, or nowhere (DEDUP=0). */
   store: LocalStore;
+  /** Where async deliveries are queued: the embedded queue and its worker, or QUEUE_URL's queue in AWS. */
+  queue: LocalQueueState;
   /**
    * Calls the same handler directly with `event`, as EventBridge or an SDK
    * `Invoke` (Step Functions) would: no HTTP in between, and a thrown error is
@@ -105,7 +133,29 @@ export type LocalStore =
   | { kind: 'aws'; table: string }
   | { kind: 'off' };
 
+/** The queue the handler sends async deliveries to. */
+export type LocalQueueState =
+  | {
+      kind: 'embedded';
+      url: string;
+      /** The loopback SQS endpoint serving it. */
+      endpoint: string;
+      depth(): QueueDepth;
+      /** What its dead-letter queue keeps: the messages the worker failed maxReceiveCount times. */
+      deadLetters(): DeadLetter[];
+      /** Resolves once the queue is empty and no batch runs. */
+      drained(): Promise<void>;
+      readonly counters: QueueRunnerCounters;
+    }
+  | { kind: 'aws'; url: string };
+
 type Env = Record<string, string | undefined>;
+
+/** The embedded queue and its dead-letter queue: names no real queue is likely to share. */
+export const LOCAL_QUEUE = 'local-deliveries';
+export const LOCAL_DEAD_LETTER_QUEUE = 'local-deliveries-dlq';
+/** Where the local server shows the embedded queue: not under the adapter's route, so no sender reaches it by mistake. */
+export const QUEUE_VIEW_PATH = '/_local/queue';
 
 /** The table made in the embedded DynamoDB: a name no real table is likely to share. */
 export const LOCAL_DELIVERY_TABLE = 'local-deliveries';
@@ -141,9 +191,15 @@ function givenVariables(env: Env): Record<string, string> {
  * that each source served locally (its secret in SOURCE_SECRETS, or none at
  * all and so a generated one) gets the secretId of its local secret.
  * IDEMPOTENCY_TABLE reaches it as given, or names the embedded store's table,
- * or is dropped by DEDUP=0.
+ * or is dropped by DEDUP=0. QUEUE_URL reaches it as given, or names the
+ * embedded queue.
  */
-function localSetup(given: Env, simulatorUrl: string | undefined, newKey: () => string = generateSourceKey) {
+function localSetup(
+  given: Env,
+  simulatorUrl: string | undefined,
+  queueUrl: string | undefined,
+  newKey: () => string = generateSourceKey,
+) {
   const env = givenVariables(given);
   const localSecrets: Record<string, string> = {};
   if (!env.D3_SECRET_ID) localSecrets[LOCAL_D3_SECRET] = env.D3_API_KEY ?? SIMULATOR_API_KEY;
@@ -160,6 +216,7 @@ function localSetup(given: Env, simulatorUrl: string | undefined, newKey: () => 
     WEBHOOK_SECRET_ID: env.WEBHOOK_SECRET ? LOCAL_SIGNING_SECRET : env.WEBHOOK_SECRET_ID,
     SOURCES: sourcesVariable,
     IDEMPOTENCY_TABLE: storeKind === 'off' ? undefined : (env.IDEMPOTENCY_TABLE ?? LOCAL_DELIVERY_TABLE),
+    QUEUE_URL: env.QUEUE_URL ?? queueUrl,
   };
   const readsAws = Boolean(
     env.D3_SECRET_ID || (env.WEBHOOK_SECRET_ID && !env.WEBHOOK_SECRET) || sources.some((source) => source.keyFrom === 'AWS'),
@@ -220,8 +277,8 @@ function localSources(env: Record<string, string>, localSecrets: Record<string, 
 /**
  * What the handler would refuse in `env`, as it words it: loadConfig's
  * verdict, and the signing secret's as the signature check reads it. The
- * simulator's URL is not known before it starts, but is always a loopback
- * http URL, which the handler accepts.
+ * simulator's and the embedded queue's URLs are not known before they
+ * start, but are always loopback http URLs, which the handler accepts.
  */
 export function configurationProblems(env: Env): string[] {
   const problems: string[] = [];
@@ -234,14 +291,18 @@ export function configurationProblems(env: Env): string[] {
       throw error;
     }
   };
-  const config = refused(() => loadConfig(localSetup(env, 'http://127.0.0.1/MainApp/VSOC').handlerEnv));
+  const config = refused(() =>
+    loadConfig(localSetup(env, 'http://127.0.0.1/MainApp/VSOC', `http://127.0.0.1/000000000000/${LOCAL_QUEUE}`).handlerEnv),
+  );
   if (config) problems.push(config);
   const signing =
     env.WEBHOOK_SECRET && refused(() => createScheme('standard-webhooks').checkKeys(parseKeys(env.WEBHOOK_SECRET!)));
   if (signing) problems.push(`WEBHOOK_SECRET: ${signing} Make one with: export WEBHOOK_SECRET=whsec_$(openssl rand -base64 24)`);
   // Each secret given in SOURCE_SECRETS, as its source's scheme will read it: once SOURCES itself is right.
   if (!config) {
-    for (const source of localSetup(env, undefined).sources.filter((candidate) => candidate.keyFrom === 'SOURCE_SECRETS')) {
+    for (const source of localSetup(env, undefined, undefined).sources.filter(
+      (candidate) => candidate.keyFrom === 'SOURCE_SECRETS',
+    )) {
       const fault = refused(() =>
         createScheme(
           source.scheme as SchemeName,
@@ -269,7 +330,12 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
     if (dedup.problem) throw new StartupError(dedup.problem);
     const simulator = given.D3_BASE_URL ? undefined : await startD3Simulator(options.simulator);
     if (simulator) opened.push(simulator);
-    const { handlerEnv, localSecrets, readsAws, sources, storeKind } = localSetup(given, simulator?.baseUrl);
+    const sqs = given.QUEUE_URL
+      ? undefined
+      : await startLocalSqs({ queues: [{ name: LOCAL_QUEUE, deadLetterQueue: LOCAL_DEAD_LETTER_QUEUE }] });
+    if (sqs) opened.push(sqs);
+    const queue = sqs?.queue(LOCAL_QUEUE);
+    const { handlerEnv, localSecrets, readsAws, sources, storeKind } = localSetup(given, simulator?.baseUrl, queue?.url);
 
     let secretsManager: LocalSecretsManager | undefined;
     let localClient: SecretsManagerClient | undefined;
@@ -303,13 +369,45 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
     }
 
     const { store, storeClient } = await openStore(storeKind, handlerEnv.IDEMPOTENCY_TABLE, opened);
+    const queueClient = await openQueueClient(sqs?.endpoint, opened);
 
-    const handler = createHandler({
+    // The worker gets what the intake gets, as both functions are deployed from one configuration.
+    const handlerOptions = {
       env: handlerEnv,
       ...(secretsClient ? { secretsClient } : {}),
       ...(storeClient ? { storeClient } : {}),
+      ...(queueClient ? { queueClient } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
-    });
+    };
+    const handler = createHandler(handlerOptions);
+    let queueState: LocalQueueState = { kind: 'aws', url: handlerEnv.QUEUE_URL! };
+    if (sqs && queue) {
+      // Built on the first batch, as Lambda builds a worker instance on its first invocation (its cold start).
+      let worker: WorkerHandler | undefined;
+      const work: QueueHandler = (event, context) => {
+        worker ??= createWorker(handlerOptions);
+        return worker(event, context);
+      };
+      const runner = startQueueRunner({
+        queue,
+        handler: work,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        onBatch: (report) => options.accessLog?.(batchLine(report)),
+        ...options.queueRunner,
+      });
+      opened.push({ close: () => runner.stop() });
+      queueState = {
+        kind: 'embedded',
+        url: queue.url,
+        endpoint: sqs.endpoint,
+        depth: () => queue.depth(),
+        deadLetters: () => queue.deadLetters(),
+        drained: () => runner.drained(),
+        get counters() {
+          return runner.counters;
+        },
+      };
+    }
     const timeoutMs = options.timeoutMs ?? 25_000;
     const invoke = (event: unknown): Promise<unknown> => {
       const started = Date.now();
@@ -322,6 +420,12 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
     const server: Server = createServer((req, res) => {
       const started = performance.now();
       void (async () => {
+        if (splitTarget(req.url).path === QUEUE_VIEW_PATH && req.method === 'GET') {
+          const view = queueView(queueState);
+          res.writeHead(view.statusCode, { 'content-type': 'application/json' }).end(view.body);
+          options.accessLog?.(`GET ${QUEUE_VIEW_PATH} ${view.statusCode} ${Math.round(performance.now() - started)} ms`);
+          return;
+        }
         const body = await readBody(req, GATEWAY_BODY_LIMIT);
         const result = body === undefined ? tooLarge() : ((await invoke(toHttpApiEvent(req, body))) as APIGatewayProxyResult);
         res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body);
@@ -352,6 +456,7 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       signed: Boolean(handlerEnv.WEBHOOK_SECRET_ID),
       sources: sources.map((source) => ({ ...source, url: `${url}${ROUTE_PATH}/${source.name}` })),
       store,
+      queue: queueState,
       invoke,
       close: async () => {
         await closeAll();
@@ -392,6 +497,52 @@ async function openStore(
   });
   opened.push({ close: () => storeClient.destroy() });
   return { store: { kind: 'embedded', table, dynamodb }, storeClient };
+}
+
+/**
+ * The client the handler sends to QUEUE_URL with: the embedded endpoint's,
+ * or the SDK's standard configuration (as in Lambda) for a queue in AWS,
+ * whose region is checked now rather than at the first async delivery.
+ */
+async function openQueueClient(endpoint: string | undefined, opened: Array<{ close(): unknown }>): Promise<SQSClient> {
+  const client = endpoint
+    ? new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+    : new SQSClient({});
+  opened.push({ close: () => client.destroy() });
+  await client.config.region().catch(() => {
+    throw new StartupError(
+      'QUEUE_URL is an SQS queue in AWS, which needs a region: set AWS_REGION (or AWS_PROFILE with a region), e.g. AWS_REGION=eu-west-1; or unset QUEUE_URL to use the embedded queue.',
+    );
+  });
+  return client;
+}
+
+/** GET /_local/queue: the embedded queue as a person wants to see it; a queue in AWS is looked at there. */
+function queueView(queue: LocalQueueState): APIGatewayProxyResult {
+  if (queue.kind === 'aws') {
+    return {
+      statusCode: 404,
+      body: JSON.stringify({ detail: `QUEUE_URL is set: the queue is ${queue.url} in AWS, and no local worker runs.` }),
+    };
+  }
+  return {
+    statusCode: 200,
+    body: JSON.stringify(
+      { url: queue.url, ...queue.depth(), deadLetters: queue.deadLetters(), counters: queue.counters },
+      null,
+      2,
+    ),
+  };
+}
+
+/** `SQS batch 3 records 12 ms  2 deleted, 1 returned`, and why every record failed when one reason did. */
+export function batchLine(report: BatchReport): string {
+  const head = `SQS batch ${report.records} record${report.records === 1 ? '' : 's'} ${Math.round(report.ms)} ms`;
+  const outcome = `${report.deleted} deleted${report.returned > 0 ? `, ${report.returned} returned for another try` : ''}`;
+  const failure = report.failure
+    ? `: ${report.failure.length > MAX_DETAIL ? `${report.failure.slice(0, MAX_DETAIL - 1)}…` : report.failure}`
+    : '';
+  return `${head}  ${outcome}${failure}`;
 }
 
 function listenError(error: NodeJS.ErrnoException, port: number): Error {
@@ -499,23 +650,6 @@ function errorName(type: string): string | undefined {
   );
 }
 
-function lambdaContext(remaining: () => number): Context {
-  return {
-    awsRequestId: randomUUID(),
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'd3-site-adapter-local',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:d3-site-adapter-local',
-    memoryLimitInMB: '256',
-    logGroupName: '/aws/lambda/d3-site-adapter-local',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: remaining,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /**
  * examples/<name>.json when it is a recipe for exactly this source (same
  * scheme and settings), so the banner can suggest sending it as it is.
@@ -541,6 +675,10 @@ function exampleFor(source: LocalSource): string | undefined {
 
 function bannerStore(store: LocalStore): BannerStore {
   return store.kind === 'embedded' ? { kind: 'embedded', table: store.table, endpoint: store.dynamodb.endpoint } : store;
+}
+
+function bannerQueue(queue: LocalQueueState, url: string): BannerQueue {
+  return queue.kind === 'embedded' ? { kind: 'embedded', url: queue.url, view: `${url}${QUEUE_VIEW_PATH}` } : queue;
 }
 
 /** `npm start`: checks everything first, so a mistake is one line and exit status 1, never a stack trace or a server answering 500s. */
@@ -576,6 +714,7 @@ async function main(): Promise<void> {
         return { ...source, ...(example ? { example } : {}) };
       }),
       store: bannerStore(local.store),
+      queue: bannerQueue(local.queue, local.url),
     }),
   );
   const stop = () => void local.close().then(() => process.exit(0));

@@ -5,6 +5,7 @@
 // crash per variable.
 
 import { ConfigurationError } from './errors.ts';
+import { INTAKE_ONLY_VARIABLE, QUEUE_URL_VARIABLE } from './names.ts';
 import { readSources, type Source } from './sources/registry.ts';
 
 export interface Config {
@@ -29,6 +30,10 @@ export interface Config {
    * is not set: no de-duplication.
    */
   idempotency?: IdempotencySettings;
+  /** QUEUE_URL: where accepted deliveries are queued for the worker; none: async mode is refused. */
+  queueUrl?: string;
+  /** INTAKE_ONLY: every HTTP delivery is queued, none carried out here, D3 never called. */
+  intakeOnly: boolean;
 }
 
 export interface IdempotencySettings {
@@ -93,7 +98,23 @@ export function loadConfig(env: Env): Config {
     timeoutMs: integer('D3_TIMEOUT_MS', 10_000, 100, 900_000),
     maxAttempts: integer('D3_MAX_ATTEMPTS', 4, 1, 20),
     secretCacheTtlSeconds: integer('SECRET_CACHE_TTL_SECONDS', 300, 0, 86_400),
+    intakeOnly: flagOrProblem(INTAKE_ONLY_VARIABLE, env[INTAKE_ONLY_VARIABLE]?.trim() || undefined, problems),
   };
+  const queueUrl = queueUrlOrProblem(QUEUE_URL_VARIABLE, env[QUEUE_URL_VARIABLE]?.trim() || undefined, problems);
+  if (queueUrl) config.queueUrl = queueUrl;
+  else {
+    // Refused at cold start rather than answered synchronously: a sender set
+    // up for a fast 202 would otherwise wait on D3 without knowing why.
+    const queued = [...config.sources.values()].filter((source) => source.mode === 'async').map((source) => source.name);
+    if (queued.length > 0)
+      problems.push(
+        `${QUEUE_URL_VARIABLE} is required: SOURCES.${queued.join(', SOURCES.')} ${queued.length === 1 ? 'has' : 'have'} mode async, which queues each delivery there`,
+      );
+    if (config.intakeOnly)
+      problems.push(
+        `${QUEUE_URL_VARIABLE} is required when ${INTAKE_ONLY_VARIABLE} is true: the intake queues every delivery there`,
+      );
+  }
   // The TTL is checked with or without a table, so a wrong value shows before the table is added.
   const idempotencyTable = tableOrProblem('IDEMPOTENCY_TABLE', env.IDEMPOTENCY_TABLE?.trim() || undefined, problems);
   const idempotencyTtlSeconds = ttlOrProblem(
@@ -107,6 +128,28 @@ export function loadConfig(env: Env): Config {
     throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}.`);
   }
   return config;
+}
+
+function flagOrProblem(name: string, raw: string | undefined, problems: string[]): boolean {
+  if (raw === undefined || /^(false|0)$/i.test(raw)) return false;
+  if (/^(true|1)$/i.test(raw)) return true;
+  problems.push(`${name} must be true or false (got "${raw.slice(0, 20)}")`);
+  return false;
+}
+
+/** An SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), or http on loopback for a local queue. */
+function queueUrlOrProblem(name: string, raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  const loopback = url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  if (url && (url.protocol === 'https:' || loopback) && /^\/\d{12}\/[\w-]{1,80}$/.test(url.pathname)) return raw;
+  problems.push(`${name} must be an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/deliveries`);
+  return undefined;
 }
 
 function tableOrProblem(name: string, raw: string | undefined, problems: string[]): string | undefined {

@@ -202,6 +202,15 @@ export class DeliveryStoreUnavailableError extends AdapterError {
   readonly retryAfterSeconds = 2;
 }
 
+/** The queue of accepted deliveries could not take one: nothing was queued or recorded, so the sender's retry is taken. */
+export class QueueUnavailableError extends AdapterError {
+  override readonly name = 'QueueUnavailableError';
+  readonly status = 503;
+  readonly title = 'The delivery queue is unavailable';
+  override readonly retryable = true;
+  readonly retryAfterSeconds = 2;
+}
+
 /**
  * The recorded rejection of a delivery, answered again to a repeat of it:
  * the first answer's name, status, title, message and field errors, and the

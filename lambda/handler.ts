@@ -45,8 +45,21 @@ export function createHandler(options: HandlerOptions = {}) {
     .handler(async (event: unknown, context: AdapterContext, { signal }: { signal: AbortSignal }) => {
       const inbound = event as Inbound;
       const wanted = adapter.read(inbound, context.source); // parse, condition, map, validate
+      // Keyed only now, from the verified and validated request: a repeat of a
+      // recorded delivery gets its answer, D3 not called (nor the queue sent to).
+      const key = deliveryKey(inbound, context.source, wanted.kind === 'move' ? wanted.idempotencyKey : undefined);
+      const queued = wanted.kind === 'move' && adapter.queued(inbound, context.source); // async: the worker carries it out
       const carryOut = async (): Promise<MoveOutcome> => {
         if (wanted.kind === 'ignored') return ignored(wanted.reason, context.awsRequestId, wanted.challenge);
+        if (queued) {
+          return adapter.enqueue(wanted.request, {
+            deliveryId: inbound.deliveryId ?? context.awsRequestId,
+            source: inbound.source,
+            signedAt: adapter.signedAt(inbound, context.source),
+            requestId: context.awsRequestId,
+            ...(context.metrics ? { metrics: context.metrics } : {}),
+          });
+        }
         // Read now, after the delivery store has taken its share of the time.
         const remaining = context.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
         return adapter.move(wanted.request, {
@@ -57,9 +70,6 @@ export function createHandler(options: HandlerOptions = {}) {
           ...(context.metrics ? { metrics: context.metrics } : {}),
         });
       };
-      // Keyed only now, from the verified and validated request: a repeat of a
-      // recorded delivery gets its answer, D3 not called.
-      const key = deliveryKey(inbound, context.source, wanted.kind === 'move' ? wanted.idempotencyKey : undefined);
       const { outcome, replayed } = await adapter.once(key, wanted, context, carryOut);
       return { ...outcome, replayed } satisfies Answer;
     });

@@ -14,7 +14,13 @@ export interface Problem {
   errors?: FieldError[];
 }
 
-const RESULT_STATUS: Record<Result['status'], number> = { succeeded: 200, partial: 207, failed: 422, ignored: 200 };
+const RESULT_STATUS: Record<Result['status'], number> = {
+  succeeded: 200,
+  partial: 207,
+  failed: 422,
+  ignored: 200,
+  accepted: 202,
+};
 
 const COMMON_HEADERS = {
   'cache-control': 'no-store',
@@ -32,6 +38,9 @@ export function toProblem(error: AdapterError, requestId: string): Problem {
   if ('errors' in error && Array.isArray(error.errors)) problem.errors = error.errors as FieldError[];
   return problem;
 }
+
+/** RFC 7240: says a `Prefer: respond-async` was honoured (the 202 of a queued delivery). */
+export const PREFERENCE_APPLIED_HEADER = 'preference-applied';
 
 /** Marks an answer as the recorded answer of an earlier copy of the same delivery. */
 export const REPLAYED_HEADER = 'idempotent-replayed';

@@ -68,6 +68,11 @@ export function toInbound(event: unknown): Inbound {
   return { kind: 'direct', headers: {}, rawBody: undefined, payload: event, deliveryId: undefined, source: DEFAULT_SOURCE };
 }
 
+/** RFC 7240: `Prefer: respond-async`, alone or among other preferences, in any case. */
+export function prefersRespondAsync(headers: Readonly<Record<string, string>>): boolean {
+  return /(?:^|,)\s*respond-async\s*(?:[;,]|$)/i.test(headers.prefer ?? '');
+}
+
 /** The request as a JSON value: HTTP bodies are parsed here, after the signature check. */
 export function readPayload(inbound: Inbound): unknown {
   if (inbound.rawBody === undefined) return inbound.payload;

@@ -82,12 +82,33 @@ export interface IgnoredResult {
   challenge?: string;
 }
 
-export type Result = MoveResult | IgnoredResult;
+/** A delivery queued for the worker (async mode): nothing moved yet, D3 not called. */
+export interface AcceptedResult {
+  status: 'accepted';
+  site: string;
+  requested: number;
+  /** What the worker's outcome line for this delivery will carry. */
+  deliveryId: string;
+  requestId: string;
+}
+
+export type Result = MoveResult | IgnoredResult | AcceptedResult;
 
 export interface MoveOutcome {
   result: Result;
   /** The first batch-level failure, when some incidents failed because D3 could not be used. */
   incomplete: AdapterError | undefined;
+  /**
+   * Of the failed incidents, those that failed with their batch because D3
+   * could not be used (`incomplete`), not because D3 refused them: a retry
+   * could still move these.
+   */
+  unreached?: readonly string[];
+}
+
+/** What carrying out a request gives: a result that accounts for every incident. */
+export interface Moved extends MoveOutcome {
+  result: MoveResult;
 }
 
 export interface MoveOptions {
@@ -100,11 +121,12 @@ export interface MoveOptions {
   observer?: D3Observer;
 }
 
-export async function moveIncidents(request: MoveRequest, options: MoveOptions): Promise<MoveOutcome> {
+export async function moveIncidents(request: MoveRequest, options: MoveOptions): Promise<Moved> {
   const { d3, batchSize, concurrency, deadline, signal, observer } = options;
   const batches = chunk(request.incidentNumbers, batchSize);
   const updated = new Set<string>();
   const failures = new Map<string, string>();
+  const unreached = new Set<string>();
   let firstError: AdapterError | undefined;
   let next = 0;
 
@@ -112,7 +134,7 @@ export async function moveIncidents(request: MoveRequest, options: MoveOptions):
     while (next < batches.length) {
       const batch = batches[next++]!;
       if (firstError) {
-        record(failAll(batch, `Not sent: ${publicDetail(firstError)}`));
+        record(failAll(batch, `Not sent: ${publicDetail(firstError)}`), unreached);
         continue;
       }
       try {
@@ -125,13 +147,16 @@ export async function moveIncidents(request: MoveRequest, options: MoveOptions):
       } catch (error) {
         const failure = toAdapterError(error);
         firstError ??= failure;
-        record(failAll(batch, publicDetail(failure)));
+        record(failAll(batch, publicDetail(failure)), unreached);
       }
     }
   };
-  const record = (tally: BatchTally) => {
+  const record = (tally: BatchTally, unsent?: Set<string>) => {
     for (const number of tally.updated) updated.add(number);
-    for (const { incidentNumber, reason } of tally.failed) failures.set(incidentNumber, reason);
+    for (const { incidentNumber, reason } of tally.failed) {
+      failures.set(incidentNumber, reason);
+      unsent?.add(incidentNumber);
+    }
   };
 
   await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
@@ -147,7 +172,7 @@ export async function moveIncidents(request: MoveRequest, options: MoveOptions):
     failed: request.incidentNumbers.filter((n) => failures.has(n)).map((n) => ({ incidentNumber: n, reason: failures.get(n)! })),
     requestId: options.requestId,
   };
-  return { result, incomplete: firstError };
+  return firstError ? { result, incomplete: firstError, unreached: [...unreached] } : { result, incomplete: undefined };
 }
 
 export function ignored(reason: string, requestId: string, challenge?: string): MoveOutcome {

@@ -91,6 +91,26 @@ export class InvocationMetrics {
     this.#add(kind === 'replayed' ? METRIC.duplicatesReplayed : METRIC.duplicatesInProgress, MetricUnit.Count, 1);
   }
 
+  /** The intake accepted a delivery and queued it (202). */
+  queued(): void {
+    this.#add(METRIC.deliveriesQueued, MetricUnit.Count, 1);
+  }
+
+  /** The worker left `count` incidents of a delivery to a later delivery that moves them elsewhere. */
+  superseded(count: number): void {
+    if (count > 0) this.#add(METRIC.incidentsSuperseded, MetricUnit.Count, count);
+  }
+
+  /** The worker sent one D3 call carrying `incidents` incidents, coalesced from however many deliveries. */
+  d3Call(incidents: number): void {
+    this.#add(METRIC.incidentsPerD3Call, MetricUnit.Count, incidents);
+  }
+
+  /** The worker handed a delivery back to the queue: some of its incidents a retry could still move. */
+  returned(): void {
+    this.#add(METRIC.deliveriesReturned, MetricUnit.Count, 1);
+  }
+
   /**
    * Writes what this invocation recorded, if anything. By hand rather than
    * through Powertools' logMetrics middleware: that flushes every Metrics

@@ -32,6 +32,7 @@ import {
   InternalError,
   NotFoundError,
   PayloadTooLargeError,
+  QueueUnavailableError,
   SecretsUnavailableError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
@@ -40,7 +41,7 @@ import {
 } from '../lambda/errors.ts';
 import { MAX_BODY_BYTES } from '../lambda/inbound.ts';
 import { ROUTE_PATH } from '../lambda/names.ts';
-import { REPLAYED_HEADER, toProblem } from '../lambda/http-response.ts';
+import { PREFERENCE_APPLIED_HEADER, REPLAYED_HEADER, toProblem } from '../lambda/http-response.ts';
 import {
   CONTROL_CHARACTER_CLASS,
   MAX_IDEMPOTENCY_KEY_LENGTH,
@@ -155,6 +156,7 @@ const PROBLEMS: AdapterError[] = [
   new D3RateLimitedError('', 1),
   new SecretsUnavailableError(''),
   new DeliveryStoreUnavailableError(''),
+  new QueueUnavailableError(''),
   new D3UnavailableError('', { timedOut: true }),
 ];
 
@@ -193,8 +195,8 @@ const COMMON_PROBLEM_WHEN: Record<number, string> = {
     'The delivery id was already used for a different request (the payload hash of the validated request differs), whose ' +
     'answer is recorded: this request was not carried out. A different request needs a new delivery id.',
   503:
-    'D3 SOAR was still rate limiting after the retries, or Secrets Manager or the delivery store was unavailable. No incident ' +
-    'was updated and nothing was recorded; retry after `Retry-After` seconds.',
+    'D3 SOAR was still rate limiting after the retries, or Secrets Manager, the delivery store or (async mode) the queue was ' +
+    'unavailable. No incident was updated, nothing was queued and nothing was recorded; retry after `Retry-After` seconds.',
   504: 'D3 SOAR did not answer in time. No incident was updated; moving incidents is idempotent, so retrying is safe.',
 };
 
@@ -280,9 +282,31 @@ const SUCCEEDED_EXAMPLE = {
   requestId: REQUEST_ID,
 };
 
-/** The answers both routes share beyond 200: a partial or failed result, and API Gateway's throttling. */
+/** The answers both routes share beyond 200: queued, a partial or failed result. */
 function resultAnswers(): Record<string, Json> {
   return {
+    '202': {
+      description:
+        'Queued (`accepted`): the source’s `mode` is `async`, or the request sent `Prefer: respond-async` to an adapter with a ' +
+        'queue. Checked, validated and recorded like any delivery; D3 SOAR is not called now: a worker moves the incidents ' +
+        'shortly, coalesced with other queued deliveries, and logs the outcome under the same `deliveryId`.',
+      headers: {
+        ...RESULT_HEADERS,
+        [PREFERENCE_APPLIED_HEADER]: { $ref: '#/components/headers/PreferenceApplied' },
+      },
+      content: {
+        'application/json': {
+          schema: ref('AcceptedResult'),
+          example: {
+            status: 'accepted',
+            site: 'Security Operations',
+            requested: 2,
+            deliveryId: 'b4a5c3d2-1e0f-4a9b-8c7d-6e5f4a3b2c1d',
+            requestId: REQUEST_ID,
+          },
+        },
+      },
+    },
     '207': resultResponse(
       'Some incidents were updated and some failed (`partial`); `failed` says why for each.',
       { status: { const: 'partial' }, updated: { minItems: 1 }, failed: { minItems: 1 } },
@@ -564,6 +588,7 @@ export function buildOpenApiDocument(): Json {
             standardWebhooksParameter('webhook-id'),
             standardWebhooksParameter('webhook-timestamp'),
             standardWebhooksParameter('webhook-signature'),
+            { $ref: '#/components/parameters/Prefer' },
             idempotencyKeyParameter(
               'The delivery id when `webhook-id` is absent, which only an unsigned default route allows (`npm start` without ' +
                 '`WEBHOOK_SECRET`); a signed request’s delivery id is its `webhook-id`.',
@@ -622,7 +647,11 @@ export function buildOpenApiDocument(): Json {
             'its `map`, if it has one, picks the request’s fields from the sender’s payload; and the request rules apply ' +
             `as for \`POST ${ROUTE_PATH}\`. ${DELIVERED_ONCE} ${bodyLimit} docs/interface.md, "Sources", has every rule.`,
           security: [...Object.keys(SIGNED_SCHEMES), 'token'].map((name) => ({ [name]: [] })),
-          parameters: [{ $ref: '#/components/parameters/Source' }, ...sourceHeaderParameters()],
+          parameters: [
+            { $ref: '#/components/parameters/Source' },
+            ...sourceHeaderParameters(),
+            { $ref: '#/components/parameters/Prefer' },
+          ],
           requestBody: {
             required: true,
             description: 'Any `application/*+json` media type is accepted too. The signature covers these exact bytes.',
@@ -736,6 +765,29 @@ export function buildOpenApiDocument(): Json {
             requestId: { type: 'string', description: 'The invocation’s request id: it finds the adapter’s log lines.' },
           },
         },
+        AcceptedResult: {
+          description: 'A delivery queued for the worker (async mode): nothing moved yet, D3 SOAR not called.',
+          type: 'object',
+          additionalProperties: false,
+          required: ['status', 'site', 'requested', 'deliveryId', 'requestId'],
+          properties: {
+            status: { const: 'accepted' },
+            site: { type: 'string', description: 'The new site, as requested (trimmed).' },
+            requested: {
+              type: 'integer',
+              minimum: 1,
+              maximum: MAX_INCIDENTS,
+              description: 'How many distinct incident numbers were requested.',
+            },
+            deliveryId: {
+              type: 'string',
+              description:
+                'The sender’s delivery id, or this invocation’s request id when it sent none: the worker’s log line for this ' +
+                'delivery carries the same `deliveryId`.',
+            },
+            requestId: { type: 'string', description: 'The invocation’s request id: it finds the adapter’s log lines.' },
+          },
+        },
         IncidentFailure: {
           type: 'object',
           additionalProperties: false,
@@ -801,6 +853,16 @@ export function buildOpenApiDocument(): Json {
           schema: { type: 'string', pattern: SOURCE_NAME.source },
           example: 'jira',
         },
+        Prefer: {
+          name: 'prefer',
+          in: 'header',
+          required: false,
+          description:
+            'RFC 7240. `respond-async` asks for the delivery to be queued and answered 202 at once, whatever the source’s ' +
+            '`mode`; an adapter without a queue ignores it and answers when done. Other preferences are ignored.',
+          schema: { type: 'string' },
+          example: 'respond-async',
+        },
       },
       headers: {
         RequestId: {
@@ -817,6 +879,11 @@ export function buildOpenApiDocument(): Json {
           description: 'Always `Standard-Webhooks`, whatever the source’s scheme.',
           required: true,
           schema: { type: 'string', const: 'Standard-Webhooks' },
+        },
+        PreferenceApplied: {
+          description: 'RFC 7240: `respond-async`, on a 202 to a request that sent `Prefer: respond-async`.',
+          required: false,
+          schema: { type: 'string', const: 'respond-async' },
         },
         IdempotentReplayed: {
           description:

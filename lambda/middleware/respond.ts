@@ -27,8 +27,8 @@ import {
   toAdapterError,
   type AdapterError,
 } from '../errors.ts';
-import { problemResponse, REPLAYED_HEADER, resultResponse, toProblem } from '../http-response.ts';
-import { callerKind } from '../inbound.ts';
+import { PREFERENCE_APPLIED_HEADER, problemResponse, REPLAYED_HEADER, resultResponse, toProblem } from '../http-response.ts';
+import { callerKind, prefersRespondAsync, type Inbound } from '../inbound.ts';
 import type { MoveOutcome } from '../move-incidents.ts';
 import type { AdapterContext, AdapterRequest } from './inbound-event.ts';
 
@@ -50,6 +50,9 @@ export function respond({ logger }: { logger: Logger }): MiddlewareObj<unknown, 
       request.context.metrics?.duplicate('replayed');
     } else if (result.status === 'ignored') {
       logger.info('Delivery ignored', { outcome: result.status, reason: result.reason });
+    } else if (result.status === 'accepted') {
+      // The worker logs how it went, under the same deliveryId.
+      logger.info('Delivery queued', { outcome: result.status, site: result.site, requested: result.requested });
     } else {
       logger[result.status === 'succeeded' ? 'info' : 'warn']('Incidents moved', {
         outcome: result.status,
@@ -65,6 +68,9 @@ export function respond({ logger }: { logger: Logger }): MiddlewareObj<unknown, 
     if (kind === 'http') {
       const response = resultResponse(result);
       if (replayed) response.headers = { ...response.headers, [REPLAYED_HEADER]: 'true' };
+      if (result.status === 'accepted' && prefersRespondAsync((request.event as Partial<Inbound>).headers ?? {})) {
+        response.headers = { ...response.headers, [PREFERENCE_APPLIED_HEADER]: 'respond-async' };
+      }
       request.response = response;
     } else if (kind === 'eventbridge' && incomplete && shouldRedeliver(incomplete)) {
       // Redelivering the whole event is safe: moving an incident is idempotent.

@@ -11,8 +11,12 @@ export const QUEUED_DELIVERY_VERSION = 1;
 
 export const QueuedDeliverySchema = z.object({
   v: z.literal(QUEUED_DELIVERY_VERSION),
-  /** The delivery key (`<source>:<id>`), or `<source>:request:<requestId>` when the sender gave no id. */
-  deliveryId: z.string().min(1).max(600),
+  /**
+   * The sender's own id for the delivery (as logged under `deliveryId` at
+   * intake), or the intake's request id when it sent none: with `source`, it
+   * names the delivery in the worker's outcome line.
+   */
+  deliveryId: z.string().min(1).max(255),
   /** The source's name (`default` for POST /incidents/site). */
   source: z.string().min(1).max(64),
   /** The validated request, as the synchronous path would have carried it out. */

@@ -66,6 +66,11 @@ export class SourceAuthenticator {
     scheme.verify({ body: bodyBytes(inbound), headers: inbound.headers }, keys, now);
   }
 
+  /** When the source's sender signed that it sent this (already verified) request, epoch ms; undefined if its scheme signs no time. */
+  signedAt(inbound: Inbound, source: Source): number | undefined {
+    return this.#scheme(source).signedAt?.(inbound.headers);
+  }
+
   #scheme(source: Source): SignatureScheme {
     let scheme = this.#schemes.get(source.name);
     if (!scheme) {

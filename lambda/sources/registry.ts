@@ -110,10 +110,6 @@ export function readSources(
     }
     if (encoding !== undefined && scheme !== 'hmac-sha256')
       problems.push(`${at}.encoding applies only to the hmac-sha256 scheme`);
-    // Refused rather than quietly served synchronously: a sender configured for
-    // a fast 202 would otherwise wait on D3 without knowing why.
-    if (mode === 'async')
-      problems.push(`${at}.mode async needs the queue and its worker, which this version does not have yet; use sync`);
     for (const [field, expression] of expressions(map, when)) {
       const fault = jmespathFault(expression);
       if (fault) problems.push(`${at}.${field} is not a valid JMESPath expression (${fault})`);

@@ -66,6 +66,13 @@ export interface SignatureScheme {
    * there is none or it holds control characters.
    */
   deliveryId(headers: Readonly<Record<string, string>>): string | undefined;
+  /**
+   * When the sender signed that it sent this delivery, epoch ms, for schemes
+   * that sign a timestamp (Standard Webhooks, Slack, Zendesk); read only
+   * after `verify` accepted the request. Of two queued deliveries moving one
+   * incident, the later wins.
+   */
+  signedAt?(headers: Readonly<Record<string, string>>): number | undefined;
 }
 
 /**

@@ -87,9 +87,10 @@ describe('docs/openapi.json', () => {
 
   it('documents POST /incidents/site with every status the adapter answers and the Standard Webhooks headers', () => {
     expect(Object.keys(operation.responses).sort()).toEqual(
-      ['200', '207', '400', '401', '409', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
+      ['200', '202', '207', '400', '401', '409', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
     );
-    for (const status of ['200', '207']) expect(Object.keys(operation.responses[status].content)).toEqual(['application/json']);
+    for (const status of ['200', '202', '207'])
+      expect(Object.keys(operation.responses[status].content)).toEqual(['application/json']);
     // 422: a result in which D3 updated nothing, or the problem of a reused delivery id; the content type tells them apart.
     expect(Object.keys(operation.responses['422'].content)).toEqual(['application/json', 'application/problem+json']);
     for (const status of ['400', '401', '409', '413', '415', '500', '502', '503', '504']) {
@@ -101,6 +102,7 @@ describe('docs/openapi.json', () => {
       ['webhook-id', true],
       ['webhook-timestamp', true],
       ['webhook-signature', true],
+      ['prefer', false],
       ['Idempotency-Key', false],
     ]);
     expect(committed.components.securitySchemes.standardWebhooks).toMatchObject({ in: 'header', name: 'webhook-signature' });
@@ -109,7 +111,7 @@ describe('docs/openapi.json', () => {
 
   it('documents POST /incidents/site/{source} with the source name’s pattern, 404, the ignored result and every scheme', () => {
     expect(Object.keys(sourceOperation.responses).sort()).toEqual(
-      ['200', '207', '400', '401', '404', '409', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
+      ['200', '202', '207', '400', '401', '404', '409', '413', '415', '422', '429', '500', '502', '503', '504'].sort(),
     );
     expect(sourceOperation.responses['404'].content['application/problem+json'].schema.allOf[1].properties.type).toEqual({
       const: 'urn:d3-site-adapter:problem:not-found',
@@ -173,6 +175,23 @@ describe('docs/openapi.json', () => {
     const keyOf = (op: Json) => (op.parameters as Json[]).find((parameter) => parameter.name === 'Idempotency-Key');
     expect(keyOf(operation)).toMatchObject({ in: 'header', required: false });
     expect(keyOf(sourceOperation)).toMatchObject({ in: 'header', required: false });
+  });
+
+  it('documents async mode on both routes: the Prefer parameter, 202 accepted with Preference-Applied, the queue’s 503', () => {
+    for (const op of [operation, sourceOperation]) {
+      expect((op.parameters as Json[]).find((parameter) => parameter.name === 'prefer')).toMatchObject({
+        in: 'header',
+        required: false,
+      });
+      const accepted = op.responses['202'];
+      expect(accepted.headers['preference-applied']).toMatchObject({ required: false, schema: { const: 'respond-async' } });
+      expect(accepted.headers['idempotent-replayed']).toMatchObject({ required: false });
+      const validate = ajv.compile(accepted.content['application/json'].schema);
+      expect(validate(accepted.content['application/json'].example), errorsOf(validate)).toBe(true);
+      expect(validate({ status: 'accepted', site: 's', requested: 1, requestId: 'r' })).toBe(false); // deliveryId is required
+      const problem503 = op.responses['503'].content['application/problem+json'].schema.allOf[1].properties.type;
+      expect(problem503.enum).toContain('urn:d3-site-adapter:problem:queue-unavailable');
+    }
   });
 
   it('holds its own examples to its own schemas', () => {
@@ -322,10 +341,14 @@ describe('the local adapter’s real answers', () => {
   });
   afterAll(() => Promise.all([local.close(), misconfigured.close()]));
 
-  async function post(body: unknown, options: { signed?: boolean; contentType?: string; to?: LocalAdapter; id?: string } = {}) {
+  async function post(
+    body: unknown,
+    options: { signed?: boolean; contentType?: string; to?: LocalAdapter; id?: string; prefer?: string } = {},
+  ) {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     const headers = {
       'content-type': options.contentType ?? 'application/json',
+      ...(options.prefer ? { prefer: options.prefer } : {}),
       ...(options.signed === false ? {} : signatureHeaders(SIGNING_KEY, text, new Date(), options.id)),
     };
     return fetch(`${(options.to ?? local).url}/incidents/site`, { method: 'POST', headers, body: text });
@@ -366,6 +389,14 @@ describe('the local adapter’s real answers', () => {
   it('answers 200 with a result the document describes when every incident moves', async () => {
     const body = await expectDocumented(await post(move), 200);
     expect(body.status).toBe('succeeded');
+  });
+
+  it('answers 202 with the accepted result and Preference-Applied as documented when asked to respond asynchronously', async () => {
+    const response = await post(move, { prefer: 'respond-async' });
+    expect(response.headers.get('preference-applied')).toBe('respond-async');
+    const body = await expectDocumented(response, 202);
+    expect(body.status).toBe('accepted');
+    if (local.queue.kind === 'embedded') await local.queue.drained();
   });
 
   it('answers 207 with a result the document describes when some incidents fail', async () => {

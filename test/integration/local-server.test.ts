@@ -72,6 +72,7 @@ const UNSET = {
   DEDUP: '',
   IDEMPOTENCY_TABLE: '',
   IDEMPOTENCY_TTL_SECONDS: '',
+  QUEUE_URL: '',
 };
 
 /** Runs `npm start`'s program on this Node with `env`, until its banner is out. */
@@ -196,6 +197,17 @@ describe('npm start with the embedded simulator', () => {
     };
     expect(answer.incidents['20210127-777']).toBe('Tier 3');
     expect(JSON.stringify(answer.recentRequests)).not.toContain('sim-api-key');
+  });
+
+  it('says in one line that it embeds the queue and its worker, and serves the queue where that line says', async () => {
+    const lines = started.banner.split('\n').filter((line) => line.startsWith('Queue:'));
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^Queue: in-memory SQS queue http:\/\/127\.0\.0\.1:\d+\/000000000000\/local-deliveries, drained by the worker as Lambda's event source mapping would; its depth, dead letters and batches: curl -s http:\/\/127\.0\.0\.1:\d+\/_local\/queue$/,
+      ),
+    ]);
+    const { stdout } = await runShell(lines[0]!.slice(lines[0]!.indexOf('curl')), {});
+    expect(JSON.parse(stdout)).toMatchObject({ visible: 0, inFlight: 0, deadLetters: [], counters: { deadLettered: 0 } });
   });
 });
 
@@ -559,6 +571,20 @@ describe('npm start’s delivery store', () => {
     } finally {
       await started.stop();
       await aws.close();
+    }
+  });
+});
+
+describe('npm start with QUEUE_URL', () => {
+  it('says async deliveries go to that queue in AWS and that no local worker runs', async () => {
+    const queueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/team-deliveries';
+    const started = await npmStart({ QUEUE_URL: queueUrl, AWS_REGION: 'eu-west-1' });
+    try {
+      expect(started.banner.split('\n').filter((line) => line.startsWith('Queue:'))).toEqual([
+        `Queue: ${queueUrl} in AWS (QUEUE_URL): async deliveries are sent there; no local worker runs.`,
+      ]);
+    } finally {
+      await started.stop();
     }
   });
 });

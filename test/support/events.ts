@@ -3,7 +3,7 @@
 // only the body/detail, route and headers replaced, as those tests do.
 
 import { readFileSync } from 'node:fs';
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context, EventBridgeEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { parseKeys } from '../../lambda/sources/authenticator.ts';
 import { createScheme } from '../../lambda/sources/schemes/schemes.ts';
@@ -91,6 +91,28 @@ export function functionUrlEvent(options: HttpOptions = {}): APIGatewayProxyEven
 export function eventBridgeEvent(detail: unknown, id: string = randomUUID()): EventBridgeEvent<string, unknown> {
   const event = sample<EventBridgeEvent<string, unknown>>('eventbridge.json');
   return { ...event, id, source: 'ticketing.example', 'detail-type': 'Move Incidents To Site', detail };
+}
+
+export interface SqsMessage {
+  body: string | unknown;
+  messageId?: string;
+  receiveCount?: number;
+}
+
+/** An SQS event source mapping's batch: the sample's record, with the body, id and receive count replaced. */
+export function sqsEvent(messages: readonly SqsMessage[]): SQSEvent {
+  const record = sample<SQSEvent>('sqs.json').Records[0]!;
+  return {
+    Records: messages.map(
+      ({ body, messageId = randomUUID(), receiveCount = 1 }): SQSRecord => ({
+        ...record,
+        messageId,
+        receiptHandle: `handle-${messageId}`,
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        attributes: { ...record.attributes, ApproximateReceiveCount: String(receiveCount) },
+      }),
+    ),
+  };
 }
 
 /** A Lambda context with a real countdown, like the runtime's. */

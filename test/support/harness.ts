@@ -12,7 +12,8 @@ import { startLocalDynamoDB, type LocalDynamoDB } from '../../dev/dynamodb-local
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import { createStoreClient } from '../../lambda/deliveries/store-client.ts';
 import { createHandler } from '../../lambda/handler.ts';
-import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createWorker } from '../../lambda/worker.ts';
 import { httpApiEvent, lambdaContext } from './events.ts';
 
 export const D3_KEY = `d3-key-${randomBytes(12).toString('hex')}`;
@@ -45,6 +46,8 @@ export interface Harness {
   /** The local DynamoDB holding STORE_TABLE, with `store`. */
   dynamodb: LocalDynamoDB | undefined;
   invoke(event: unknown, timeoutMs?: number): Promise<unknown>;
+  /** The queue worker (dist/worker.mjs's handler) with the same environment and clients, fed one SQS batch. */
+  work(event: SQSEvent, timeoutMs?: number): Promise<SQSBatchResponse>;
   /** A fresh handler (a new cold start) sharing the same servers. */
   coldStart(): void;
   logs(): Record<string, unknown>[];
@@ -105,11 +108,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   const clients = { secretsClient, ...(storeClient ? { storeClient } : {}) };
   let handler = createHandler({ env, ...clients });
+  // Made on first use: its cold start logs as the handler's does, and most tests never use it.
+  let worker: ReturnType<typeof createWorker> | undefined;
   return {
     simulator,
     secretsManager,
     dynamodb,
     invoke: (event, timeoutMs = 10_000) => handler(event, lambdaContext(timeoutMs)),
+    work: (event, timeoutMs = 10_000) => {
+      worker ??= createWorker({ env, ...clients });
+      return worker(event, lambdaContext(timeoutMs));
+    },
     coldStart: () => {
       handler = createHandler({ env, ...clients });
     },

@@ -38,6 +38,35 @@ describe('loadConfig: SOURCES', () => {
   });
 });
 
+describe('loadConfig: the queue (QUEUE_URL, INTAKE_ONLY)', () => {
+  const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/d3-deliveries';
+  const ASYNC_SOURCE = '{"jira": {"scheme": "jira", "secretId": "s", "mode": "async"}}';
+
+  it('refuses an async source without QUEUE_URL, naming both, instead of answering it synchronously', () => {
+    const error = failure({ ...REQUIRED, SOURCES: ASYNC_SOURCE });
+    expect(error.message).toContain('QUEUE_URL is required: SOURCES.jira has mode async');
+  });
+
+  it('takes an async source with a queue, and has no queue when QUEUE_URL is unset', () => {
+    expect(loadConfig({ ...REQUIRED, SOURCES: ASYNC_SOURCE, QUEUE_URL: QUEUE }).queueUrl).toBe(QUEUE);
+    expect(loadConfig(REQUIRED).queueUrl).toBeUndefined();
+  });
+
+  it('takes a loopback http queue (npm start) and refuses anything that is not a queue URL', () => {
+    expect(loadConfig({ ...REQUIRED, QUEUE_URL: 'http://127.0.0.1:4566/000000000000/deliveries' }).queueUrl).toBeDefined();
+    for (const bad of ['deliveries', 'http://sqs.example.com/123456789012/q', 'https://sqs.eu-west-1.amazonaws.com/q']) {
+      expect(failure({ ...REQUIRED, QUEUE_URL: bad }).message).toContain('QUEUE_URL must be an SQS queue URL');
+    }
+  });
+
+  it('reads INTAKE_ONLY as a flag, which needs a queue', () => {
+    expect(loadConfig({ ...REQUIRED, QUEUE_URL: QUEUE, INTAKE_ONLY: 'true' }).intakeOnly).toBe(true);
+    expect(loadConfig(REQUIRED).intakeOnly).toBe(false);
+    expect(failure({ ...REQUIRED, INTAKE_ONLY: 'true' }).message).toContain('QUEUE_URL is required when INTAKE_ONLY is true');
+    expect(failure({ ...REQUIRED, INTAKE_ONLY: 'yes' }).message).toContain('INTAKE_ONLY must be true or false');
+  });
+});
+
 describe('loadConfig: required variables', () => {
   it('returns the values and the documented defaults when only the required variables are set', () => {
     expect(loadConfig(REQUIRED)).toStrictEqual({
@@ -55,6 +84,7 @@ describe('loadConfig: required variables', () => {
       timeoutMs: 10_000,
       maxAttempts: 4,
       secretCacheTtlSeconds: 300,
+      intakeOnly: false,
     });
   });
 

@@ -119,6 +119,11 @@ export function afterPrefix(value: string, prefix: string): string | undefined {
  * The messages name the fix: whole seconds, not milliseconds, and how far and
  * which way the sender's clock is off.
  */
+/** A signed Unix-seconds timestamp header as epoch ms; undefined unless it is one. */
+export function unixSecondsAt(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,12}$/.test(value) ? Number(value) * 1000 : undefined;
+}
+
 export function unixSecondsInWindow(displayName: string, value: string, now: number): void {
   if (!/^\d{1,20}$/.test(value)) {
     throw new UnauthorizedError(`The ${displayName} header must be the Unix time in whole seconds, such as 1767225600.`);

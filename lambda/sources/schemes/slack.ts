@@ -16,6 +16,7 @@ import {
   signedByAnyKey,
   unixSecondsInWindow,
   utf8Keys,
+  unixSecondsAt,
 } from './scheme-helpers.ts';
 
 const SIGNATURE = 'X-Slack-Signature';
@@ -44,6 +45,7 @@ const scheme: SignatureScheme = {
   checkKeys: (keys) => void utf8Keys('slack', keys),
   verify,
   deliveryId: (headers) => deliveryIdFrom(headers),
+  signedAt: (headers) => unixSecondsAt(headers['x-slack-request-timestamp']),
 };
 
 export const slackScheme: SchemeFactory = (settings) => {

@@ -25,6 +25,7 @@ import {
   requireHeaders,
   signedByAnyKey,
   unixSecondsInWindow,
+  unixSecondsAt,
 } from './scheme-helpers.ts';
 
 const PREFIX = 'whsec_';
@@ -109,6 +110,7 @@ const scheme: SignatureScheme = {
   checkKeys: (keys) => void keyBytes(keys),
   verify,
   deliveryId: (headers) => deliveryIdFrom(headers, 'webhook-id'),
+  signedAt: (headers) => unixSecondsAt(headers['webhook-timestamp']),
 };
 
 export const standardWebhooksScheme: SchemeFactory = (settings) => {

@@ -75,6 +75,10 @@ const scheme: SignatureScheme = {
   checkKeys: (keys) => void utf8Keys('zendesk', keys),
   verify,
   deliveryId: (headers) => deliveryIdFrom(headers, 'x-zendesk-webhook-invocation-id'),
+  signedAt: (headers) => {
+    const seconds = isoSeconds(headers['x-zendesk-webhook-signature-timestamp'] ?? '');
+    return seconds === undefined ? undefined : seconds * 1000;
+  },
 };
 
 export const zendeskScheme: SchemeFactory = (settings) => {

@@ -77,9 +77,19 @@ describe('readSources', () => {
     expect(read(raw).problems).toEqual([expect.stringMatching(/^SOURCES must be a JSON object/)]);
   });
 
-  it('refuses mode async, which this version cannot serve, instead of quietly answering synchronously', () => {
-    expect(read({ pd: { scheme: 'pagerduty', secretId: 's', mode: 'async' } }).problems).toEqual([
-      'SOURCES.pd.mode async needs the queue and its worker, which this version does not have yet; use sync',
+  it('reads mode async, and sync when no mode is given', () => {
+    const { sources, problems } = read({
+      pd: { scheme: 'pagerduty', secretId: 's', mode: 'async' },
+      gh: { scheme: 'github', secretId: 's' },
+    });
+    expect(problems).toEqual([]);
+    expect(sources.get('pd')?.mode).toBe('async');
+    expect(sources.get('gh')?.mode).toBe('sync');
+  });
+
+  it('refuses a mode that is neither sync nor async', () => {
+    expect(read({ pd: { scheme: 'pagerduty', secretId: 's', mode: 'later' } }).problems).toEqual([
+      'SOURCES.pd.mode must be sync or async',
     ]);
   });
 
