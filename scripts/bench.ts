@@ -11,7 +11,10 @@
 //   warm          per-invocation latency vs a bare fetch of the same D3 request and
 //                 a bare node:https request (the adapter's own transport); the
 //                 adapter's overhead over that call beside a naive adapter's
-//                 (scripts/bench/naive-handler.ts) over its bare fetch
+//                 (scripts/bench/naive-handler.ts) over its bare fetch; the
+//                 async intake (Prefer: respond-async, queued on a loopback
+//                 SQS, 202) in the same rounds, beside the sync path's own
+//                 overhead over its D3 call
 //   bulk          10,000 incidents through a strict 50 req/s simulator
 //   secrets       Secrets Manager calls made by warm invocations
 //
@@ -93,14 +96,22 @@ try {
 
   // --- warm ----------------------------------------------------------------------------
   const callsBeforeWarm = secrets.calls.length;
-  const warm = await world.child<{ handlersMs: number[][]; bareMs: number[]; bareHttpsMs: number[]; cpuMsPerCall: number[] }>(
-    'child-warm.ts',
-    [adapterFile, naiveFile],
-    {
-      env: { BENCH_RUNS: String(WARM_RUNS), ...(process.env.BENCH_SILENT ? { POWERTOOLS_LOG_LEVEL: 'SILENT' } : {}) },
-      nodeArgs: CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [],
+  const warm = await world.child<{
+    handlersMs: number[][];
+    asyncMs: number[];
+    bareMs: number[];
+    bareHttpsMs: number[];
+    cpuMsPerCall: number[];
+    asyncCpuMsPerCall: number;
+  }>('child-warm.ts', [adapterFile, naiveFile], {
+    env: {
+      BENCH_RUNS: String(WARM_RUNS),
+      BENCH_ASYNC: '1',
+      ...world.queueEnv,
+      ...(process.env.BENCH_SILENT ? { POWERTOOLS_LOG_LEVEL: 'SILENT' } : {}),
     },
-  );
+    nodeArgs: CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [],
+  });
   const [adapterMs, naiveMs] = warm.handlersMs as [number[], number[]];
   // Each warm handler's own cold start reads each secret once; everything after is warm.
   const warmSecretCalls = secrets.calls.length - callsBeforeWarm - 4;
@@ -156,6 +167,12 @@ try {
       '',
     ],
     [
+      '  async intake p50 (202, queued)',
+      `${ms(median(warm.asyncMs))} (p99 ${ms(quantile(warm.asyncMs, 0.99))}), its SQS call included`,
+      `sync overhead over its D3 call ${ms(pairedMedian(adapterMs, warm.bareHttpsMs))}`,
+      ratio(median(warm.asyncMs), pairedMedian(adapterMs, warm.bareHttpsMs)),
+    ],
+    [
       'bulk: 10,000 incidents',
       `${(bulk.elapsedMs / 1000).toFixed(2)} s, ${achievedRps.toFixed(1)} req/s, ${simulator.stats.rateLimited} × 429`,
       'D3 limit 50 req/s',
@@ -169,6 +186,7 @@ try {
       '',
     ],
     ['  warm, per call', ms(warm.cpuMsPerCall[0]!), `naive adapter ${ms(warm.cpuMsPerCall[1]!)}`, ''],
+    ['  async intake, per call', ms(warm.asyncCpuMsPerCall), `sync path ${ms(warm.cpuMsPerCall[0]!)}`, ''],
     ['  bulk', ms(bulk.cpuMs), '', ''],
     ['Secrets Manager, warm', `${warmSecretCalls} calls in ${WARM_RUNS + 20} invocations`, 'target 0', ''],
   ];

@@ -68,14 +68,15 @@
 // of STORM_RATE, D3 calls over 1.5 × ⌈webhooks / batch size⌉, drain over
 // 1.5 × the D3 floor (targets set for the full storm: a small one drains in
 // no less than the worker's batch window, however few calls it needs). 2
-// when a setting is wrong or the local adapter has no queue.
+// when a setting is wrong.
 
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { generateSourceKey, type LocalAdapter, startLocalAdapter } from '../dev/server.ts';
+import { generateSourceKey, type LocalAdapter, type LocalQueueState, startLocalAdapter } from '../dev/server.ts';
+import type { DeadLetter } from '../dev/sqs-local.ts';
 import { QueuedDeliverySchema } from '../lambda/queue/queued-delivery.ts';
 import { ROUTE_PATH } from '../lambda/names.ts';
 import { progressLine } from './shared/progress-line.ts';
@@ -147,33 +148,18 @@ export function readStormSettings(env: Env): { settings: StormSettings; problems
   };
 }
 
-/**
- * The local queue and its worker, as `startLocalAdapter` gives them once
- * async mode has landed (dev/sqs-local.ts, dev/queue-runner.ts); written
- * here, not imported, so the storm builds before they do.
- */
-interface LocalQueue {
-  url: string;
-  depth(): { visible: number; inFlight: number };
-  deadLetters(): unknown[];
-  /** Resolves once the queue holds nothing and no batch runs. */
-  drained(): Promise<void>;
-}
-
-function queueOf(local: LocalAdapter): LocalQueue | undefined {
-  return (local as LocalAdapter & { queue?: LocalQueue }).queue;
-}
+/** The embedded queue, with the worker the local event source mapping runs. */
+type LocalQueue = Extract<LocalQueueState, { kind: 'embedded' }>;
 
 /** The incidents each dead-lettered message names, with why they count as reported (not lost). */
-export function deadLetteredIncidents(letters: readonly unknown[]): Map<string, string> {
+export function deadLetteredIncidents(letters: ReadonlyArray<Pick<DeadLetter, 'body'>>): Map<string, string> {
   const incidents = new Map<string, string>();
-  for (const letter of letters) {
-    const body = typeof letter === 'string' ? letter : (letter as { body?: unknown } | null)?.body;
+  for (const { body } of letters) {
     let parsed: unknown;
     try {
-      parsed = typeof body === 'string' ? JSON.parse(body) : body;
+      parsed = JSON.parse(body);
     } catch {
-      continue;
+      continue; // not one of ours: a poison message, which names no incident
     }
     const delivery = QueuedDeliverySchema.safeParse(parsed);
     if (!delivery.success) continue;
@@ -228,14 +214,9 @@ async function main(): Promise<number> {
     throw error;
   });
   try {
-    const queue = queueOf(local);
-    if (!queue) {
-      progress.clear();
-      console.error(
-        'storm: this local adapter has no queue (startLocalAdapter().queue): the storm needs async mode, its queue and its worker.',
-      );
-      return 2;
-    }
+    const { queue } = local;
+    // Only with QUEUE_URL set does the local adapter send to a queue in AWS, and the storm never sets it.
+    if (queue.kind !== 'embedded') throw new Error('The storm needs the embedded queue and its worker.');
     return await storm(settings, local, queue, senders, keys, progress);
   } finally {
     progress.clear();
@@ -372,10 +353,24 @@ async function storm(
   const floorMs = (calls / D3_LIMIT) * 1_000;
   const drainMs = drainedAt === undefined ? undefined : drainedAt - lastSent;
 
+  // An incident's story, so a stale or lost one can be told apart from a storm that sent the wrong thing:
+  // each copy's site, sender (and its clock), when it was sent and answered, and the answer.
+  const story = (incident: string) =>
+    plan.sends
+      .flatMap((send, index) => (send.delivery.incident === incident ? [{ send, result: results[index]! }] : []))
+      .map(
+        ({ send: { delivery, copy }, result }) =>
+          `${delivery.site} by ${delivery.sender.name} (${delivery.sender.clock} clock${copy === 'duplicate' ? ', a duplicate' : ''}) ` +
+          `sent +${seconds(result.sentAt - firstSent)}, answered ${result.status ?? 'never'}${result.replayed ? ' replayed' : ''} +${seconds(result.answeredAt - firstSent)}`,
+      )
+      .join('; ');
   const example = (outcomes: ReadonlyArray<{ incident: string; expected: string; final: string | undefined }>) =>
     outcomes
       .slice(0, SHOWN)
-      .map(({ incident, expected, final }) => `${incident} (expected ${expected}, D3 has ${final ?? 'it nowhere'})`)
+      .map(
+        ({ incident, expected, final }) =>
+          `${incident} (expected ${expected}, D3 has ${final ?? 'it nowhere'}: ${story(incident)})`,
+      )
       .join(', ');
   if (verdict.lost.length > 0) problems.push(`${verdict.lost.length} incidents lost, e.g. ${example(verdict.lost)}`);
   if (verdict.stale.length > 0) problems.push(`${verdict.stale.length} stale moves applied, e.g. ${example(verdict.stale)}`);
@@ -385,11 +380,16 @@ async function storm(
     );
   }
   if (verdict.refused > 0) {
-    const refusals = results
-      .filter((result) => result.status !== 202)
-      .slice(0, SHOWN)
-      .map((result) => `HTTP ${result.status ?? 'none'} ${result.error ?? JSON.stringify(result.body ?? '')}`.slice(0, 200));
-    problems.push(`${verdict.refused} webhooks refused, e.g. ${refusals.join('; ')}`);
+    // One example of each kind of refusal (status and problem type), with how many there were.
+    const kinds = new Map<string, { count: number; detail: string }>();
+    for (const result of results.filter((candidate) => candidate.status !== 202)) {
+      const kind = `HTTP ${result.status ?? 'none'} ${String(result.body?.type ?? result.error ?? '')}`.trim();
+      const seen = kinds.get(kind) ?? { count: 0, detail: String(result.body?.detail ?? '').slice(0, 160) };
+      seen.count += 1;
+      kinds.set(kind, seen);
+    }
+    const refusals = [...kinds].map(([kind, { count, detail }]) => `${count} × ${kind}${detail ? ` (${detail})` : ''}`);
+    problems.push(`${verdict.refused} webhooks refused: ${refusals.join('; ')}`);
   }
   if (verdict.queuedTwice.length > 0) {
     problems.push(

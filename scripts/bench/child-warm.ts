@@ -4,6 +4,11 @@
 // reverses every round, so no handler always follows the same one. Calls are
 // spaced so the adapter's pacing never has to wait: this measures overhead,
 // not the rate limit.
+//
+// BENCH_ASYNC=1 (with QUEUE_URL and AWS_ENDPOINT_URL_SQS): the first handler
+// is also invoked, in the same rounds, with `Prefer: respond-async`: its
+// intake queues the delivery on the loopback SQS and answers 202, D3 not
+// called.
 
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -59,6 +64,8 @@ const signed = () => {
 };
 
 const handlersMs: number[][] = handlers.map(() => []);
+const asyncMs: number[] = [];
+let asyncCpuMs = 0;
 const cpuMs = handlers.map(() => 0);
 const bareMs: number[] = [];
 const bareHttpsMs: number[] = [];
@@ -74,6 +81,19 @@ const invoke = (i: number) => async (record: boolean) => {
   handlersMs[i]!.push(elapsed);
   cpuMs[i]! += (used.user + used.system) / 1000;
 };
+const invokeAsync = async (record: boolean) => {
+  const event = signed();
+  event.headers = { ...event.headers, prefer: 'respond-async' };
+  const t = performance.now();
+  const cpu = process.cpuUsage();
+  const response = await handlers[0]!(event, context);
+  const elapsed = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  if (response.statusCode !== 202) throw new Error(`the async intake answered ${response.statusCode}`);
+  if (!record) return;
+  asyncMs.push(elapsed);
+  asyncCpuMs += (used.user + used.system) / 1000;
+};
 const timed = (fn: () => Promise<void>, into: number[]) => async (record: boolean) => {
   const t = performance.now();
   await fn();
@@ -81,7 +101,7 @@ const timed = (fn: () => Promise<void>, into: number[]) => async (record: boolea
 };
 // BENCH_FLOORS=0: the handlers only (a CPU profile of them alone).
 const floors = process.env.BENCH_FLOORS === '0' ? [] : [timed(bare, bareMs), timed(bareHttps, bareHttpsMs)];
-const steps = [...handlers.map((_, i) => invoke(i)), ...floors];
+const steps = [...handlers.map((_, i) => invoke(i)), ...(process.env.BENCH_ASYNC === '1' ? [invokeAsync] : []), ...floors];
 
 // Warm up every path (connection pools, JIT) before measuring.
 let measuredFromUs = 0; // on the monotonic clock a CPU profile's timestamps use
@@ -93,5 +113,13 @@ for (let round = -20; round < runs; round++) {
   }
 }
 console.log(
-  `RESULT ${JSON.stringify({ handlersMs, bareMs, bareHttpsMs, cpuMsPerCall: cpuMs.map((c) => c / runs), measuredFromUs })}`,
+  `RESULT ${JSON.stringify({
+    handlersMs,
+    asyncMs,
+    bareMs,
+    bareHttpsMs,
+    cpuMsPerCall: cpuMs.map((c) => c / runs),
+    asyncCpuMsPerCall: asyncCpuMs / runs,
+    measuredFromUs,
+  })}`,
 );

@@ -15,6 +15,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { startD3Simulator, type D3Simulator } from '../../dev/d3-simulator.ts';
 import { createLoopbackTls, type LoopbackTls } from '../../dev/loopback-tls.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
+import { startLocalSqs, type LocalSqs } from '../../dev/sqs-local.ts';
 import { bundleOptions } from '../lambda-bundle.ts';
 
 const run = promisify(execFile);
@@ -35,6 +36,14 @@ export interface BenchWorld {
   signingKey: string;
   simulator: D3Simulator;
   secrets: LocalSecretsManager;
+  /** A loopback SQS holding one queue, for the async intake; nothing drains it. */
+  sqs: LocalSqs;
+  /**
+   * What points a child's async intake at that queue (QUEUE_URL,
+   * AWS_ENDPOINT_URL_SQS): given only to the children that measure it, as a
+   * function with a queue loads the SQS client at cold start.
+   */
+  queueEnv: Record<string, string>;
   /** The event body every invocation sends, and the API Gateway event around it, signed for `id`. */
   body: string;
   signedEvent(id: string): string;
@@ -54,6 +63,8 @@ export async function startBenchWorld({ tls: useTls = true }: { tls?: boolean } 
   if (tls) await writeFile(caFile, tls.cert);
   const simulator = await startD3Simulator({ apiKey: d3Key, maxRps: 50, tls });
   const secrets = await startLocalSecretsManager({ secrets: { 'd3/credentials': d3Key, 'webhook/signing': signingKey }, tls });
+  const sqs = await startLocalSqs({ queues: [{ name: 'bench-deliveries' }], tls });
+  const queueEnv = { QUEUE_URL: sqs.queue('bench-deliveries').url, AWS_ENDPOINT_URL_SQS: sqs.endpoint };
   const body = JSON.stringify({ incidentNumbers: ['20251124-1', '20251124-2'], site: 'Security Operations' });
   const event = {
     version: '2.0',
@@ -92,6 +103,8 @@ export async function startBenchWorld({ tls: useTls = true }: { tls?: boolean } 
     signingKey,
     simulator,
     secrets,
+    sqs,
+    queueEnv,
     body,
     signedEvent(id) {
       const at = new Date();
@@ -119,7 +132,7 @@ export async function startBenchWorld({ tls: useTls = true }: { tls?: boolean } 
       return join(outdir, 'handler.mjs');
     },
     async close() {
-      await Promise.all([simulator.close(), secrets.close()]);
+      await Promise.all([simulator.close(), secrets.close(), sqs.close()]);
       await rm(work, { recursive: true, force: true });
     },
   };

@@ -41,11 +41,11 @@ function send(job: OfferJob, index: number): void {
         } catch {
           body = undefined;
         }
-        const { status, deliveryId, site, requested } = body ?? {};
+        const { status, deliveryId, site, requested, type, detail } = body ?? {};
         finish({
           status: response.statusCode,
           replayed: response.headers[REPLAYED_HEADER] === 'true',
-          ...(body ? { body: { status, deliveryId, site, requested } } : {}),
+          ...(body ? { body: { status, deliveryId, site, requested, type, detail } } : {}),
         });
       });
     },

@@ -36,8 +36,12 @@ export interface OfferResult {
   /** Undefined when no answer came (the connection failed or timed out). */
   status: number | undefined;
   replayed: boolean;
-  /** From a JSON answer: its `status`, `deliveryId`, `site` and `requested`, to check a 202 says what it should. */
-  body?: { status?: unknown; deliveryId?: unknown; site?: unknown; requested?: unknown };
+  /**
+   * From a JSON answer: a result's `status`, `deliveryId`, `site` and
+   * `requested`, to check a 202 says what it should; a problem's `type` and
+   * `detail`, to say why a webhook was refused.
+   */
+  body?: { status?: unknown; deliveryId?: unknown; site?: unknown; requested?: unknown; type?: unknown; detail?: unknown };
   /** Why no answer came. */
   error?: string;
 }
