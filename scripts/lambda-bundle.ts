@@ -39,9 +39,12 @@ export const bundleOptions = {
  * imports statically, and the delivery store's chunk, which the stack's
  * function loads during init since it always sets IDEMPOTENCY_TABLE.
  * Enforced by the test suite. Was 350 KiB before the delivery store, whose
- * chunk (the DynamoDB client and Powertools Idempotency) is about 67 KiB.
+ * chunk (the DynamoDB client and Powertools Idempotency) is about 67 KiB,
+ * and 400 KiB before async mode, whose intake (the queue sender, the queued
+ * message's schema, the 202) adds about 7 KiB. The SQS client itself (36 KiB)
+ * is loaded by the synchronous function only when a request asks for async.
  */
-export const COLD_START_BUDGET_BYTES = 400 * 1024;
+export const COLD_START_BUDGET_BYTES = 420 * 1024;
 
 /** The module behind the delivery store's dynamic import(). */
 export const DELIVERY_STORE_MODULE = 'lambda/deliveries/delivery-ledger.ts';
