@@ -52,6 +52,11 @@ const sourceSchema = z.strictObject({
   mode: z.optional(z.enum(['sync', 'async'], { error: 'must be sync or async' })),
 });
 
+export interface ReadSourcesOptions {
+  /** Whether a queue of accepted deliveries is configured (QUEUE_URL): without one, mode async is refused. */
+  queue?: boolean;
+}
+
 /**
  * Parses SOURCES into the sources by name, the default route included.
  * Problems are pushed as `SOURCES.<name>.<field> <reason>`; the caller
@@ -61,6 +66,7 @@ export function readSources(
   raw: string | undefined,
   webhookSecretId: string | undefined,
   problems: string[],
+  options: ReadSourcesOptions = {},
 ): Map<string, Source> {
   const sources = new Map<string, Source>([
     [
@@ -112,8 +118,8 @@ export function readSources(
       problems.push(`${at}.encoding applies only to the hmac-sha256 scheme`);
     // Refused rather than quietly served synchronously: a sender configured for
     // a fast 202 would otherwise wait on D3 without knowing why.
-    if (mode === 'async')
-      problems.push(`${at}.mode async needs the queue and its worker, which this version does not have yet; use sync`);
+    if (mode === 'async' && !options.queue)
+      problems.push(`${at}.mode async needs the queue of accepted deliveries (QUEUE_URL), which is not set; use sync`);
     for (const [field, expression] of expressions(map, when)) {
       const fault = jmespathFault(expression);
       if (fault) problems.push(`${at}.${field} is not a valid JMESPath expression (${fault})`);

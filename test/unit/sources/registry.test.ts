@@ -77,10 +77,22 @@ describe('readSources', () => {
     expect(read(raw).problems).toEqual([expect.stringMatching(/^SOURCES must be a JSON object/)]);
   });
 
-  it('refuses mode async, which this version cannot serve, instead of quietly answering synchronously', () => {
+  it('refuses mode async without a queue, instead of quietly answering synchronously', () => {
     expect(read({ pd: { scheme: 'pagerduty', secretId: 's', mode: 'async' } }).problems).toEqual([
-      'SOURCES.pd.mode async needs the queue and its worker, which this version does not have yet; use sync',
+      'SOURCES.pd.mode async needs the queue of accepted deliveries (QUEUE_URL), which is not set; use sync',
     ]);
+  });
+
+  it('accepts mode async when a queue is configured', () => {
+    const problems: string[] = [];
+    const sources = readSources(
+      JSON.stringify({ pd: { scheme: 'pagerduty', secretId: 's', mode: 'async' } }),
+      undefined,
+      problems,
+      { queue: true },
+    );
+    expect(problems).toEqual([]);
+    expect(sources.get('pd')?.mode).toBe('async');
   });
 
   it('accepts a when condition that only fails on some bodies (a type error is data, not syntax)', () => {
