@@ -3,8 +3,10 @@
 // occurrence in five minutes: this adapter's traffic is low and every one of
 // those means an incident was not moved, or will not be without help. Two read
 // the adapter's own metrics (adapter-metrics.ts) and fire on a trend instead:
-// a share of failed invocations, and D3 rate limiting that does not pass.
+// a share of failed invocations, and D3 rate limiting that does not pass; one
+// reads the queue of accepted deliveries: deliveries that wait too long.
 
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,8 +18,18 @@ import { PERIOD, failureRatio, totalOf } from './adapter-metrics.ts';
 import { METRIC } from '../lambda/names.ts';
 import { D3_RATE_LIMIT_PER_SECOND } from './settings.ts';
 
-export interface AdapterAlarmsProps {
+/** A function whose errors and throttles are alarmed, with what each means for it. */
+export interface AlarmedFunction {
   function: lambda.IFunction;
+  errors: string;
+  throttles: string;
+}
+
+export interface AdapterAlarmsProps {
+  /** By a short name used in the alarms' ids (`<name>Errors`, `<name>Throttles`). */
+  functions: Record<string, AlarmedFunction>;
+  /** The queue of accepted deliveries, whose oldest message's age is alarmed. */
+  deliveryQueue: sqs.IQueue;
   /** HTTP answers of 5xx: D3 down, rate limiting or refusing our key, the delivery store unavailable, or our configuration broken. */
   apiServerErrors: cloudwatch.IMetric;
   /** By a short name used in the alarm's id and description. */
@@ -44,10 +56,26 @@ const FIRST_OCCURRENCE: Condition = {
 /** Periods in a row with a 429 before D3 throttling counts as sustained: 15 minutes. */
 export const SUSTAINED_THROTTLING_PERIODS = 3;
 
+/**
+ * Seconds the oldest accepted delivery may wait in the queue. A storm drains
+ * in seconds: the worker coalesces up to 1,000 deliveries per invocation into
+ * a few bulk calls, so even 10,000 queued webhooks take tens of D3 requests.
+ * Five minutes of backlog means the queue is not draining: the worker failing
+ * or throttled, its event source disabled, or D3 refusing work, so that the
+ * worker hands deliveries back (each then waits a visibility timeout, 12
+ * minutes by default, before its retry, and crosses this line on its own).
+ * Senders were told 202 for those deliveries: they are late, and nobody but
+ * this alarm would say so.
+ */
+export const OLDEST_DELIVERY_SECONDS = 300;
+/** Minutes in a row above OLDEST_DELIVERY_SECONDS before it alarms: a whole five minutes, not one late sample. */
+export const OLDEST_DELIVERY_MINUTES = 5;
+
 export class AdapterAlarms extends Construct {
   readonly topic: sns.Topic;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly failureRatio: cloudwatch.Alarm;
+  readonly oldestDelivery: cloudwatch.Alarm;
   readonly sustainedD3Throttling: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AdapterAlarmsProps) {
@@ -60,18 +88,10 @@ export class AdapterAlarms extends Construct {
     });
     if (props.email) this.topic.addSubscription(new EmailSubscription(props.email));
 
-    this.add(
-      'FunctionErrors',
-      'The function failed: an EventBridge or direct invocation threw (D3 or the delivery store unavailable; or a ' +
-        'repeat of an event still being carried out, which Lambda retries), or the function crashed.',
-      props.function.metricErrors({ period: PERIOD, statistic: 'Sum' }),
-    );
-    this.add(
-      'FunctionThrottles',
-      'Invocations were refused for lack of concurrency: the reserved concurrency is the D3 ceiling, ' +
-        'so requests arrive faster than D3 can take them.',
-      props.function.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
-    );
+    for (const [name, alarmed] of Object.entries(props.functions)) {
+      this.add(`${name}Errors`, alarmed.errors, alarmed.function.metricErrors({ period: PERIOD, statistic: 'Sum' }));
+      this.add(`${name}Throttles`, alarmed.throttles, alarmed.function.metricThrottles({ period: PERIOD, statistic: 'Sum' }));
+    }
     this.add(
       'ApiServerErrors',
       'The HTTP API answered 5xx: D3 unavailable, rate limiting or refusing our credentials, the delivery ' +
@@ -85,6 +105,23 @@ export class AdapterAlarms extends Construct {
         queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
       );
     }
+
+    this.oldestDelivery = this.add(
+      'OldestDeliveryAge',
+      `An accepted delivery has waited in the queue more than ${OLDEST_DELIVERY_SECONDS} seconds, for ` +
+        `${OLDEST_DELIVERY_MINUTES} minutes in a row: the worker is not draining it (see its errors and logs, ` +
+        'and DeliveriesReturned); its sender was answered 202 and its incidents are not moved yet.',
+      props.deliveryQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      {
+        threshold: OLDEST_DELIVERY_SECONDS,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: OLDEST_DELIVERY_MINUTES,
+        datapointsToAlarm: OLDEST_DELIVERY_MINUTES,
+      },
+    );
 
     // A share rather than a count, so it means the same at any traffic: the odd
     // unknown incident number stays under it; D3 refusing our key, or a site
@@ -102,12 +139,12 @@ export class AdapterAlarms extends Construct {
     );
     // A 429 now and then is absorbed by the adapter's retries; one in every
     // five minutes for fifteen means something else shares D3's rate limit,
-    // and reservedConcurrency or d3MaxRps should come down.
+    // and the D3 budget's settings (settings.ts) should come down.
     this.sustainedD3Throttling = this.add(
       'SustainedD3Throttling',
       `D3 answered 429 (rate limited) in each of ${SUSTAINED_THROTTLING_PERIODS} consecutive five-minute periods: ` +
         `another client shares its limit of ${D3_RATE_LIMIT_PER_SECOND} requests per second; ` +
-        'lower reservedConcurrency or d3MaxRps.',
+        'lower reservedConcurrency, d3MaxRps, workerMaxConcurrency or workerD3MaxRps.',
       totalOf(METRIC.d3Throttled, 'throttled', 'D3 429s'),
       {
         ...FIRST_OCCURRENCE,
