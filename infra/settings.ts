@@ -77,7 +77,8 @@ export const DEFAULTS = {
   // flood can cost. Outside D3's budget: the intake never calls D3.
   intakeConcurrency: 20,
   // Steady rate and burst of the HTTP API stage: a flood is refused with 429 at
-  // the edge instead of queueing for five instances that each take seconds.
+  // the edge instead of queueing for the few synchronous instances (three by
+  // default) that each take seconds.
   apiRateLimit: 10,
   apiBurstLimit: 20,
   // An async route only queues, so it can take a storm (hundreds of webhooks
