@@ -16,18 +16,14 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PERIOD, failureRatio, totalOf } from './adapter-metrics.ts';
 import { METRIC } from '../lambda/names.ts';
+import { MAX_RECEIVE_COUNT } from './delivery-queue.ts';
 import { D3_RATE_LIMIT_PER_SECOND } from './settings.ts';
 
-/** A function whose errors and throttles are alarmed, with what each means for it. */
-export interface AlarmedFunction {
-  function: lambda.IFunction;
-  errors: string;
-  throttles: string;
-}
-
 export interface AdapterAlarmsProps {
-  /** By a short name used in the alarms' ids (`<name>Errors`, `<name>Throttles`). */
-  functions: Record<string, AlarmedFunction>;
+  /** The synchronous function (its alarms keep the ids they had before the queue: FunctionErrors, FunctionThrottles). */
+  function: lambda.IFunction;
+  intake: lambda.IFunction;
+  worker: lambda.IFunction;
   /** The queue of accepted deliveries, whose oldest message's age is alarmed. */
   deliveryQueue: sqs.IQueue;
   /** HTTP answers of 5xx: D3 down, rate limiting or refusing our key, the delivery store unavailable, or our configuration broken. */
@@ -88,9 +84,40 @@ export class AdapterAlarms extends Construct {
     });
     if (props.email) this.topic.addSubscription(new EmailSubscription(props.email));
 
-    for (const [name, alarmed] of Object.entries(props.functions)) {
-      this.add(`${name}Errors`, alarmed.errors, alarmed.function.metricErrors({ period: PERIOD, statistic: 'Sum' }));
-      this.add(`${name}Throttles`, alarmed.throttles, alarmed.function.metricThrottles({ period: PERIOD, statistic: 'Sum' }));
+    // Each function's errors and throttles, with what they mean for it.
+    const functions = [
+      {
+        name: 'Function',
+        function: props.function,
+        errors:
+          'The function failed: an EventBridge or direct invocation threw (D3 or the delivery store unavailable; ' +
+          'or a repeat of an event still being carried out, which Lambda retries), or the function crashed.',
+        throttles:
+          'Invocations were refused for lack of concurrency: the reserved concurrency is its share of the D3 ' +
+          'ceiling, so requests arrive faster than D3 can take them (an async source would queue them instead).',
+      },
+      {
+        name: 'Intake',
+        function: props.intake,
+        errors: 'The intake crashed or timed out: async sources’ deliveries were refused (5xx) instead of queued.',
+        throttles:
+          'Async sources’ deliveries were refused for lack of intake instances (intakeConcurrency): senders ' +
+          'retry, or raise intakeConcurrency.',
+      },
+      {
+        name: 'Worker',
+        function: props.worker,
+        errors:
+          'The worker failed on a whole batch (crashed, timed out, or the delivery table or D3 credentials ' +
+          `unreadable): its deliveries return to the queue and reach the dead-letter queue after ${MAX_RECEIVE_COUNT} receives.`,
+        throttles:
+          'The worker was throttled: its reserved concurrency is below the event source’s maximum concurrency, ' +
+          'or something else invokes it.',
+      },
+    ];
+    for (const each of functions) {
+      this.add(`${each.name}Errors`, each.errors, each.function.metricErrors({ period: PERIOD, statistic: 'Sum' }));
+      this.add(`${each.name}Throttles`, each.throttles, each.function.metricThrottles({ period: PERIOD, statistic: 'Sum' }));
     }
     this.add(
       'ApiServerErrors',

@@ -287,34 +287,9 @@ export class D3SiteAdapterStack extends Stack {
       DeliveryDeadLetter: deliveryQueue.deadLetters,
     };
     const alarms = new AdapterAlarms(this, 'Alarms', {
-      functions: {
-        // "Function": the synchronous function's alarms kept their ids from before the queue.
-        Function: {
-          function: fn,
-          errors:
-            'The function failed: an EventBridge or direct invocation threw (D3 or the delivery store unavailable; ' +
-            'or a repeat of an event still being carried out, which Lambda retries), or the function crashed.',
-          throttles:
-            'Invocations were refused for lack of concurrency: the reserved concurrency is its share of the D3 ' +
-            'ceiling, so requests arrive faster than D3 can take them (an async source would queue them instead).',
-        },
-        Intake: {
-          function: intake,
-          errors: 'The intake crashed or timed out: async sources’ deliveries were refused (5xx) instead of queued.',
-          throttles:
-            'Async sources’ deliveries were refused for lack of intake instances (intakeConcurrency): senders ' +
-            'retry, or raise intakeConcurrency.',
-        },
-        Worker: {
-          function: worker,
-          errors:
-            'The worker failed on a whole batch (crashed, timed out, or the delivery table or D3 credentials ' +
-            'unreadable): its deliveries return to the queue and reach the dead-letter queue after 5 receives.',
-          throttles:
-            'The worker was throttled: its reserved concurrency is below the event source’s maximum concurrency, ' +
-            'or something else invokes it.',
-        },
-      },
+      function: fn,
+      intake,
+      worker,
       deliveryQueue: deliveryQueue.queue,
       apiServerErrors: stage.metricServerError({ period: Duration.minutes(5) }),
       deadLetterQueues,
@@ -391,7 +366,8 @@ export class D3SiteAdapterStack extends Stack {
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboard.dashboardName });
     new CfnOutput(this, 'DashboardUrl', {
       description:
-        'The CloudWatch dashboard: incidents, D3 latency and 429s, duplicate deliveries and their store, dead letters, the function',
+        'The CloudWatch dashboard: incidents, D3 latency and 429s, duplicate deliveries and their store, the queue ' +
+        'and coalescing, dead letters, the functions',
       value: dashboard.url,
     });
   }
