@@ -21,6 +21,7 @@ import { lambdaContext } from '../support/events.ts';
 import {
   createFixture,
   FUNCTIONS,
+  functionId,
   functionOf,
   onlyResourceId,
   roleStatements,
@@ -261,9 +262,14 @@ describe('the function’s environment for the delivery store', () => {
 
 describe('the delivery store’s outages', () => {
   it('reach an operator through the existing alarms, whose descriptions name the store: ApiServerErrors (503) and FunctionErrors', () => {
+    // The synchronous function's alarm, where the intake's and the worker's have their own.
+    const adapter = JSON.stringify([{ Name: 'FunctionName', Value: { Ref: functionId(template, 'adapter') } }]);
     const described = (metricName: string) =>
-      Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((alarm) => alarm.Properties.MetricName === metricName)!
-        .Properties.AlarmDescription as string;
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).find(
+        (alarm) =>
+          alarm.Properties.MetricName === metricName &&
+          (metricName !== 'Errors' || JSON.stringify(alarm.Properties.Dimensions) === adapter),
+      )!.Properties.AlarmDescription as string;
     expect(described('5xx')).toMatch(/delivery store \(DynamoDB\) unavailable \(503, nothing done\)/);
     expect(described('Errors')).toMatch(/the delivery store unavailable; or a repeat of an event still being carried out/);
   });
