@@ -22,17 +22,26 @@
 // messages would exceed it), and the scaling of pollers with the backlog.
 
 import type { Context, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import {
+  WORKER_BATCH_SIZE,
+  WORKER_BATCHING_WINDOW_SECONDS,
+  WORKER_MAX_CONCURRENCY,
+  WORKER_TIMEOUT_SECONDS,
+} from '../infra/queue-batching.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { Notifier } from './notifier.ts';
 import { LOCAL_REGION, SqsError, type LocalQueue, type ReceivedMessage } from './sqs-local.ts';
 
 /**
- * The deployed mapping's settings (CONTRACT §14): ten records a batch, SQS's
- * default for a standard queue, a one-second window in which deliveries of a
- * storm gather to be coalesced, and two worker instances at most, so the
- * worker's share of D3's budget stays bounded. The stack sets the same.
+ * The deployed mapping's settings, read from the module the stack reads them
+ * from: the batch size and window in which a storm's deliveries gather to be
+ * coalesced, and the worker instances at most (each paced to its D3_MAX_RPS).
  */
-export const EVENT_SOURCE_DEFAULTS = { batchSize: 10, batchWindowMs: 1000, maxConcurrency: 2 } as const;
+export const EVENT_SOURCE_DEFAULTS = {
+  batchSize: WORKER_BATCH_SIZE,
+  batchWindowMs: WORKER_BATCHING_WINDOW_SECONDS * 1000,
+  maxConcurrency: WORKER_MAX_CONCURRENCY,
+} as const;
 
 /**
  * How long a returned record stays invisible before it comes back. Deployed,
@@ -42,8 +51,8 @@ export const EVENT_SOURCE_DEFAULTS = { batchSize: 10, batchWindowMs: 1000, maxCo
  */
 export const LOCAL_VISIBILITY_TIMEOUT_MS = 3000;
 
-/** Lambda's default function timeout for the pretend worker. */
-const DEFAULT_TIMEOUT_MS = 25_000;
+/** The deployed worker's timeout, for the pretend worker's context. */
+const DEFAULT_TIMEOUT_MS = WORKER_TIMEOUT_SECONDS * 1000;
 
 export type QueueHandler = (event: SQSEvent, context: Context) => unknown;
 

@@ -4,7 +4,7 @@
 // graphs and the alarms cannot drift apart.
 //
 // Each metric exists once per caller kind (dimensions {service, CallerKind}),
-// so a total is metric math over the three: an expression, unlike a SEARCH,
+// so a total is metric math over the kinds: an expression, unlike a SEARCH,
 // can be alarmed on.
 
 import { Duration } from 'aws-cdk-lib';
@@ -15,15 +15,18 @@ import { CALLER_KINDS, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type CallerKind,
 export { CALLER_KINDS, METRICS_NAMESPACE, SERVICE_NAME, type CallerKind };
 
 /** Counts (statistic Sum) the function emits per caller kind. */
-export type AdapterCount = Exclude<MetricName, typeof METRIC.d3Latency>;
+export type AdapterCount = Exclude<MetricName, typeof METRIC.d3Latency | typeof METRIC.incidentsPerD3Call>;
 
 /** Milliseconds, one value per request sent to D3. */
 export const D3_LATENCY = METRIC.d3Latency;
 
+/** Incidents, one value per D3 call the worker makes: read as an average and a maximum, not summed. */
+export const INCIDENTS_PER_D3_CALL = METRIC.incidentsPerD3Call;
+
 export const PERIOD = Duration.minutes(5);
 
 export function adapterMetric(
-  metricName: AdapterCount | typeof D3_LATENCY,
+  metricName: AdapterCount | typeof D3_LATENCY | typeof INCIDENTS_PER_D3_CALL,
   callerKind: CallerKind,
   options: cloudwatch.MetricOptions = {},
 ): cloudwatch.Metric {
@@ -38,7 +41,7 @@ export function adapterMetric(
 }
 
 /**
- * The sum of a count over the three caller kinds. `prefix` names the three
+ * The sum of a count over the caller kinds. `prefix` names the
  * metrics inside the expression (`<prefix>_http`, ...), so two totals can sit
  * in one expression, as the failure ratio needs. A caller kind with no
  * datapoint counts 0 rather than making the whole sum missing.

@@ -1,7 +1,8 @@
 // One CloudWatch dashboard for the operator: are incidents moving, how is D3
 // answering, are senders repeating deliveries and is the store that catches
-// them healthy, is anything waiting in a dead-letter queue, is the function
-// healthy. Each widget's comment names the question it answers.
+// them healthy, is the queue of accepted deliveries draining and how well the
+// worker coalesces it, is anything waiting in a dead-letter queue, are the
+// functions healthy. Each widget's comment names the question it answers.
 //
 // The adapter's own metrics come per caller kind (adapter-metrics.ts): counts
 // are graphed as totals (metric math, the same as the alarms use); latency
@@ -17,6 +18,7 @@ import { Construct } from 'constructs';
 import {
   CALLER_KINDS,
   D3_LATENCY,
+  INCIDENTS_PER_D3_CALL,
   METRICS_NAMESPACE,
   PERIOD,
   SERVICE_NAME,
@@ -27,7 +29,15 @@ import {
 import { METRIC } from '../lambda/names.ts';
 
 export interface AdapterDashboardProps {
+  /** The synchronous function. */
   function: lambda.Function;
+  /** The queue worker and the intake, graphed beside it. */
+  worker: lambda.Function;
+  intake: lambda.Function;
+  /** The queue of accepted deliveries. */
+  deliveryQueue: sqs.IQueue;
+  /** Drawn as its threshold on the oldest delivery's graph. */
+  oldestDeliveryAlarm: cloudwatch.Alarm;
   httpStage: apigw.IHttpStage;
   /** The delivery store, for DynamoDB's own metrics of it. */
   deliveryTable: dynamodb.ITableV2;
@@ -42,11 +52,11 @@ export interface AdapterDashboardProps {
 const WIDE = { width: 12, height: 6 } as const;
 const THIRD = { width: 8, height: 6 } as const;
 
-/** The calls the function makes on the delivery store (infra/delivery-table.ts). */
-const STORE_OPERATIONS = ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'] as const;
+/** The calls the functions make on the delivery store (infra/delivery-table.ts): the worker adds BatchGetItem. */
+const STORE_OPERATIONS = ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem'] as const;
 
 /**
- * A DynamoDB count summed over the store's four operations (DynamoDB reports
+ * A DynamoDB count summed over the store's operations (DynamoDB reports
  * throttles and system errors per operation), an operation with no datapoint
  * counting 0, as in the adapter's own totals.
  */
@@ -79,6 +89,8 @@ export class AdapterDashboard extends Construct {
   constructor(scope: Construct, id: string, props: AdapterDashboardProps) {
     super(scope, id);
     const fn = props.function;
+    // By the label each function's lines carry.
+    const functions = { Synchronous: fn, Intake: props.intake, Worker: props.worker };
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       // Dashboard names are per account, not per region: the region keeps two
@@ -174,6 +186,79 @@ export class AdapterDashboard extends Construct {
     );
 
     this.dashboard.addWidgets(
+      // Is the queue of accepted deliveries draining: how many wait, how many
+      // is the worker holding right now?
+      new cloudwatch.GraphWidget({
+        title: 'Queue of accepted deliveries: waiting, in flight (messages)',
+        left: [
+          props.deliveryQueue.metricApproximateNumberOfMessagesVisible({
+            period: PERIOD,
+            statistic: 'Maximum',
+            label: 'Waiting (visible)',
+          }),
+          props.deliveryQueue.metricApproximateNumberOfMessagesNotVisible({
+            period: PERIOD,
+            statistic: 'Maximum',
+            label: 'In flight (received by the worker)',
+          }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        ...THIRD,
+      }),
+      // How long has the oldest accepted delivery waited: how late are the moves the senders were answered 202 for?
+      new cloudwatch.GraphWidget({
+        title: 'Oldest accepted delivery (seconds in the queue)',
+        left: [
+          props.deliveryQueue.metricApproximateAgeOfOldestMessage({
+            period: PERIOD,
+            statistic: 'Maximum',
+            label: 'Oldest message',
+          }),
+        ],
+        leftAnnotations: [props.oldestDeliveryAlarm.toAnnotation()],
+        leftYAxis: { min: 0, showUnits: false },
+        ...THIRD,
+      }),
+      // How well does the worker coalesce: how many incidents ride on each D3 call?
+      new cloudwatch.GraphWidget({
+        title: 'Incidents per D3 call (worker): average, maximum',
+        left: [cloudwatch.Stats.AVERAGE, cloudwatch.Stats.MAXIMUM].map((statistic) =>
+          adapterMetric(INCIDENTS_PER_D3_CALL, 'queue', { statistic, label: statistic }),
+        ),
+        leftYAxis: { min: 0, showUnits: false },
+        ...THIRD,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      // How many deliveries go through the queue, how many incidents did a
+      // later delivery make moot, and how many deliveries come back for a retry?
+      new cloudwatch.GraphWidget({
+        title: 'Deliveries queued (HTTP) and returned for a retry, incidents superseded (worker), per 5 minutes',
+        left: [
+          adapterMetric(METRIC.deliveriesQueued, 'http', { label: 'Deliveries queued' }),
+          adapterMetric(METRIC.deliveriesReturned, 'queue', { label: 'Deliveries returned (batchItemFailures)' }),
+          adapterMetric(METRIC.incidentsSuperseded, 'queue', { label: 'Incidents superseded by a later delivery' }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+      // Is the worker keeping within its timeout? (It stops calling D3 before
+      // the deadline and hands back what it could not send.)
+      new cloudwatch.GraphWidget({
+        title: 'Worker duration (ms)',
+        left: [cloudwatch.Stats.p(50), cloudwatch.Stats.p(99), cloudwatch.Stats.MAXIMUM].map((statistic) =>
+          props.worker.metricDuration({ period: PERIOD, statistic, label: statistic }),
+        ),
+        leftAnnotations: props.worker.timeout
+          ? [{ value: props.worker.timeout.toMilliseconds(), label: 'Timeout', color: cloudwatch.Color.RED }]
+          : [],
+        leftYAxis: { min: 0, showUnits: false },
+        ...WIDE,
+      }),
+    );
+
+    this.dashboard.addWidgets(
       // How often do senders repeat a delivery, and how many repeats arrive
       // while their first copy is still being carried out (answered 409)?
       new cloudwatch.GraphWidget({
@@ -211,20 +296,20 @@ export class AdapterDashboard extends Construct {
     );
 
     this.dashboard.addWidgets(
-      // Is the function itself failing, or refused for lack of concurrency?
+      // Is a function itself failing, or refused for lack of concurrency?
       new cloudwatch.GraphWidget({
-        title: 'Function invocations, errors, throttles',
-        left: [
-          fn.metricInvocations({ period: PERIOD, statistic: 'Sum', label: 'Invocations' }),
-          fn.metricErrors({ period: PERIOD, statistic: 'Sum', label: 'Errors' }),
-          fn.metricThrottles({ period: PERIOD, statistic: 'Sum', label: 'Throttles' }),
-        ],
+        title: 'Functions: invocations, errors, throttles',
+        left: Object.entries(functions).flatMap(([name, each]) => [
+          each.metricInvocations({ period: PERIOD, statistic: 'Sum', label: `${name} invocations` }),
+          each.metricErrors({ period: PERIOD, statistic: 'Sum', label: `${name} errors` }),
+          each.metricThrottles({ period: PERIOD, statistic: 'Sum', label: `${name} throttles` }),
+        ]),
         leftYAxis: { min: 0, showUnits: false },
         ...THIRD,
       }),
-      // How close do invocations come to the function's timeout?
+      // How close do invocations come to the synchronous function's timeout?
       new cloudwatch.GraphWidget({
-        title: 'Function duration (ms)',
+        title: 'Synchronous function duration (ms)',
         left: [cloudwatch.Stats.p(50), cloudwatch.Stats.p(99), cloudwatch.Stats.MAXIMUM].map((statistic) =>
           fn.metricDuration({ period: PERIOD, statistic, label: statistic }),
         ),
@@ -237,17 +322,18 @@ export class AdapterDashboard extends Construct {
       // How often does a caller pay for a cold start?
       new cloudwatch.GraphWidget({
         title: 'Cold starts',
-        left: [
-          new cloudwatch.Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: 'ColdStart',
-            // Powertools' own metric, in its own dimension set.
-            dimensionsMap: { service: SERVICE_NAME, function_name: fn.functionName },
-            statistic: cloudwatch.Stats.SUM,
-            period: PERIOD,
-            label: 'Cold starts',
-          }),
-        ],
+        left: Object.entries(functions).map(
+          ([name, each]) =>
+            new cloudwatch.Metric({
+              namespace: METRICS_NAMESPACE,
+              metricName: 'ColdStart',
+              // Powertools' own metric, in its own dimension set.
+              dimensionsMap: { service: SERVICE_NAME, function_name: each.functionName },
+              statistic: cloudwatch.Stats.SUM,
+              period: PERIOD,
+              label: name,
+            }),
+        ),
         leftYAxis: { min: 0, showUnits: false },
         ...THIRD,
       }),

@@ -5,7 +5,12 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
-export function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
+/** `of` completes "This queue is itself a dead-letter queue (of …)" in the cdk-nag acknowledgement. */
+export function deadLetterQueue(
+  scope: Construct,
+  id: string,
+  of = 'an EventBridge target or of the function’s asynchronous invocations',
+): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
     // Failed events hold incident numbers: encrypted at rest with SQS's own
     // keys, which EventBridge and Lambda can write to with no key policy to keep.
@@ -18,8 +23,8 @@ export function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
   Validations.of(queue).acknowledge({
     id: 'AwsSolutions-SQS3',
     reason:
-      'This queue is itself a dead-letter queue (of an EventBridge target or of the function’s asynchronous ' +
-      'invocations); nothing consumes it, so a queue behind it would never receive anything. Its depth is alarmed.',
+      `This queue is itself a dead-letter queue (of ${of}); nothing consumes it, so a queue behind it would ` +
+      'never receive anything. Its depth is alarmed.',
   });
   return queue;
 }

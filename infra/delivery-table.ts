@@ -1,8 +1,8 @@
 // The delivery store: the DynamoDB table in which the function records each
 // delivery it carries out (Powertools Idempotency's DynamoDB persistence
 // layer, lambda/deliveries/), so that a redelivery of it is answered from the
-// record instead of being carried out again. The table holds nothing else,
-// and every item expires.
+// record instead of being carried out again; and the queue worker's latest
+// move per incident. The table holds nothing else, and every item expires.
 
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -23,6 +23,9 @@ export const TTL_ATTRIBUTE = 'expiration';
  * DynamoDB layer sends no other command: no Scan, Query or batch operation.
  */
 export const RECORD_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+
+/** What the worker calls on the table (grantLatestMoves). */
+export const LATEST_MOVE_ACTIONS = ['dynamodb:UpdateItem', 'dynamodb:BatchGetItem'] as const;
 
 export class DeliveryTable extends Construct {
   readonly table: dynamodb.TableV2;
@@ -81,6 +84,19 @@ export class DeliveryTable extends Construct {
         'incident to a site is idempotent, so that repeat changes nothing unless a newer delivery moved the same ' +
         'incident since.',
     });
+  }
+
+  /**
+   * The worker's calls: it keeps one "latest move" item per incident (the
+   * same `id` key and `expiration` TTL), so that a delivery superseded by a
+   * later one in another batch is not carried out: written with UpdateItem,
+   * read back for a batch's incidents with BatchGetItem. On this table's
+   * ARN alone; the worker never touches the delivery records.
+   */
+  grantLatestMoves(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...LATEST_MOVE_ACTIONS], resources: [this.table.tableArn] }),
+    );
   }
 
   /** The four actions the function's records need, on this table's ARN and nothing else (no index, no stream). */

@@ -4,12 +4,14 @@
 // count twice. Left to Lambda, the refusal would come mid-deploy; the synth
 // checks first.
 //
-// Secret ARNs and the delivery table's name are not known until deploy: each
-// counts as the longest it could be. A secret's ARN: the longest partition
-// and region, and the name CloudFormation gives a secret (its logical id, a
-// hyphen and 12 random characters), then Secrets Manager's hyphen and 6. A
-// table's generated name: the stack's name, its logical id and up to 13
-// random characters, hyphens between.
+// Secret ARNs, the delivery table's name and the queue's URL are not known
+// until deploy: each counts as the longest it could be. A secret's ARN: the
+// longest partition and region, and the name CloudFormation gives a secret
+// (its logical id, a hyphen and 12 random characters), then Secrets Manager's
+// hyphen and 6. A table's generated name: the stack's name, its logical id and
+// up to 13 random characters, hyphens between. A queue's URL: the SQS
+// endpoint of the longest region and a long DNS suffix, the account, and a
+// name of SQS's longest, 80 characters.
 
 import { CfnResource, Stack } from 'aws-cdk-lib';
 import type { CfnGlobalTable, CfnTable } from 'aws-cdk-lib/aws-dynamodb';
@@ -21,6 +23,10 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
 /** DynamoDB's longest table name: no generated name is longer. */
 const TABLE_NAME_LIMIT = 255;
+/** SQS's longest queue name. */
+const QUEUE_NAME_LIMIT = 80;
+/** Longer than any partition's DNS suffix (amazonaws.com, amazonaws.com.cn, the isolated regions'). */
+const LONGEST_DNS_SUFFIX = 'x'.repeat(32);
 const TABLE_TYPES = new Set(['AWS::DynamoDB::GlobalTable', 'AWS::DynamoDB::Table']);
 
 const LONGEST = {
@@ -54,12 +60,15 @@ function deployedValues(scope: IConstruct, variables: Readonly<Record<string, st
   const stack = Stack.of(scope);
   const secrets = new Map<string, CfnSecret>();
   const tables = new Map<string, CfnGlobalTable | CfnTable>();
+  const queues = new Set<string>();
   for (const construct of stack.node.findAll()) {
     if (!CfnResource.isCfnResource(construct)) continue;
     if (construct.cfnResourceType === 'AWS::SecretsManager::Secret') {
       secrets.set(stack.resolve(construct.logicalId) as string, construct as CfnSecret);
     } else if (TABLE_TYPES.has(construct.cfnResourceType)) {
       tables.set(stack.resolve(construct.logicalId) as string, construct as CfnGlobalTable | CfnTable);
+    } else if (construct.cfnResourceType === 'AWS::SQS::Queue') {
+      queues.add(stack.resolve(construct.logicalId) as string);
     }
   }
   const render = (value: unknown): string => {
@@ -80,12 +89,17 @@ function deployedValues(scope: IConstruct, variables: Readonly<Record<string, st
         if (typeof given === 'string') return given;
         return `${stack.stackName}-${ref}-${'x'.repeat(13)}`.slice(0, TABLE_NAME_LIMIT);
       }
+      // A queue's Ref is its URL.
+      if (queues.has(ref)) {
+        const { 'AWS::Region': region, 'AWS::AccountId': account } = LONGEST;
+        return `https://sqs.${region}.${LONGEST_DNS_SUFFIX}/${account}/${'x'.repeat(QUEUE_NAME_LIMIT)}`;
+      }
     }
     if (isRecord(value) && Array.isArray(value['Fn::Join'])) {
       const [separator, parts] = value['Fn::Join'] as [string, unknown[]];
       return parts.map(render).join(separator);
     }
-    // Only secret ARNs and table names are tokens in this environment today; anything else needs its own bound here.
+    // Only secret ARNs, table names and queue URLs are tokens in this environment today; anything else needs its own bound here.
     throw new Error(`The function's environment holds ${JSON.stringify(value)}, whose deployed size is not known.`);
   };
   const resolved = stack.resolve(variables) as Record<string, unknown>;

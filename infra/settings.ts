@@ -11,6 +11,7 @@ import {
   MIN_IDEMPOTENCY_TTL_SECONDS,
   normalizeBaseUrl,
 } from '../lambda/config.ts';
+import { WORKER_MAX_CONCURRENCY } from './queue-batching.ts';
 import { readSecretOrigin, type SecretOrigin } from './secret-origin.ts';
 import { readSourceSettings, type SourceSetting } from './source-settings.ts';
 
@@ -35,10 +36,19 @@ export interface AdapterSettings {
   d3Secret: D3SecretSource;
   /** D3_MAX_RPS: D3 requests per second from one function instance, retries included. */
   d3MaxRps: number;
-  /** Function instances at most; with d3MaxRps, the bound on what D3 receives. */
+  /** Function instances at most; with d3MaxRps, the synchronous function's share of what D3 receives. */
   reservedConcurrency: number;
+  /** Queue worker instances at most (the event source's maximum concurrency); with workerD3MaxRps, the worker's share. */
+  workerMaxConcurrency: number;
+  /** The worker's D3_MAX_RPS. */
+  workerD3MaxRps: number;
+  /** Intake instances at most (its reserved concurrency): it never calls D3, so this bounds only the intake's cost. */
+  intakeConcurrency: number;
   apiRateLimit: number;
   apiBurstLimit: number;
+  /** Steady rate and burst of each async source's route (POST /incidents/site/<name>), overriding the stage's. */
+  asyncRateLimit: number;
+  asyncBurstLimit: number;
   eventPattern: EventPattern;
   alarmEmail: string | undefined;
   /** The failure-ratio alarm fires when IncidentsFailed / IncidentsRequested over five minutes is above this. */
@@ -53,13 +63,30 @@ export const DEFAULTS = {
   d3BaseUrl: PLACEHOLDER_BASE_URL,
   d3Username: 'Admin',
   d3CommandSite: 'Security Operations',
-  // 5 instances × 10 requests per second each = 50, D3's limit.
-  reservedConcurrency: 5,
+  // D3's 50 requests per second, shared: 3 synchronous instances × 10 each,
+  // plus 2 worker instances × 10 each (readSettings refuses a larger sum).
+  reservedConcurrency: 3,
   d3MaxRps: 10,
+  // The least maximum concurrency an SQS event source mapping accepts. Two
+  // instances each taking batches of up to 1,000 deliveries drain a storm at
+  // D3's pace anyway: D3, not the worker, is the bottleneck.
+  workerMaxConcurrency: WORKER_MAX_CONCURRENCY,
+  workerD3MaxRps: 10,
+  // A warm intake answers in ~10–20 ms (it verifies, records the delivery in
+  // DynamoDB and sends it to SQS, no D3), so 20 instances take 1,000 or more
+  // deliveries per second, the async routes' burst, while bounding what a
+  // flood can cost. Outside D3's budget: the intake never calls D3.
+  intakeConcurrency: 20,
   // Steady rate and burst of the HTTP API stage: a flood is refused with 429 at
-  // the edge instead of queueing for five instances that each take seconds.
+  // the edge instead of queueing for the few synchronous instances (three by
+  // default) that each take seconds.
   apiRateLimit: 10,
   apiBurstLimit: 20,
+  // An async route only queues, so it can take a storm (hundreds of webhooks
+  // in seconds from one bulk edit) that the stage's 10 per second would
+  // refuse; the intake's instances, not D3, bound it.
+  asyncRateLimit: 500,
+  asyncBurstLimit: 1000,
   // One incident in five not moved: well above the odd unknown incident number,
   // well below D3 being down or refusing our key (every incident fails).
   failureRatioThreshold: 0.2,
@@ -139,8 +166,14 @@ export function readSettings(node: Node): AdapterSettings {
     ),
     d3MaxRps: integer('d3MaxRps', DEFAULTS.d3MaxRps, 1, D3_RATE_LIMIT_PER_SECOND),
     reservedConcurrency: integer('reservedConcurrency', DEFAULTS.reservedConcurrency, 1, D3_RATE_LIMIT_PER_SECOND),
+    // SQS event source mappings refuse a maximum concurrency below 2.
+    workerMaxConcurrency: integer('workerMaxConcurrency', DEFAULTS.workerMaxConcurrency, 2, D3_RATE_LIMIT_PER_SECOND),
+    workerD3MaxRps: integer('workerD3MaxRps', DEFAULTS.workerD3MaxRps, 1, D3_RATE_LIMIT_PER_SECOND),
+    intakeConcurrency: integer('intakeConcurrency', DEFAULTS.intakeConcurrency, 1, 1_000),
     apiRateLimit: integer('apiRateLimit', DEFAULTS.apiRateLimit, 1, 10_000),
     apiBurstLimit: integer('apiBurstLimit', DEFAULTS.apiBurstLimit, 1, 5_000),
+    asyncRateLimit: integer('asyncRateLimit', DEFAULTS.asyncRateLimit, 1, 10_000),
+    asyncBurstLimit: integer('asyncBurstLimit', DEFAULTS.asyncBurstLimit, 1, 5_000),
     eventPattern: readEventPattern(context('eventPattern'), problems),
     alarmEmail: readEmail(context('alarmEmail'), problems),
     failureRatioThreshold: fraction('failureRatioThreshold', DEFAULTS.failureRatioThreshold),
@@ -148,16 +181,22 @@ export function readSettings(node: Node): AdapterSettings {
     idempotencyTtlSeconds: readIdempotencyTtl(context('idempotencyTtlSeconds'), problems),
   };
 
-  // Lambda never runs more instances than the reserved concurrency, and each
-  // instance paces itself to d3MaxRps (retries included), so this product is the
-  // most D3 can receive from the adapter in any second. Not checked when either
-  // value was refused: the product would be of a fallback the operator never set.
-  const ceiling = settings.reservedConcurrency * settings.d3MaxRps;
-  const bothGiven = !problems.some((problem) => /^(reservedConcurrency|d3MaxRps) /.test(problem));
-  if (bothGiven && ceiling > D3_RATE_LIMIT_PER_SECOND) {
+  // Two functions call D3: the synchronous one, never more instances than its
+  // reserved concurrency, and the queue worker, never more than its event
+  // source's maximum concurrency (and its own reserved concurrency, the
+  // same number); each instance paces itself to its D3_MAX_RPS, retries
+  // included. So this sum is the most D3 can receive from the adapter in any
+  // second. (The intake never calls D3.) Not checked when any of the four
+  // was refused: the sum would be of a fallback the operator never set.
+  const ceiling = settings.reservedConcurrency * settings.d3MaxRps + settings.workerMaxConcurrency * settings.workerD3MaxRps;
+  const allGiven = !problems.some((problem) =>
+    /^(reservedConcurrency|d3MaxRps|workerMaxConcurrency|workerD3MaxRps) /.test(problem),
+  );
+  if (allGiven && ceiling > D3_RATE_LIMIT_PER_SECOND) {
     problems.push(
-      `reservedConcurrency × d3MaxRps is ${settings.reservedConcurrency} × ${settings.d3MaxRps} = ${ceiling}, ` +
-        `over D3's limit of ${D3_RATE_LIMIT_PER_SECOND} requests per second`,
+      `reservedConcurrency × d3MaxRps + workerMaxConcurrency × workerD3MaxRps is ` +
+        `${settings.reservedConcurrency} × ${settings.d3MaxRps} + ${settings.workerMaxConcurrency} × ` +
+        `${settings.workerD3MaxRps} = ${ceiling}, over D3's limit of ${D3_RATE_LIMIT_PER_SECOND} requests per second`,
     );
   }
 

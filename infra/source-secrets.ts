@@ -66,15 +66,16 @@ export class SourceSecrets extends Construct {
     const secrets = new Map<string, SourceSecret>();
     for (const source of props.sources) secrets.set(source.name, this.secretOf(source));
     this.secrets = secrets;
-    this.sourcesVariable =
-      props.sources.length === 0
-        ? undefined
-        : // toJsonString: the ARNs are tokens until deploy.
-          Stack.of(this).toJsonString(
-            Object.fromEntries(
-              props.sources.map(({ name, entry }) => [name, { ...entry, secretId: secrets.get(name)!.secretId }]),
-            ),
-          );
+    this.sourcesVariable = this.sourcesVariableFor(props.sources);
+  }
+
+  /** SOURCES holding only these sources (the intake's: the async ones); undefined for none. */
+  sourcesVariableFor(sources: readonly SourceSetting[]): string | undefined {
+    if (sources.length === 0) return undefined;
+    // toJsonString: the ARNs are tokens until deploy.
+    return Stack.of(this).toJsonString(
+      Object.fromEntries(sources.map(({ name, entry }) => [name, { ...entry, secretId: this.secrets.get(name)!.secretId }])),
+    );
   }
 
   private secretOf(source: SourceSetting): SourceSecret {

@@ -22,6 +22,8 @@ export interface SourceSetting {
   entry: Readonly<Record<string, unknown>>;
   /** The name in PascalCase, for the source's CloudFormation outputs (letters and digits only). */
   outputName: string;
+  /** `async`: its route goes to the intake, which queues each delivery for the worker (answering 202). */
+  mode: 'sync' | 'async';
 }
 
 /** Fields the function never sees: the stack turns them into `secretId`. */
@@ -118,11 +120,12 @@ function readSource(name: string, entry: unknown, problems: string[]): SourceSet
 
   // One source at a time, so that the problems come in the order of the sources.
   const fromFunction: string[] = [];
+  // The function's own reader; async needs QUEUE_URL, which the stack always sets.
   const parsed = readSources(JSON.stringify(Object.fromEntries([[name, forFunction]])), undefined, fromFunction);
   problems.push(...fromFunction.map((problem) => problem.replace(/^SOURCES\./, 'sources.')));
   const source = parsed.get(name);
   if (!source || problems.length > before) return undefined;
-  return { name, scheme: source.scheme, secret, entry: kept, outputName: pascalCase(name) };
+  return { name, scheme: source.scheme, secret, entry: kept, outputName: pascalCase(name), mode: source.mode };
 }
 
 /**

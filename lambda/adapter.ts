@@ -154,7 +154,11 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
   }
 
   const queue = config.queueUrl
-    ? createDeliveryQueue({ queueUrl: config.queueUrl, ...(deps.queueClient ? { client: deps.queueClient } : {}) })
+    ? createDeliveryQueue({
+        queueUrl: config.queueUrl,
+        preload: config.intakeOnly || [...config.sources.values()].some((source) => source.mode === 'async'),
+        ...(deps.queueClient ? { client: deps.queueClient } : {}),
+      })
     : undefined;
 
   const credentialHeaders = new Set(

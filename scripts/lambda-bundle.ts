@@ -1,14 +1,19 @@
 // The esbuild options for the Lambda bundle, defined once: `npm run build`,
-// the benchmark and the CDK stack's tests all build with these.
+// the benchmark and the CDK stack's tests all build with these. Two entries,
+// one per kind of function the stack deploys from the same asset: the
+// handler (HTTP, EventBridge, direct calls) and the queue worker. Built
+// together, they share chunks: the D3 client, Powertools, the SDK.
 
 import type { BuildOptions, Metafile } from 'esbuild';
 
 export const OUT_DIR = 'dist';
 export const OUT_FILE = 'dist/handler.mjs';
+/** The queue worker's entry (handler `worker.handler`). */
+export const WORKER_FILE = 'dist/worker.mjs';
 export const META_FILE = 'dist/meta.json';
 
 export const bundleOptions = {
-  entryPoints: { handler: 'lambda/index.ts' },
+  entryPoints: { handler: 'lambda/index.ts', worker: 'lambda/worker-index.ts' },
   outdir: OUT_DIR,
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -39,9 +44,20 @@ export const bundleOptions = {
  * imports statically, and the delivery store's chunk, which the stack's
  * function loads during init since it always sets IDEMPOTENCY_TABLE.
  * Enforced by the test suite. Was 350 KiB before the delivery store, whose
- * chunk (the DynamoDB client and Powertools Idempotency) is about 67 KiB.
+ * chunk (the DynamoDB client and Powertools Idempotency) is about 67 KiB,
+ * and 400 KiB before async mode, whose intake (the queue sender, the queued
+ * message's schema, the 202) adds about 7 KiB. The SQS client itself (36 KiB)
+ * is loaded by the synchronous function only when a request asks for async.
  */
-export const COLD_START_BUDGET_BYTES = 400 * 1024;
+export const COLD_START_BUDGET_BYTES = 420 * 1024;
+
+/**
+ * The same ceiling for the worker's cold start (dist/worker.mjs and the
+ * chunks it imports statically): it needs what the handler needs to call D3
+ * and the delivery table, less the HTTP and signature code. Enforced by the
+ * test suite beside the handler's.
+ */
+export const WORKER_COLD_START_BUDGET_BYTES = COLD_START_BUDGET_BYTES;
 
 /** The module behind the delivery store's dynamic import(). */
 export const DELIVERY_STORE_MODULE = 'lambda/deliveries/delivery-ledger.ts';

@@ -14,11 +14,11 @@ import { createFixture, type Fixture } from './fixture.ts';
 
 const { AwsSolutionsChecks } = cdkNag;
 
-/** A source whose key the stack generates, one whose key the sender makes, one imported. */
+/** A source whose key the stack generates, one whose key the sender makes, one imported and served async (the intake, the queue, the worker). */
 const SOURCES = {
   github: { scheme: 'github' },
   slack: { scheme: 'slack' },
-  jira: { scheme: 'jira', secretName: 'sources/jira' },
+  jira: { scheme: 'jira', secretName: 'sources/jira', mode: 'async' },
 };
 
 let fixture: Fixture;
@@ -68,10 +68,23 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-DDB3 on D3SiteAdapter/Deliveries/Table',
       'AwsSolutions-SMG4 on D3SiteAdapter/D3CredentialsSecret',
       'AwsSolutions-SMG4 on D3SiteAdapter/WebhookSigningSecret',
+      'AwsSolutions-SQS3 on D3SiteAdapter/DeliveryQueue/DeadLetters',
       'AwsSolutions-SQS3 on D3SiteAdapter/FailedInvocationsQueue',
       'AwsSolutions-SQS3 on D3SiteAdapter/RuleDeadLetterQueue',
     ]);
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(80);
+  });
+
+  it('acknowledges the missing dead-letter queue of each dead-letter queue by saying whose it is', () => {
+    const reasons = acknowledgements(stack)
+      .filter(({ id }) => id === 'AwsSolutions-SQS3')
+      .map(({ path, reason }) => `${path.split('/').slice(1).join('/')}: ${reason}`);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^DeliveryQueue\/DeadLetters: .*\(of the queue of accepted deliveries, after 5 receives/),
+        expect.stringMatching(/^FailedInvocationsQueue: .*\(of an EventBridge target or of the function’s asynchronous/),
+      ]),
+    );
   });
 
   it('reports nothing on the stack with sources either', () => {
@@ -80,16 +93,18 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(report.success).toBe(true);
   });
 
-  it('acknowledges, with sources, both routes and each secret the stack creates for them, each with a reason', () => {
+  it('acknowledges, with sources, every route (the async source’s own included) and each secret the stack creates for them, each with a reason', () => {
     const found = acknowledgements(withSources);
     expect(found.map(({ path, id }) => `${id} on ${path}`).sort()).toEqual([
       'AwsSolutions-APIG4 on D3SiteAdapter/HttpApi/POST--incidents--site',
+      'AwsSolutions-APIG4 on D3SiteAdapter/HttpApi/POST--incidents--site--jira',
       'AwsSolutions-APIG4 on D3SiteAdapter/HttpApi/POST--incidents--site--{source}',
       'AwsSolutions-DDB3 on D3SiteAdapter/Deliveries/Table',
       'AwsSolutions-SMG4 on D3SiteAdapter/D3CredentialsSecret',
       'AwsSolutions-SMG4 on D3SiteAdapter/SourceSecrets/github',
       'AwsSolutions-SMG4 on D3SiteAdapter/SourceSecrets/slack',
       'AwsSolutions-SMG4 on D3SiteAdapter/WebhookSigningSecret',
+      'AwsSolutions-SQS3 on D3SiteAdapter/DeliveryQueue/DeadLetters',
       'AwsSolutions-SQS3 on D3SiteAdapter/FailedInvocationsQueue',
       'AwsSolutions-SQS3 on D3SiteAdapter/RuleDeadLetterQueue',
     ]);

@@ -10,7 +10,7 @@ import { defaultAndTunedTemplates, onlyResourceId } from './fixture.ts';
 
 const NAMESPACE = 'D3SiteAdapter';
 const SERVICE = 'd3-site-adapter';
-const CALLER_KINDS = ['http', 'eventbridge', 'direct'];
+const CALLER_KINDS = ['http', 'eventbridge', 'direct', 'queue'];
 const COUNTS = [
   'IncidentsRequested',
   'IncidentsUpdated',
@@ -49,9 +49,11 @@ const placeholder = (reference: unknown) => `\${${JSON.stringify(reference).repl
 const refTo = (id: string) => placeholder({ Ref: id });
 const attOf = (id: string, attribute: string) => placeholder({ 'Fn::GetAtt': [id, attribute] });
 
-/** The one resource of `type` whose logical id starts with `prefix`. */
+/** The one resource of `type` whose logical id is `prefix` and CDK's 8-digit hash, or starts with `prefix` followed by more. */
 function idOf(from: Template, type: string, prefix: string): string {
-  const ids = Object.keys(from.findResources(type)).filter((id) => id.startsWith(prefix));
+  const all = Object.keys(from.findResources(type));
+  const exact = all.filter((id) => new RegExp(`^${prefix}[0-9A-F]{8}$`).test(id));
+  const ids = exact.length > 0 ? exact : all.filter((id) => id.startsWith(prefix));
   if (ids.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${ids.length}`);
   return ids[0]!;
 }
@@ -89,7 +91,10 @@ describe('the dashboard', () => {
 
   it('mentions the namespace and every metric the function emits when the body is read as text', () => {
     const text = JSON.stringify(dashboardBody(synthesized.template));
-    for (const name of [NAMESPACE, ...COUNTS, 'D3Latency', 'ColdStart']) expect(text).toContain(`"${name}"`);
+    const workerMetrics = ['DeliveriesQueued', 'IncidentsSuperseded', 'IncidentsPerD3Call', 'DeliveriesReturned'];
+    for (const name of [NAMESPACE, ...COUNTS, ...workerMetrics, 'D3Latency', 'ColdStart']) {
+      expect(text).toContain(`"${name}"`);
+    }
   });
 
   it('reads each of the adapter’s metrics for each caller kind, in the one dimension set {service, CallerKind}', () => {
@@ -104,7 +109,7 @@ describe('the dashboard', () => {
     }
   });
 
-  it('graphs each count as the total over the three caller kinds, a kind with no data counting 0', () => {
+  it('graphs each count as the total over the four caller kinds, a kind with no data counting 0', () => {
     const expressions = allRows(synthesized.template).map((row) => optionsOf(row).expression);
     for (const prefix of ['requested', 'updated', 'failed', 'requests', 'retries', 'throttled', 'replayed', 'inProgress']) {
       expect(expressions).toContain(total(prefix));
@@ -147,10 +152,10 @@ describe('the dashboard', () => {
     expect([...new Set(queried)].sort()).toEqual(['DuplicatesInProgress', 'DuplicatesReplayed']);
   });
 
-  it('graphs the delivery table’s throttled requests and system errors, each summed over the four calls the function makes, and its PutItem latency', () => {
+  it('graphs the delivery table’s throttled requests and system errors, each summed over the five calls the functions make, and its PutItem latency', () => {
     const rows = allRows(synthesized.template);
     const table = refTo(onlyResourceId(synthesized.template, 'AWS::DynamoDB::GlobalTable'));
-    const operations = ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'];
+    const operations = ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem'];
     const expressions = rows.map((row) => optionsOf(row).expression);
     for (const [prefix, metricName] of [
       ['throttled', 'ThrottledRequests'],
@@ -185,45 +190,110 @@ describe('the dashboard', () => {
   it('graphs D3 latency at p50 and p99 per caller kind, never summed across kinds', () => {
     const latency = rowsOf(allRows(synthesized.template), NAMESPACE, 'D3Latency');
     const shown = latency.map((row) => `${optionsOf(row).stat} ${row[3]}`).sort();
-    expect(shown).toEqual(['p50 direct', 'p50 eventbridge', 'p50 http', 'p99 direct', 'p99 eventbridge', 'p99 http']);
+    expect(shown).toEqual([
+      'p50 direct',
+      'p50 eventbridge',
+      'p50 http',
+      'p50 queue',
+      'p99 direct',
+      'p99 eventbridge',
+      'p99 http',
+      'p99 queue',
+    ]);
     // Plotted as they are: no hidden query feeding an expression.
     for (const row of latency) expect(optionsOf(row).id).toBeUndefined();
   });
 
-  it('graphs the depth of both dead-letter queues', () => {
-    const depth = rowsOf(allRows(synthesized.template), 'AWS/SQS', 'ApproximateNumberOfMessagesVisible');
-    const queues = depth.map((row) => row[3]).sort();
-    expect(queues).toEqual(
-      ['FailedInvocationsQueue', 'RuleDeadLetterQueue']
-        .map((prefix) => attOf(idOf(synthesized.template, 'AWS::SQS::Queue', prefix), 'QueueName'))
-        .sort(),
+  it('graphs the depth of the three dead-letter queues in one widget, and of the queue of accepted deliveries in another', () => {
+    const { widgets } = dashboardBody(synthesized.template);
+    const queueName = (prefix: string) => attOf(idOf(synthesized.template, 'AWS::SQS::Queue', prefix), 'QueueName');
+    const depthIn = (widget: Widget) => rowsOf(widget.properties.metrics ?? [], 'AWS/SQS', 'ApproximateNumberOfMessagesVisible');
+    const deadLetters = widgets.find((widget) => widget.properties.title?.startsWith('Dead-letter queue depth'))!;
+    expect(depthIn(deadLetters).map((row) => row[3])).toEqual(
+      ['FailedInvocationsQueue', 'RuleDeadLetterQueue', 'DeliveryQueueDeadLetters'].map(queueName),
     );
-    for (const row of depth) expect(optionsOf(row).stat).toBe('Maximum');
-  });
+    for (const row of depthIn(deadLetters)) expect(optionsOf(row).stat).toBe('Maximum');
 
-  it('graphs the function’s errors, throttles and duration (with its timeout marked), and its cold starts', () => {
-    const rows = allRows(synthesized.template);
-    const fn = refTo(onlyResourceId(synthesized.template, 'AWS::Lambda::Function'));
-    for (const metricName of ['Errors', 'Throttles', 'Invocations']) {
-      expect(rowsOf(rows, 'AWS/Lambda', metricName).map((row) => [row[3], optionsOf(row).stat])).toEqual([[fn, 'Sum']]);
-    }
-    const duration = rowsOf(rows, 'AWS/Lambda', 'Duration');
-    expect(duration.map((row) => optionsOf(row).stat)).toEqual(['p50', 'p99', 'Maximum']);
-    const durationWidget = dashboardBody(synthesized.template).widgets.find((widget) =>
-      widget.properties.metrics?.some((row) => row[1] === 'Duration'),
-    )!;
-    expect(durationWidget.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 25_000 })]);
-
-    expect(rowsOf(rows, NAMESPACE, 'ColdStart')).toEqual([
-      [NAMESPACE, 'ColdStart', 'function_name', fn, 'service', SERVICE, expect.objectContaining({ stat: 'Sum' })],
+    const waiting = widgets.find((widget) => widget.properties.title?.startsWith('Queue of accepted deliveries'))!;
+    const rows = waiting.properties.metrics ?? [];
+    expect(rows.map((row) => [row[1], row[3], optionsOf(row).stat])).toEqual([
+      ['ApproximateNumberOfMessagesVisible', queueName('DeliveryQueue'), 'Maximum'],
+      ['ApproximateNumberOfMessagesNotVisible', queueName('DeliveryQueue'), 'Maximum'],
     ]);
   });
 
-  it('shows the state of all seven alarms, and the failure-ratio threshold on the ratio graph', () => {
+  it('graphs the oldest accepted delivery’s age with the alarm’s threshold of 300 seconds', () => {
+    const { widgets } = dashboardBody(synthesized.template);
+    const age = widgets.find((widget) => widget.properties.metrics?.some((row) => row[1] === 'ApproximateAgeOfOldestMessage'))!;
+    expect(age.properties.metrics!.map((row) => [row[0], row[3], optionsOf(row).stat])).toEqual([
+      ['AWS/SQS', attOf(idOf(synthesized.template, 'AWS::SQS::Queue', 'DeliveryQueue'), 'QueueName'), 'Maximum'],
+    ]);
+    expect(age.properties.annotations?.horizontal).toEqual([expect.objectContaining({ value: 300 })]);
+  });
+
+  it('graphs coalescing: incidents per D3 call (average and maximum) from the worker, in the {service, CallerKind queue} set', () => {
+    const rows = rowsOf(allRows(synthesized.template), NAMESPACE, 'IncidentsPerD3Call');
+    // A dashboard row leaves out Average, its default statistic.
+    expect(rows.map((row) => [...row.slice(2, -1), optionsOf(row).stat ?? 'Average'])).toEqual([
+      [...adapterDimensions('queue'), 'Average'],
+      [...adapterDimensions('queue'), 'Maximum'],
+    ]);
+  });
+
+  it('graphs deliveries queued by the HTTP intake, and deliveries returned and incidents superseded by the worker', () => {
+    const rows = allRows(synthesized.template);
+    for (const [metricName, kind] of [
+      ['DeliveriesQueued', 'http'],
+      ['DeliveriesReturned', 'queue'],
+      ['IncidentsSuperseded', 'queue'],
+    ] as const) {
+      expect(
+        rowsOf(rows, NAMESPACE, metricName).map((row) => [...row.slice(2, -1), optionsOf(row).stat]),
+        metricName,
+      ).toEqual([[...adapterDimensions(kind), 'Sum']]);
+    }
+  });
+
+  it('graphs each function’s invocations, errors and throttles, the synchronous function’s and the worker’s duration (each timeout marked), and their cold starts', () => {
+    const rows = allRows(synthesized.template);
+    const fns = (['Adapter', 'Intake', 'Worker'] as const).map((prefix) =>
+      refTo(idOf(synthesized.template, 'AWS::Lambda::Function', `${prefix}Function`)),
+    );
+    for (const metricName of ['Errors', 'Throttles', 'Invocations']) {
+      expect(rowsOf(rows, 'AWS/Lambda', metricName).map((row) => [row[3], optionsOf(row).stat])).toEqual(
+        fns.map((fn) => [fn, 'Sum']),
+      );
+    }
+    const [adapter, , worker] = fns;
+    const duration = rowsOf(rows, 'AWS/Lambda', 'Duration');
+    expect(duration.map((row) => `${row[3]} ${optionsOf(row).stat}`).sort()).toEqual(
+      [adapter, worker].flatMap((fn) => ['p50', 'p99', 'Maximum'].map((stat) => `${fn} ${stat}`)).sort(),
+    );
+    const timeoutOf = (fn: string) =>
+      dashboardBody(synthesized.template).widgets.find((widget) =>
+        widget.properties.metrics?.some((row) => row[1] === 'Duration' && row[3] === fn),
+      )!.properties.annotations?.horizontal;
+    expect(timeoutOf(adapter!)).toEqual([expect.objectContaining({ value: 25_000 })]);
+    expect(timeoutOf(worker!)).toEqual([expect.objectContaining({ value: 120_000 })]);
+
+    expect(rowsOf(rows, NAMESPACE, 'ColdStart')).toEqual(
+      fns.map((fn) => [
+        NAMESPACE,
+        'ColdStart',
+        'function_name',
+        fn,
+        'service',
+        SERVICE,
+        expect.objectContaining({ stat: 'Sum' }),
+      ]),
+    );
+  });
+
+  it('shows the state of all thirteen alarms, and the failure-ratio threshold on the ratio graph', () => {
     const { widgets } = dashboardBody(synthesized.template);
     const status = widgets.find((widget) => widget.type === 'alarm')!;
     const alarmIds = Object.keys(synthesized.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarmIds).toHaveLength(7);
+    expect(alarmIds).toHaveLength(13);
     expect([...status.properties.alarms!].sort()).toEqual(alarmIds.map((id) => attOf(id, 'Arn')).sort());
 
     const ratio = widgets.find((widget) =>

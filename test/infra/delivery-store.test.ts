@@ -1,7 +1,8 @@
 // The delivery store as `cdk synth` builds it: the DynamoDB table the
-// function records deliveries in (Powertools Idempotency), the four actions
-// it may call on that table and nothing else, the environment that points the
-// function at it, the record lifetime from the context, and its output.
+// functions record deliveries in (Powertools Idempotency), the four actions
+// they may call on that table and nothing else (the worker: its two, for the
+// latest move per incident), the environment that points the functions at
+// it, the record lifetime from the context, and its output.
 // Whether the grant fits is also checked against what the function's ledger
 // really calls, on a loopback DynamoDB.
 
@@ -14,10 +15,20 @@ import { DeliveryLedger } from '../../lambda/deliveries/delivery-ledger.ts';
 import { createStoreClient } from '../../lambda/deliveries/store-client.ts';
 import { D3UnavailableError } from '../../lambda/errors.ts';
 import type { MoveOutcome } from '../../lambda/move-incidents.ts';
-import { PARTITION_KEY, RECORD_ACTIONS, TTL_ATTRIBUTE } from '../../infra/delivery-table.ts';
+import { LATEST_MOVE_ACTIONS, PARTITION_KEY, RECORD_ACTIONS, TTL_ATTRIBUTE } from '../../infra/delivery-table.ts';
 import { InvalidContextError } from '../../infra/settings.ts';
 import { lambdaContext } from '../support/events.ts';
-import { createFixture, onlyResourceId, type Fixture } from './fixture.ts';
+import {
+  createFixture,
+  FUNCTIONS,
+  functionId,
+  functionOf,
+  onlyResourceId,
+  roleStatements,
+  type Fixture,
+  type FunctionName,
+  type Statement,
+} from './fixture.ts';
 
 const TABLE_TYPE = 'AWS::DynamoDB::GlobalTable';
 
@@ -34,19 +45,22 @@ afterAll(() => fixture?.cleanup());
 
 const tableId = (from: Template = template) => onlyResourceId(from, TABLE_TYPE);
 
-interface Statement {
-  Action: string | string[];
-  Effect: string;
-  Resource: unknown;
-}
-
 const statementsOf = (from: Template): Statement[] =>
   Object.values(from.findResources('AWS::IAM::Policy')).flatMap(
     (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
   );
 
-const functionVariables = (from: Template): Record<string, unknown> =>
-  from.findResources('AWS::Lambda::Function')[onlyResourceId(from, 'AWS::Lambda::Function')]!.Properties.Environment.Variables;
+const functionVariables = (from: Template, name: FunctionName = 'adapter'): Record<string, unknown> =>
+  functionOf(from, name).Properties.Environment.Variables;
+
+/** The one statement of a function's role on the table. */
+function tableStatement(name: FunctionName): Statement {
+  const onTable = roleStatements(template, name).filter((statement) =>
+    [statement.Action].flat().some((action) => action.startsWith('dynamodb:')),
+  );
+  expect(onTable).toHaveLength(1);
+  return onTable[0]!;
+}
 
 describe('the delivery table', () => {
   it('is one table keyed by the string `id`, billed on demand, expiring records by `expiration` (Powertools’ defaults)', () => {
@@ -95,34 +109,39 @@ describe('the delivery table', () => {
 });
 
 describe('the grant on the delivery table', () => {
-  it('is exactly PutItem, GetItem, UpdateItem and DeleteItem, on exactly the table’s ARN', () => {
-    const onTable = statementsOf(template).filter((statement) =>
-      [statement.Action].flat().some((action) => action.startsWith('dynamodb:')),
-    );
-    expect(onTable).toHaveLength(1);
-    const [statement] = onTable;
-    expect(statement!.Effect).toBe('Allow');
-    expect([statement!.Action].flat().sort()).toEqual([
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ]);
-    // One ARN, the table's own: not its indexes (`/index/*`), its stream, or any other table.
-    expect(statement!.Resource).toEqual({ 'Fn::GetAtt': [tableId(), 'Arn'] });
+  it('is exactly PutItem, GetItem, UpdateItem and DeleteItem, on exactly the table’s ARN, for the two functions that take deliveries', () => {
+    for (const name of ['adapter', 'intake'] as const) {
+      const statement = tableStatement(name);
+      expect(statement.Effect).toBe('Allow');
+      expect([statement.Action].flat().sort()).toEqual([
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ]);
+      // One ARN, the table's own: not its indexes (`/index/*`), its stream, or any other table.
+      expect(statement.Resource).toEqual({ 'Fn::GetAtt': [tableId(), 'Arn'] });
+    }
   });
 
-  it('is on the function’s role, and no statement of the stack grants a Scan, a Query, a batch call or anything on *', () => {
-    const role = onlyResourceId(template, 'AWS::IAM::Role');
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: role }],
-      PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Resource: { 'Fn::GetAtt': [tableId(), 'Arn'] } })]),
-      },
-    });
+  it('is exactly UpdateItem and BatchGetItem for the worker (its latest move per incident), on exactly the table’s ARN', () => {
+    const statement = tableStatement('worker');
+    expect(statement.Effect).toBe('Allow');
+    expect([statement.Action].flat().sort()).toEqual([...LATEST_MOVE_ACTIONS].sort());
+    expect([...LATEST_MOVE_ACTIONS].sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
+    expect(statement.Resource).toEqual({ 'Fn::GetAtt': [tableId(), 'Arn'] });
+  });
+
+  it('grants no Scan, Query, BatchWriteItem or anything on * anywhere in the stack, and BatchGetItem to the worker alone', () => {
     const actions = statementsOf(template).flatMap((statement) => [statement.Action].flat());
-    for (const action of actions) expect(action).not.toMatch(/^dynamodb:(Scan|Query|Batch|\*)|^\*$/);
+    for (const action of actions) expect(action).not.toMatch(/^dynamodb:(Scan|Query|BatchWrite|\*)|^\*$/);
     expect(JSON.stringify(statementsOf(template).map((statement) => statement.Resource))).not.toContain('"*"');
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      const batch = roleStatements(template, name).some((statement) =>
+        [statement.Action].flat().includes('dynamodb:BatchGetItem'),
+      );
+      expect(batch, name).toBe(name === 'worker');
+    }
   });
 
   it('covers every call the function’s ledger makes on a real DynamoDB wire protocol, and grants none it never makes', async () => {
@@ -181,11 +200,13 @@ describe('the grant on the delivery table', () => {
 });
 
 describe('the function’s environment for the delivery store', () => {
-  it('names the table and keeps records 86,400 seconds by default', () => {
-    expect(functionVariables(template)).toMatchObject({
-      IDEMPOTENCY_TABLE: { Ref: tableId() },
-      IDEMPOTENCY_TTL_SECONDS: '86400',
-    });
+  it('names the table and keeps records 86,400 seconds by default, in each of the three functions', () => {
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      expect(functionVariables(template, name), name).toMatchObject({
+        IDEMPOTENCY_TABLE: { Ref: tableId() },
+        IDEMPOTENCY_TTL_SECONDS: '86400',
+      });
+    }
   });
 
   it('is one the function’s own configuration accepts, reading the table and the TTL from it', () => {
@@ -194,12 +215,10 @@ describe('the function’s environment for the delivery store', () => {
       Object.entries(functionVariables(template)).map(([name, value]) => {
         if (typeof value === 'string') return [name, value];
         const ref = (value as { Ref: string }).Ref;
-        return [
-          name,
-          ref === tableId()
-            ? `D3SiteAdapter-${ref}-1A2B3C4D5E6F7`
-            : `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${ref}-AbCdEfGhIjKl-AbC123`,
-        ];
+        if (ref === tableId()) return [name, `D3SiteAdapter-${ref}-1A2B3C4D5E6F7`];
+        if (ref.startsWith('DeliveryQueue'))
+          return [name, `https://sqs.eu-west-1.amazonaws.com/123456789012/D3SiteAdapter-${ref}`];
+        return [name, `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${ref}-AbCdEfGhIjKl-AbC123`];
       }),
     );
     expect(loadConfig(deployed).idempotency).toEqual({
@@ -243,9 +262,14 @@ describe('the function’s environment for the delivery store', () => {
 
 describe('the delivery store’s outages', () => {
   it('reach an operator through the existing alarms, whose descriptions name the store: ApiServerErrors (503) and FunctionErrors', () => {
+    // The synchronous function's alarm, where the intake's and the worker's have their own.
+    const adapter = JSON.stringify([{ Name: 'FunctionName', Value: { Ref: functionId(template, 'adapter') } }]);
     const described = (metricName: string) =>
-      Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((alarm) => alarm.Properties.MetricName === metricName)!
-        .Properties.AlarmDescription as string;
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).find(
+        (alarm) =>
+          alarm.Properties.MetricName === metricName &&
+          (metricName !== 'Errors' || JSON.stringify(alarm.Properties.Dimensions) === adapter),
+      )!.Properties.AlarmDescription as string;
     expect(described('5xx')).toMatch(/delivery store \(DynamoDB\) unavailable \(503, nothing done\)/);
     expect(described('Errors')).toMatch(/the delivery store unavailable; or a repeat of an event still being carried out/);
   });

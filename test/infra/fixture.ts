@@ -72,3 +72,36 @@ export function defaultAndTunedTemplates(): { template: Template; tuned: Templat
   afterAll(() => fixture?.cleanup());
   return templates;
 }
+
+/** The logical id of the one resource of `type` whose id starts with `prefix`. */
+export function resourceIdOf(template: Template, type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  if (ids.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${ids.length}`);
+  return ids[0]!;
+}
+
+/** The stack's three functions, by the construct id their logical ids start with. */
+export const FUNCTIONS = { adapter: 'Adapter', intake: 'Intake', worker: 'Worker' } as const;
+export type FunctionName = keyof typeof FUNCTIONS;
+
+/** The logical id of one of the stack's functions. */
+export const functionId = (template: Template, name: FunctionName): string =>
+  resourceIdOf(template, 'AWS::Lambda::Function', `${FUNCTIONS[name]}Function`);
+
+/** A function's template entry. */
+export const functionOf = (template: Template, name: FunctionName) =>
+  template.findResources('AWS::Lambda::Function')[functionId(template, name)]!;
+
+export interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** Every statement of the policies attached to one function's role. */
+export function roleStatements(template: Template, name: FunctionName): Statement[] {
+  const role = resourceIdOf(template, 'AWS::IAM::Role', `${FUNCTIONS[name]}Role`);
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}

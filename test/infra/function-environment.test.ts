@@ -1,10 +1,11 @@
 // The 4 KB Lambda allows for all environment variables together, measured as
-// Lambda measures it (the JSON of the map), with each secret ARN counted at
-// the longest it can be once deployed.
+// Lambda measures it (the JSON of the map), with each secret ARN, table name
+// and queue URL counted at the longest it can be once deployed.
 
 import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, checkEnvironmentSize, environmentBytes } from '../../infra/function-environment.ts';
 import { InvalidContextError } from '../../infra/settings.ts';
@@ -57,6 +58,16 @@ describe('the function environment’s size', () => {
     expect(environmentBytes(stack, { IDEMPOTENCY_TABLE: named.tableName })).toBe(
       JSON.stringify({ IDEMPOTENCY_TABLE: 'deliveries' }).length,
     );
+  });
+
+  it('counts a queue’s URL at its longest: the SQS endpoint of the longest region, a long DNS suffix, the account and an 80-character name', () => {
+    const { stack } = stackWithSecret();
+    const queue = new sqs.Queue(stack, 'Accepted');
+    const longest = `https://sqs.us-isof-south-1.${'x'.repeat(32)}/123456789012/${'x'.repeat(80)}`;
+    expect(environmentBytes(stack, { QUEUE_URL: queue.queueUrl })).toBe(JSON.stringify({ QUEUE_URL: longest }).length);
+    // Longer than any URL SQS gives, in any partition.
+    const typical = 'https://sqs.eu-west-1.amazonaws.com/123456789012/D3SiteAdapter-DeliveryQueue8F251BF1-AbCdEfGhIjKl';
+    expect(longest.length).toBeGreaterThan(typical.length);
   });
 
   it('refuses any other unresolved value rather than guess its size', () => {

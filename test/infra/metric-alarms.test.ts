@@ -11,14 +11,14 @@ import { defaultAndTunedTemplates, onlyResourceId } from './fixture.ts';
 
 const NAMESPACE = 'D3SiteAdapter';
 const SERVICE = 'd3-site-adapter';
-const CALLER_KINDS = ['http', 'eventbridge', 'direct'];
+const CALLER_KINDS = ['http', 'eventbridge', 'direct', 'queue'];
 
 const synthesized = defaultAndTunedTemplates();
 
 /** A total over the caller kinds, as the alarm's expression reads it. */
 const total = (prefix: string) => CALLER_KINDS.map((kind) => `FILL(${prefix}_${kind}, 0)`).join(' + ');
 
-/** The three per-caller-kind queries a total reads, as an alarm's Metrics list them. */
+/** The per-caller-kind queries a total reads, as an alarm's Metrics list them. */
 const alarmQueries = (prefix: string, metricName: string) =>
   CALLER_KINDS.map((kind) =>
     Match.objectEquals({

@@ -1,7 +1,7 @@
 // The deployment settings read from CDK context: documented defaults, values
 // as `-c key=value` passes them (strings), and refusals that name the key.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -36,9 +36,14 @@ describe('readSettings', () => {
       d3CommandSite: 'Security Operations',
       d3Secret: { kind: 'create' },
       d3MaxRps: 10,
-      reservedConcurrency: 5,
+      reservedConcurrency: 3,
+      workerMaxConcurrency: 2,
+      workerD3MaxRps: 10,
+      intakeConcurrency: 20,
       apiRateLimit: 10,
       apiBurstLimit: 20,
+      asyncRateLimit: 500,
+      asyncBurstLimit: 1000,
       eventPattern: { source: DEFAULT_EVENT_PATTERN.source, detailType: DEFAULT_EVENT_PATTERN['detail-type'] },
       alarmEmail: undefined,
       failureRatioThreshold: 0.2,
@@ -48,21 +53,64 @@ describe('readSettings', () => {
   });
 
   it('reads numbers given as strings, as `-c key=value` passes them', () => {
-    const settings = settingsFor({ reservedConcurrency: '2', d3MaxRps: '25', apiRateLimit: '5', apiBurstLimit: 8 });
-    expect(settings).toMatchObject({ reservedConcurrency: 2, d3MaxRps: 25, apiRateLimit: 5, apiBurstLimit: 8 });
+    const settings = settingsFor({
+      reservedConcurrency: '2',
+      d3MaxRps: '15',
+      workerMaxConcurrency: '4',
+      workerD3MaxRps: '5',
+      intakeConcurrency: '50',
+      apiRateLimit: '5',
+      apiBurstLimit: 8,
+      asyncRateLimit: '200',
+      asyncBurstLimit: '400',
+    });
+    expect(settings).toMatchObject({
+      reservedConcurrency: 2,
+      d3MaxRps: 15,
+      workerMaxConcurrency: 4,
+      workerD3MaxRps: 5,
+      intakeConcurrency: 50,
+      apiRateLimit: 5,
+      apiBurstLimit: 8,
+      asyncRateLimit: 200,
+      asyncBurstLimit: 400,
+    });
   });
 
-  it('refuses a reserved concurrency and D3_MAX_RPS whose product exceeds D3’s 50 requests per second', () => {
-    expect(refusal({ reservedConcurrency: 6 })).toContain('reservedConcurrency × d3MaxRps is 6 × 10 = 60');
-    expect(refusal({ reservedConcurrency: '3', d3MaxRps: '20' })).toContain('3 × 20 = 60');
-    const atTheLimit = settingsFor({ reservedConcurrency: 1, d3MaxRps: 50 });
-    expect(atTheLimit).toMatchObject({ reservedConcurrency: 1, d3MaxRps: 50 });
+  it('shares D3’s 50 requests per second between the synchronous function and the worker: 3 × 10 + 2 × 10 by default', () => {
+    const { reservedConcurrency, d3MaxRps, workerMaxConcurrency, workerD3MaxRps } = settingsFor({});
+    expect(reservedConcurrency * d3MaxRps + workerMaxConcurrency * workerD3MaxRps).toBe(50);
   });
 
-  it('does not multiply a fallback the operator never set when one of the two was refused', () => {
-    const message = refusal({ reservedConcurrency: 'abc', d3MaxRps: '40' });
-    expect(message).toContain('reservedConcurrency must be a whole number');
-    expect(message).not.toContain('×');
+  it('refuses a D3 budget over 50 requests per second, naming the four settings and the arithmetic on one line', () => {
+    expect(refusal({ workerMaxConcurrency: 3 })).toBe(
+      'Invalid CDK context: reservedConcurrency × d3MaxRps + workerMaxConcurrency × workerD3MaxRps is ' +
+        "3 × 10 + 3 × 10 = 60, over D3's limit of 50 requests per second.",
+    );
+    expect(refusal({ reservedConcurrency: 6 })).toContain('is 6 × 10 + 2 × 10 = 80, over');
+    expect(refusal({ reservedConcurrency: '3', d3MaxRps: '20' })).toContain('3 × 20 + 2 × 10 = 80');
+    expect(refusal({ workerD3MaxRps: '11' })).toContain('3 × 10 + 2 × 11 = 52');
+    // Exactly at the limit, either way round.
+    expect(settingsFor({ reservedConcurrency: 1, d3MaxRps: 30, workerD3MaxRps: 10 })).toMatchObject({ d3MaxRps: 30 });
+    expect(settingsFor({ reservedConcurrency: 1, d3MaxRps: 10, workerMaxConcurrency: 4 })).toMatchObject({
+      workerMaxConcurrency: 4,
+    });
+  });
+
+  it('refuses a worker maximum concurrency below 2, the least an SQS event source accepts', () => {
+    expect(refusal({ workerMaxConcurrency: '1' })).toContain('workerMaxConcurrency must be a whole number from 2 to 50');
+  });
+
+  it('does not add up fallbacks the operator never set when one of the four was refused', () => {
+    for (const context of [
+      { reservedConcurrency: 'abc', d3MaxRps: '40' },
+      { workerMaxConcurrency: '1.5', d3MaxRps: '40' },
+      { workerD3MaxRps: 'fast', reservedConcurrency: '40' },
+    ]) {
+      const message = refusal(context);
+      expect(message).toContain('must be a whole number');
+      expect(message).not.toContain('×');
+    }
   });
 
   it('throws an InvalidContextError that lists each problem', () => {
@@ -161,9 +209,9 @@ describe('readStackName', () => {
 });
 
 describe('the stack at synth', () => {
-  it('throws when reservedConcurrency × d3MaxRps exceeds 50', () => {
-    const app = new App({ context: { reservedConcurrency: 10, d3MaxRps: 10 } });
-    expect(() => new D3SiteAdapterStack(app, 'TooFast')).toThrow(/10 × 10 = 100, over D3's limit of 50/);
+  it('throws when the synchronous function’s and the worker’s shares of D3 add up to more than 50', () => {
+    const app = new App({ context: { reservedConcurrency: 3, workerMaxConcurrency: 3 } });
+    expect(() => new D3SiteAdapterStack(app, 'TooFast')).toThrow(/3 × 10 \+ 3 × 10 = 60, over D3's limit of 50/);
   });
 
   it('asks for `npm run build` when the bundle is missing', () => {
@@ -173,6 +221,17 @@ describe('the stack at synth', () => {
       expect(build).toThrow(/run `npm run build` first/);
     } finally {
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('names worker.mjs when the bundle holds the handler alone (a build from before the worker)', () => {
+    const handlerOnly = mkdtempSync(join(tmpdir(), 'd3-handler-only-'));
+    try {
+      writeFileSync(join(handlerOnly, 'handler.mjs'), 'export const handler = () => {};\n');
+      const build = () => new D3SiteAdapterStack(new App(), 'HandlerOnly', { assetPath: handlerOnly });
+      expect(build).toThrow(/worker\.mjs is missing: run `npm run build` first/);
+    } finally {
+      rmSync(handlerOnly, { recursive: true, force: true });
     }
   });
 });

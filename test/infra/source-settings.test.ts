@@ -40,7 +40,7 @@ describe('sources from the CDK context', () => {
     const sources = sourcesOf({
       sources: JSON.stringify({
         jira: { scheme: 'jira', map: { incidentNumbers: 'issue.fields.customfield_10010', site: "'Tier 2'" } },
-        'pager-duty': { scheme: 'pagerduty' },
+        'pager-duty': { scheme: 'pagerduty', mode: 'async' },
         github: { scheme: 'github', secretArn: SECRET_ARN },
         ops: { scheme: 'token', header: 'X-Ops-Token', secretName: 'sources/ops' },
       }),
@@ -52,13 +52,15 @@ describe('sources from the CDK context', () => {
         secret: { kind: 'create' },
         entry: { scheme: 'jira', map: { incidentNumbers: 'issue.fields.customfield_10010', site: "'Tier 2'" } },
         outputName: 'Jira',
+        mode: 'sync',
       },
       {
         name: 'pager-duty',
         scheme: 'pagerduty',
         secret: { kind: 'create' },
-        entry: { scheme: 'pagerduty' },
+        entry: { scheme: 'pagerduty', mode: 'async' },
         outputName: 'PagerDuty',
+        mode: 'async',
       },
       {
         name: 'github',
@@ -66,6 +68,7 @@ describe('sources from the CDK context', () => {
         secret: { kind: 'arn', arn: SECRET_ARN },
         entry: { scheme: 'github' },
         outputName: 'Github',
+        mode: 'sync',
       },
       {
         name: 'ops',
@@ -73,6 +76,7 @@ describe('sources from the CDK context', () => {
         secret: { kind: 'name', name: 'sources/ops' },
         entry: { scheme: 'token', header: 'X-Ops-Token' },
         outputName: 'Ops',
+        mode: 'sync',
       },
     ]);
   });
@@ -88,7 +92,17 @@ describe('sources from the CDK context', () => {
         secret: { kind: 'create' },
         entry: { scheme: 'slack', when: "event.type == 'app_mention'" },
         outputName: 'Slack',
+        mode: 'sync',
       },
+    ]);
+  });
+
+  it('accepts mode async, which the stack serves with its queue, and keeps it in the entry for SOURCES', () => {
+    expect(problems({ sources: '{"jira": {"scheme": "jira", "mode": "async"}, "x": {"scheme": "nope"}}' })).toEqual([
+      expect.stringMatching(/^sources\.x\.scheme must be one of/),
+    ]);
+    expect(sourcesOf({ sources: { jira: { scheme: 'jira', mode: 'async' } } })).toMatchObject([
+      { name: 'jira', mode: 'async', entry: { scheme: 'jira', mode: 'async' } },
     ]);
   });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScript } from '../support/run-script.ts';
-import { createFixture, onlyResourceId, type Fixture } from './fixture.ts';
+import { createFixture, onlyResourceId, roleStatements, type Fixture } from './fixture.ts';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:d3/credentials-AbC123';
 
@@ -24,7 +24,8 @@ beforeAll(async () => {
     d3CommandSite: 'Tier 1',
     d3SecretName: 'd3/credentials',
     reservedConcurrency: '2',
-    d3MaxRps: '25',
+    // 2 × 15 + the worker's 2 × 10 = 50, D3's limit.
+    d3MaxRps: '15',
     apiRateLimit: '4',
     apiBurstLimit: '6',
     alarmEmail: 'soc@corp.example',
@@ -34,10 +35,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => fixture?.cleanup());
 
+/** The synchronous function's one grant of secrets. */
 function secretGrant(template: Template): unknown {
-  const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (policy) => policy.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown[] }>,
-  );
+  const statements = roleStatements(template, 'adapter');
   const grants = statements.filter((statement) => statement.Action === 'secretsmanager:GetSecretValue');
   expect(grants).toHaveLength(1);
   return grants[0]!.Resource;
@@ -88,7 +88,7 @@ describe('with an existing D3 secret given by name', () => {
   it('uses the reserved concurrency, D3_MAX_RPS and API throttling from the context', () => {
     byName.hasResourceProperties('AWS::Lambda::Function', {
       ReservedConcurrentExecutions: 2,
-      Environment: { Variables: Match.objectLike({ D3_MAX_RPS: '25' }) },
+      Environment: { Variables: Match.objectLike({ D3_MAX_RPS: '15' }) },
     });
     byName.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 4, ThrottlingBurstLimit: 6 },
@@ -146,9 +146,12 @@ describe('the app, given context it refuses', () => {
       ['reservedConcurrency must be a whole number from 1 to 50 (got "abc")'],
     ],
     [
-      'a product over D3’s 50 requests per second, and a second problem',
+      'a D3 budget over its 50 requests per second, and a second problem',
       { reservedConcurrency: '10', d3MaxRps: '10', alarmEmail: 'soc' },
-      ['alarmEmail must be an e-mail address', "reservedConcurrency × d3MaxRps is 10 × 10 = 100, over D3's limit"],
+      [
+        'alarmEmail must be an e-mail address',
+        "reservedConcurrency × d3MaxRps + workerMaxConcurrency × workerD3MaxRps is 10 × 10 + 2 × 10 = 120, over D3's limit",
+      ],
     ],
     ['a stack name CloudFormation would refuse', { stackName: 'D3_Site' }, ['stackName must start with a letter']],
     [

@@ -15,7 +15,7 @@ import { readSources } from '../../lambda/sources/registry.ts';
 import { SCHEME_NAMES } from '../../lambda/sources/scheme.ts';
 import { InvalidContextError } from '../../infra/settings.ts';
 import { KEY_MAKER, SENDER_KEY_PLACEHOLDER } from '../../infra/source-secrets.ts';
-import { createFixture, onlyResourceId, type Fixture } from './fixture.ts';
+import { createFixture, functionOf, onlyResourceId, roleStatements, type Fixture } from './fixture.ts';
 
 const GITHUB_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sources/github-AbC123';
 
@@ -69,9 +69,9 @@ function sourceSecretId(template: Template, name: string): string {
 
 const secretIds = (template: Template) => Object.keys(template.findResources('AWS::SecretsManager::Secret'));
 
+/** The synchronous function's environment. */
 function functionVariables(template: Template): Record<string, unknown> {
-  return template.findResources('AWS::Lambda::Function')[onlyResourceId(template, 'AWS::Lambda::Function')]!.Properties
-    .Environment.Variables;
+  return functionOf(template, 'adapter').Properties.Environment.Variables;
 }
 
 /** SOURCES as the function reads it once deployed, each created secret's ARN made up from its logical id. */
@@ -84,10 +84,9 @@ function deployedSources(template: Template): string {
 const deployedArn = (logicalId: string) =>
   `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${logicalId}-AbCdEfGhIjKl-XyZ123`;
 
+/** What the synchronous function may read. */
 function secretGrants(template: Template): string[] {
-  const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (policy) => policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
-  );
+  const statements = roleStatements(template, 'adapter');
   const secretStatements = statements.filter((statement) =>
     [statement.Action].flat().some((action) => action.startsWith('secretsmanager:')),
   );

@@ -1,5 +1,7 @@
-// The stack as `cdk synth` builds it with no context at all: the function, the
-// HTTP API, the secrets, EventBridge, the queues, the alarms and the outputs.
+// The stack as `cdk synth` builds it with no context at all: the synchronous
+// function, the HTTP API, the secrets, EventBridge, the queues, the alarms and
+// the outputs. (The intake, the worker and the queue between them:
+// storms.test.ts.)
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,7 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseD3Credentials } from '../../lambda/d3/credentials.ts';
 import { ConfigurationError } from '../../lambda/errors.ts';
 import { D3_RATE_LIMIT_PER_SECOND, PLACEHOLDER_BASE_URL } from '../../infra/settings.ts';
-import { createFixture, onlyResourceId, type Fixture, type Synthesized } from './fixture.ts';
+import {
+  createFixture,
+  functionId,
+  functionOf,
+  onlyResourceId,
+  roleStatements,
+  type Fixture,
+  type Synthesized,
+} from './fixture.ts';
 import type { Json } from '../support/harness.ts';
 
 let fixture: Fixture;
@@ -44,8 +54,9 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
+/** The synchronous function's properties. */
 function functionProperties(): Json {
-  return only('AWS::Lambda::Function').Properties;
+  return functionOf(template, 'adapter').Properties;
 }
 
 describe('the stack', () => {
@@ -59,7 +70,7 @@ describe('the stack', () => {
 
 describe('the function', () => {
   it('runs handler.handler on nodejs24.x, arm64, with a timeout under API Gateway’s 29 s and 1,024 MB', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    expect(functionProperties()).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'handler.handler',
@@ -78,40 +89,41 @@ describe('the function', () => {
     const deployed = filesUnder(join(synthesized.app.outdir, asset.path));
     expect(deployed).toContain('handler.mjs');
     expect(deployed).toContain('handler.mjs.map');
+    expect(deployed).toContain('worker.mjs');
+    // One asset for the three functions.
+    const keys = Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => fn.Properties.Code.S3Key);
+    expect(new Set(keys)).toEqual(new Set([key]));
     expect(filesUnder(fixture.assetPath)).toContain('meta.json');
     expect(deployed).toEqual(filesUnder(fixture.assetPath).filter((file) => file !== 'meta.json'));
   });
 
-  it('has exactly the environment lambda/config.ts reads and the metrics namespace, pointing at the two secrets and the delivery table', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectEquals({
-          D3_BASE_URL: PLACEHOLDER_BASE_URL,
-          D3_SECRET_ID: ref(idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')),
-          D3_USERNAME: 'Admin',
-          D3_COMMAND_SITE: 'Security Operations',
-          WEBHOOK_SECRET_ID: ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')),
-          D3_MAX_RPS: '10',
-          POWERTOOLS_SERVICE_NAME: 'd3-site-adapter',
-          POWERTOOLS_METRICS_NAMESPACE: 'D3SiteAdapter',
-          IDEMPOTENCY_TABLE: ref(onlyResourceId(template, 'AWS::DynamoDB::GlobalTable')),
-          IDEMPOTENCY_TTL_SECONDS: '86400',
-        }),
-      },
+  it('has exactly the environment lambda/config.ts reads and the metrics namespace, pointing at the two secrets, the delivery table and the queue', () => {
+    expect(functionProperties().Environment.Variables).toEqual({
+      D3_BASE_URL: PLACEHOLDER_BASE_URL,
+      D3_SECRET_ID: ref(idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')),
+      D3_USERNAME: 'Admin',
+      D3_COMMAND_SITE: 'Security Operations',
+      WEBHOOK_SECRET_ID: ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')),
+      D3_MAX_RPS: '10',
+      POWERTOOLS_SERVICE_NAME: 'd3-site-adapter',
+      POWERTOOLS_METRICS_NAMESPACE: 'D3SiteAdapter',
+      IDEMPOTENCY_TABLE: ref(onlyResourceId(template, 'AWS::DynamoDB::GlobalTable')),
+      IDEMPOTENCY_TTL_SECONDS: '86400',
+      // A caller may ask any request to be queued (Prefer: respond-async).
+      QUEUE_URL: ref(idOf('AWS::SQS::Queue', 'DeliveryQueue8')),
     });
   });
 
-  it('reserves a concurrency that, times D3_MAX_RPS, stays within D3’s 50 requests per second', () => {
+  it('reserves a concurrency that, times D3_MAX_RPS, leaves the worker its share of D3’s 50 requests per second', () => {
     const { ReservedConcurrentExecutions, Environment } = functionProperties();
-    expect(ReservedConcurrentExecutions).toBe(5);
-    expect(ReservedConcurrentExecutions * Number(Environment.Variables.D3_MAX_RPS)).toBeLessThanOrEqual(D3_RATE_LIMIT_PER_SECOND);
+    expect(ReservedConcurrentExecutions).toBe(3);
+    expect(ReservedConcurrentExecutions * Number(Environment.Variables.D3_MAX_RPS)).toBe(30);
+    expect(ReservedConcurrentExecutions * Number(Environment.Variables.D3_MAX_RPS)).toBeLessThan(D3_RATE_LIMIT_PER_SECOND);
   });
 
   it('logs in JSON to its own log group, kept for 30 days and retained on delete', () => {
     const logGroup = idOf('AWS::Logs::LogGroup', 'AdapterLogs');
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      LoggingConfig: { LogFormat: 'JSON', LogGroup: ref(logGroup) },
-    });
+    expect(functionProperties().LoggingConfig).toEqual({ LogFormat: 'JSON', LogGroup: ref(logGroup) });
     template.hasResource('AWS::Logs::LogGroup', {
       Properties: { RetentionInDays: 30 },
       DeletionPolicy: 'Retain',
@@ -135,6 +147,15 @@ describe('the function', () => {
       },
     });
   });
+
+  it('may send to the queue of accepted deliveries, sqs:SendMessage alone', () => {
+    const onQueue = roleStatements(template, 'adapter').filter(
+      (statement) => JSON.stringify(statement.Resource) === JSON.stringify(arnOf(idOf('AWS::SQS::Queue', 'DeliveryQueue8'))),
+    );
+    expect(onQueue).toEqual([
+      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: arnOf(idOf('AWS::SQS::Queue', 'DeliveryQueue8')) },
+    ]);
+  });
 });
 
 describe('the HTTP API', () => {
@@ -147,7 +168,7 @@ describe('the HTTP API', () => {
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
-      IntegrationUri: arnOf(onlyResourceId(template, 'AWS::Lambda::Function')),
+      IntegrationUri: arnOf(functionId(template, 'adapter')),
       PayloadFormatVersion: '2.0',
     });
   });
@@ -193,26 +214,24 @@ describe('the secrets', () => {
     expect(() => parseD3Credentials(placeholder)).toThrow(ConfigurationError);
   });
 
-  it('grants secretsmanager:GetSecretValue on exactly those two secrets and nothing on *', () => {
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          {
-            Action: 'secretsmanager:GetSecretValue',
-            Effect: 'Allow',
-            Resource: [
-              ref(idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')),
-              ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')),
-            ],
-          },
-        ]),
+  it('grants the synchronous function secretsmanager:GetSecretValue on exactly those two secrets and nothing on *', () => {
+    const isSecretStatement = (s: { Action: string | string[] }) =>
+      [s.Action].flat().some((a) => a.startsWith('secretsmanager:'));
+    expect(roleStatements(template, 'adapter').filter(isSecretStatement)).toEqual([
+      {
+        Action: 'secretsmanager:GetSecretValue',
+        Effect: 'Allow',
+        Resource: [
+          ref(idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')),
+          ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')),
+        ],
       },
-    });
+    ]);
+    // The intake reads no secret without async sources; the worker only D3's (storms.test.ts).
+    expect(roleStatements(template, 'intake').filter(isSecretStatement)).toEqual([]);
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
       (policy) => policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
     );
-    const secretStatements = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')));
-    expect(secretStatements).toHaveLength(1);
     expect(JSON.stringify(statements.map((s) => s.Resource))).not.toContain('"*"');
   });
 });
@@ -229,7 +248,7 @@ describe('EventBridge and the dead-letter queues', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       Targets: [
         {
-          Arn: arnOf(onlyResourceId(template, 'AWS::Lambda::Function')),
+          Arn: arnOf(functionId(template, 'adapter')),
           RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 6 * 3600 },
           DeadLetterConfig: { Arn: arnOf(idOf('AWS::SQS::Queue', 'RuleDeadLetterQueue')) },
         },
@@ -255,15 +274,16 @@ describe('EventBridge and the dead-letter queues', () => {
 
   it('sends asynchronous invocations that still fail after two retries to an SQS queue', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: ref(onlyResourceId(template, 'AWS::Lambda::Function')),
+      FunctionName: ref(functionId(template, 'adapter')),
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: arnOf(idOf('AWS::SQS::Queue', 'FailedInvocationsQueue')) } },
     });
   });
 
-  it('encrypts both queues, keeps messages 14 days and refuses requests without TLS', () => {
+  it('encrypts every queue, keeps messages 14 days and refuses requests without TLS', () => {
     const queues = template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(2);
+    // The two dead-letter queues here, the queue of accepted deliveries and its own.
+    expect(Object.keys(queues)).toHaveLength(4);
     for (const id of Object.keys(queues)) {
       expect(queues[id]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -294,14 +314,16 @@ describe('the alarms', () => {
     });
   };
 
-  it('alarms on function errors and throttles', () => {
-    const fn = { Name: 'FunctionName', Value: ref(onlyResourceId(template, 'AWS::Lambda::Function')) };
-    alarmOn({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [fn] });
-    alarmOn({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Dimensions: [fn] });
+  it('alarms on errors and throttles of each of the three functions', () => {
+    for (const name of ['adapter', 'intake', 'worker'] as const) {
+      const fn = { Name: 'FunctionName', Value: ref(functionId(template, name)) };
+      alarmOn({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [fn] });
+      alarmOn({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Dimensions: [fn] });
+    }
   });
 
-  it('alarms on a message in either dead-letter queue', () => {
-    for (const prefix of ['FailedInvocationsQueue', 'RuleDeadLetterQueue']) {
+  it('alarms on a message in any of the three dead-letter queues', () => {
+    for (const prefix of ['FailedInvocationsQueue', 'RuleDeadLetterQueue', 'DeliveryQueueDeadLetters']) {
       alarmOn({
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -327,7 +349,7 @@ describe('the alarms', () => {
 });
 
 describe('the outputs', () => {
-  it('give the endpoint URL, the signing secret ARN, both queue URLs and the function name', () => {
+  it('give the endpoint URL, the signing secret ARN, the queue URLs and the functions’ names', () => {
     const api = ref(onlyResourceId(template, 'AWS::ApiGatewayV2::Api'));
     template.hasOutput('EndpointUrl', {
       Value: { 'Fn::Join': ['', Match.arrayWith(['https://', api, '/incidents/site'])] },
@@ -335,7 +357,11 @@ describe('the outputs', () => {
     template.hasOutput('SigningSecretArn', { Value: ref(idOf('AWS::SecretsManager::Secret', 'WebhookSigningSecret')) });
     template.hasOutput('FailedInvocationsQueueUrl', { Value: ref(idOf('AWS::SQS::Queue', 'FailedInvocationsQueue')) });
     template.hasOutput('RuleDeadLetterQueueUrl', { Value: ref(idOf('AWS::SQS::Queue', 'RuleDeadLetterQueue')) });
-    template.hasOutput('FunctionName', { Value: ref(onlyResourceId(template, 'AWS::Lambda::Function')) });
+    template.hasOutput('FunctionName', { Value: ref(functionId(template, 'adapter')) });
+    template.hasOutput('IntakeFunctionName', { Value: ref(functionId(template, 'intake')) });
+    template.hasOutput('WorkerFunctionName', { Value: ref(functionId(template, 'worker')) });
+    template.hasOutput('DeliveryQueueUrl', { Value: ref(idOf('AWS::SQS::Queue', 'DeliveryQueue8')) });
+    template.hasOutput('DeliveryDeadLetterQueueUrl', { Value: ref(idOf('AWS::SQS::Queue', 'DeliveryQueueDeadLetters')) });
     template.hasOutput('D3CredentialsSecretId', {
       Value: ref(idOf('AWS::SecretsManager::Secret', 'D3CredentialsSecret')),
     });

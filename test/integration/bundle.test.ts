@@ -1,5 +1,5 @@
-// `npm run build` writes dist/handler.mjs, an ESM bundle exporting `handler`,
-// and that very file works in a fresh Node process configured only by
+// `npm run build` writes dist/handler.mjs, an ESM bundle exporting `handler`
+// (and dist/worker.mjs, the queue worker's, beside it), and that very file works in a fresh Node process configured only by
 // environment variables, as Lambda would run it, reading its secret through
 // AWS_ENDPOINT_URL_SECRETS_MANAGER with the SDK's own config. The build ran
 // once for the whole test run (test/support/bundle.global-setup.ts).
@@ -14,7 +14,13 @@ import { startD3Simulator, type D3Simulator } from '../../dev/d3-simulator.ts';
 import { createLoopbackTls } from '../../dev/loopback-tls.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
 import type { Metafile } from 'esbuild';
-import { COLD_START_BUDGET_BYTES, loadedAtColdStart, OUT_FILE } from '../../scripts/lambda-bundle.ts';
+import {
+  COLD_START_BUDGET_BYTES,
+  loadedAtColdStart,
+  OUT_FILE,
+  WORKER_COLD_START_BUDGET_BYTES,
+  WORKER_FILE,
+} from '../../scripts/lambda-bundle.ts';
 import { httpApiEvent } from '../support/events.ts';
 import { SIGNING_KEY, signedHeaders } from '../support/harness.ts';
 
@@ -56,6 +62,29 @@ describe('the build artifact', () => {
     expect(files).toContain(OUT_FILE);
     expect(bytes).toBeGreaterThan(50 * 1024); // the SDK is bundled, not left to the runtime
     expect(bytes).toBeLessThanOrEqual(COLD_START_BUDGET_BYTES);
+  });
+
+  it('writes the worker as dist/worker.mjs, an ESM file exporting handler with a source map, sharing chunks with the handler', async () => {
+    const worker = join(bundleDir, 'worker.mjs');
+    const code = await readFile(worker, 'utf8');
+    expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
+    await expect(readFile(`${worker}.map`, 'utf8')).resolves.toContain('"sources"');
+    const meta = JSON.parse(await readFile(join(bundleDir, 'meta.json'), 'utf8')) as Metafile;
+    expect(meta.outputs[WORKER_FILE]?.entryPoint).toBe('lambda/worker-index.ts');
+    // One build, so whatever both entries import lands once, in chunks/, not copied into each entry.
+    expect(
+      Object.keys(meta.outputs)
+        .filter((file) => /^dist\/[^/]+\.mjs$/.test(file))
+        .sort(),
+    ).toEqual([OUT_FILE, WORKER_FILE]);
+  });
+
+  it('keeps what the worker loads at a cold start within its budget', async () => {
+    const meta = JSON.parse(await readFile(join(bundleDir, 'meta.json'), 'utf8')) as Metafile;
+    const files = loadedAtColdStart(meta, WORKER_FILE);
+    expect(files).toContain(WORKER_FILE);
+    const bytes = files.reduce((sum, file) => sum + meta.outputs[file]!.bytes, 0);
+    expect(bytes).toBeLessThanOrEqual(WORKER_COLD_START_BUDGET_BYTES);
   });
 
   it('holds one copy of Powertools commons, so every Powertools package is on one version', async () => {
