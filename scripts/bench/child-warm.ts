@@ -8,10 +8,12 @@
 // BENCH_ASYNC=1 (with QUEUE_URL and AWS_ENDPOINT_URL_SQS): the first handler
 // is also invoked, in the same rounds, with `Prefer: respond-async`: its
 // intake queues the delivery on the loopback SQS and answers 202, D3 not
-// called.
+// called; and, as its floor, a bare SendMessage of a message of the same
+// size through the SDK's SQS client, as the intake sends it.
 
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 
 type Handler = (e: unknown, c: unknown) => Promise<{ statusCode: number }>;
@@ -94,6 +96,22 @@ const invokeAsync = async (record: boolean) => {
   asyncMs.push(elapsed);
   asyncCpuMs += (used.user + used.system) / 1000;
 };
+const measureAsync = process.env.BENCH_ASYNC === '1';
+const sqs = measureAsync ? new SQSClient({}) : undefined;
+// About the size of the intake's message for the bench's request: its fields, the request, ids.
+const sqsBody = JSON.stringify({
+  v: 1,
+  deliveryId: `default:msg_${'x'.repeat(22)}`,
+  source: 'default',
+  request: JSON.parse(template.body),
+  occurredAt: Date.now(),
+  acceptedAt: Date.now(),
+  requestId: 'bench',
+});
+const bareSqs = async () => {
+  await sqs!.send(new SendMessageCommand({ QueueUrl: process.env.QUEUE_URL, MessageBody: sqsBody }));
+};
+const bareSqsMs: number[] = [];
 const timed = (fn: () => Promise<void>, into: number[]) => async (record: boolean) => {
   const t = performance.now();
   await fn();
@@ -101,7 +119,11 @@ const timed = (fn: () => Promise<void>, into: number[]) => async (record: boolea
 };
 // BENCH_FLOORS=0: the handlers only (a CPU profile of them alone).
 const floors = process.env.BENCH_FLOORS === '0' ? [] : [timed(bare, bareMs), timed(bareHttps, bareHttpsMs)];
-const steps = [...handlers.map((_, i) => invoke(i)), ...(process.env.BENCH_ASYNC === '1' ? [invokeAsync] : []), ...floors];
+const steps = [
+  ...handlers.map((_, i) => invoke(i)),
+  ...(measureAsync ? [invokeAsync, timed(bareSqs, bareSqsMs)] : []),
+  ...floors,
+];
 
 // Warm up every path (connection pools, JIT) before measuring.
 let measuredFromUs = 0; // on the monotonic clock a CPU profile's timestamps use
@@ -116,6 +138,7 @@ console.log(
   `RESULT ${JSON.stringify({
     handlersMs,
     asyncMs,
+    bareSqsMs,
     bareMs,
     bareHttpsMs,
     cpuMsPerCall: cpuMs.map((c) => c / runs),
