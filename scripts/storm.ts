@@ -85,8 +85,8 @@ import { bodyText } from './send.ts';
 import { stormChartSvg } from './storm/chart.ts';
 import { checkStorm, type SentCopy } from './storm/check.ts';
 import { epochNow, type OfferJob, offer } from './storm/offer.ts';
-import { planCounts, planTraffic, type PlannedDelivery } from './storm/plan.ts';
-import { stormSenders } from './storm/senders.ts';
+import { planCounts, planTraffic } from './storm/plan.ts';
+import { type StormSender, stormSenders } from './storm/senders.ts';
 
 /** D3's documented limit, which the simulator enforces strictly. */
 const D3_LIMIT = 50;
@@ -228,7 +228,7 @@ async function storm(
   settings: StormSettings,
   local: LocalAdapter,
   queue: LocalQueue,
-  senders: ReturnType<typeof stormSenders>,
+  senders: readonly StormSender[],
   keys: Record<string, string>,
   progress: ReturnType<typeof progressLine>,
 ): Promise<number> {
@@ -245,28 +245,18 @@ async function storm(
     senders,
   );
   // Each delivery's bytes, made once: a duplicate is the same bytes again.
-  const bodies = new Map<PlannedDelivery, string>();
-  const bodyOf = (delivery: PlannedDelivery) => {
-    let text = bodies.get(delivery);
-    if (text === undefined) {
-      const sender = senders.find((candidate) => candidate.name === delivery.sender.name)!;
-      text = bodyText(sender.body(delivery.incident, delivery.site));
-      bodies.set(delivery, text);
-    }
-    return text;
-  };
-  const jobs: OfferJob[] = plan.sends.map(({ at, delivery }) => {
-    const sender = senders.find((candidate) => candidate.name === delivery.sender.name)!;
-    return {
-      at,
-      url: `${local.url}${ROUTE_PATH}/${sender.name}`,
-      scheme: sender.scheme,
-      key: keys[sender.name]!,
-      deliveryId: delivery.deliveryId,
-      headers: { ...sender.headers },
-      body: bodyOf(delivery),
-    };
-  });
+  const bodies = new Map(
+    plan.deliveries.map((delivery) => [delivery, bodyText(delivery.sender.body(delivery.incident, delivery.site))]),
+  );
+  const jobs: OfferJob[] = plan.sends.map(({ at, delivery }) => ({
+    at,
+    url: `${local.url}${ROUTE_PATH}/${delivery.sender.name}`,
+    scheme: delivery.sender.scheme,
+    key: keys[delivery.sender.name]!,
+    deliveryId: delivery.deliveryId,
+    headers: { ...delivery.sender.headers },
+    body: bodies.get(delivery)!,
+  }));
 
   // --- the storm: offered from the sending thread; the queue sampled here ---------------
   const depth: Array<{ at: number; visible: number; inFlight: number }> = [];
@@ -306,16 +296,13 @@ async function storm(
   /** What went wrong; and, apart, the targets a correct run missed. */
   const problems: string[] = [];
   const missed: string[] = [];
+  const oddAccepts: string[] = [];
   const copies: SentCopy[] = plan.sends.map((send, index) => {
     const result = results[index]!;
     const { delivery } = send;
-    if (result.status === 202) {
-      const body = result.body ?? {};
-      if (body.status !== 'accepted' || body.site !== delivery.site || body.requested !== 1) {
-        problems.push(
-          `${delivery.sender.name} ${delivery.deliveryId}: a 202 that does not say it accepted 1 incident for ${delivery.site}: ${JSON.stringify(body)}`,
-        );
-      }
+    const body = result.body ?? {};
+    if (result.status === 202 && (body.status !== 'accepted' || body.site !== delivery.site || body.requested !== 1)) {
+      oddAccepts.push(`${delivery.sender.name} ${delivery.deliveryId} (for ${delivery.site}): ${JSON.stringify(body)}`);
     }
     return {
       // The adapter's delivery key: a delivery id is its sender's, unique only within its source.
@@ -329,6 +316,11 @@ async function storm(
       replayed: result.replayed,
     };
   });
+  if (oddAccepts.length > 0) {
+    problems.push(
+      `${oddAccepts.length} 202s do not say they accepted the one incident for its site, e.g. ${oddAccepts.slice(0, SHOWN).join('; ')}`,
+    );
+  }
   const deadLetters = queue.deadLetters();
   const verdict = checkStorm(copies, simulator.sites, deadLetteredIncidents(deadLetters));
 

@@ -46,27 +46,27 @@ export interface PlanSettings {
   date: string;
 }
 
-export interface PlannedDelivery {
+export interface PlannedDelivery<S extends PlanSender = PlanSender> {
   /** Its place in `plan.deliveries`. */
   index: number;
-  sender: PlanSender;
+  sender: S;
   deliveryId: string;
   incident: string;
   site: string;
   role: 'first' | 'move';
 }
 
-export interface PlannedSend {
+export interface PlannedSend<S extends PlanSender = PlanSender> {
   /** When to send it, ms after the storm's start. */
   at: number;
-  delivery: PlannedDelivery;
+  delivery: PlannedDelivery<S>;
   copy: 'original' | 'duplicate';
 }
 
-export interface TrafficPlan {
+export interface TrafficPlan<S extends PlanSender = PlanSender> {
   /** In the order (and at the times) they are sent. */
-  sends: PlannedSend[];
-  deliveries: PlannedDelivery[];
+  sends: PlannedSend<S>[];
+  deliveries: PlannedDelivery<S>[];
   /** Each incident's site once every delivery is carried out: its last delivery's. */
   expectedSite: Map<string, string>;
   duplicates: number;
@@ -81,11 +81,12 @@ export function planCounts(settings: Pick<PlanSettings, 'webhooks' | 'duplicateS
   return { duplicates, movedTwice, firsts };
 }
 
-export function planTraffic(
+/** The plan for `senders`; each planned delivery holds its sender as given. */
+export function planTraffic<S extends PlanSender>(
   settings: PlanSettings,
-  senders: readonly PlanSender[],
+  senders: readonly S[],
   random: () => number = Math.random,
-): TrafficPlan {
+): TrafficPlan<S> {
   const { duplicates, movedTwice, firsts } = planCounts(settings);
   if (firsts < movedTwice || firsts < 1)
     throw new RangeError('More moves and duplicates than first deliveries: lower the shares.');
@@ -95,8 +96,8 @@ export function planTraffic(
   const slotMs = 1_000 / settings.rate;
   let sequence = 0;
 
-  const deliveries: PlannedDelivery[] = [];
-  const deliver = (sender: PlanSender, incident: string, site: string, role: PlannedDelivery['role']) => {
+  const deliveries: PlannedDelivery<S>[] = [];
+  const deliver = (sender: S, incident: string, site: string, role: PlannedDelivery['role']) => {
     const delivery = { index: deliveries.length, sender, deliveryId: sender.deliveryId(sequence++), incident, site, role };
     deliveries.push(delivery);
     return delivery;
@@ -112,19 +113,19 @@ export function planTraffic(
   const duplicated = new Set(shuffled(Math.max(duplicates, firsts + movedTwice - tail), pick).slice(0, duplicates));
 
   /** Moves and duplicates waiting for their slot, soonest first. */
-  const waiting: Array<{ slot: number; delivery: PlannedDelivery; copy: PlannedSend['copy'] }> = [];
-  const wait = (slot: number, delivery: PlannedDelivery, copy: PlannedSend['copy']) => {
+  const waiting: Array<{ slot: number; delivery: PlannedDelivery<S>; copy: PlannedSend['copy'] }> = [];
+  const wait = (slot: number, delivery: PlannedDelivery<S>, copy: PlannedSend['copy']) => {
     let at = waiting.length;
     while (at > 0 && waiting[at - 1]!.slot > slot) at--;
     waiting.splice(at, 0, { slot, delivery, copy });
   };
   const slotsAfter = (ms: number) => Math.ceil(ms / slotMs);
 
-  const sends: PlannedSend[] = [];
+  const sends: PlannedSend<S>[] = [];
   let nextFirst = 0;
   let deliveryCount = 0; // deliveries sent so far, in the numbering of `duplicated`
   for (let slot = 0; sends.length < settings.webhooks; slot++) {
-    let send: { delivery: PlannedDelivery; copy: PlannedSend['copy'] };
+    let send: { delivery: PlannedDelivery<S>; copy: PlannedSend['copy'] };
     if (waiting.length > 0 && (waiting[0]!.slot <= slot || nextFirst === firsts)) {
       const due = waiting.shift()!;
       slot = Math.max(slot, due.slot);
