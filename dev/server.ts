@@ -419,6 +419,7 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
 
     const server: Server = createServer((req, res) => {
       const started = performance.now();
+      const receivedAt = new Date(); // as API Gateway stamps its event: on arrival, before the body is read
       void (async () => {
         if (splitTarget(req.url).path === QUEUE_VIEW_PATH && req.method === 'GET') {
           const view = queueView(queueState);
@@ -427,7 +428,8 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
           return;
         }
         const body = await readBody(req, GATEWAY_BODY_LIMIT);
-        const result = body === undefined ? tooLarge() : ((await invoke(toHttpApiEvent(req, body))) as APIGatewayProxyResult);
+        const result =
+          body === undefined ? tooLarge() : ((await invoke(toHttpApiEvent(req, body, receivedAt))) as APIGatewayProxyResult);
         res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body);
         options.accessLog?.(accessLine(req.method ?? 'GET', splitTarget(req.url).path, result, performance.now() - started));
       })().catch((error: unknown) => {
@@ -574,7 +576,7 @@ function splitTarget(target: string | undefined): { path: string; query: string 
 }
 
 /** What API Gateway's HTTP API sends Lambda (payload format 2.0). */
-export function toHttpApiEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+export function toHttpApiEvent(req: IncomingMessage, body: Buffer, now: Date = new Date()): APIGatewayProxyEventV2 {
   const { path, query } = splitTarget(req.url);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
@@ -583,7 +585,6 @@ export function toHttpApiEvent(req: IncomingMessage, body: Buffer): APIGatewayPr
   // Bytes that are not UTF-8 go base64-encoded, as binary does through API
   // Gateway, so the handler sees them as sent instead of a lossy decoding.
   const text = TEXT_TYPES.test(headers['content-type'] ?? '') && isUtf8(body);
-  const now = new Date();
   return {
     version: '2.0',
     routeKey: `${req.method} ${path}`,

@@ -57,6 +57,8 @@ export interface Intake {
   source: string;
   /** The sender's signed timestamp, epoch ms, when its scheme signs one. */
   signedAt: number | undefined;
+  /** When API Gateway received the request, epoch ms, if the event says; else the intake's own clock is read. */
+  receivedAt: number | undefined;
   requestId: string;
   metrics?: InvocationMetrics;
 }
@@ -211,8 +213,10 @@ export function createAdapter(env: Record<string, string | undefined>, deps: Ada
       return config.intakeOnly || source?.mode === 'async' || prefersRespondAsync(inbound.headers);
     },
     signedAt: (inbound, source) => (source ? authenticator.signedAt(inbound, source) : undefined),
-    async enqueue(request, { deliveryId, source, signedAt, requestId, metrics }) {
-      const acceptedAt = Date.now();
+    async enqueue(request, { deliveryId, source, signedAt, receivedAt, requestId, metrics }) {
+      // The edge's receipt time orders deliveries as senders sent them: two
+      // invocations may run, and reach this line, in either order.
+      const acceptedAt = receivedAt === undefined ? Date.now() : Math.min(receivedAt, Date.now());
       // A signed time in the future (clock skew within the scheme's window) is
       // taken as sent now: it must not outrank a later delivery.
       const occurredAt = signedAt === undefined ? acceptedAt : Math.min(signedAt, acceptedAt);

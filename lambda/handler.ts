@@ -56,6 +56,7 @@ export function createHandler(options: HandlerOptions = {}) {
             deliveryId: inbound.deliveryId ?? context.awsRequestId,
             source: inbound.source,
             signedAt: adapter.signedAt(inbound, context.source),
+            receivedAt: inbound.receivedAt,
             requestId: context.awsRequestId,
             ...(context.metrics ? { metrics: context.metrics } : {}),
           });

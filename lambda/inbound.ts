@@ -31,6 +31,12 @@ export interface Inbound {
   deliveryId: string | undefined;
   /** HTTP only: the source named in the path; "default" for POST /incidents/site. */
   source: string;
+  /**
+   * HTTP only: when API Gateway (or the function URL) received the request,
+   * epoch ms: the order in which senders' requests arrived, whatever the
+   * order their invocations run in.
+   */
+  receivedAt?: number;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -49,11 +55,17 @@ export function toInbound(event: unknown): Inbound {
     // stage prefix); a function URL routes every path here ('$default').
     const routed = event.routeKey && event.routeKey !== '$default' ? event.routeKey.replace(/^\S+\s+/, '') : undefined;
     const source = sourceOf(routed ?? event.rawPath, event.pathParameters);
-    return fromHttp(event.requestContext.http.method, source, event.headers, event.body, event.isBase64Encoded);
+    return withReceipt(
+      fromHttp(event.requestContext.http.method, source, event.headers, event.body, event.isBase64Encoded),
+      event.requestContext.timeEpoch,
+    );
   }
   if (isHttpV1(event)) {
     const source = sourceOf(event.resource ?? event.path, event.pathParameters);
-    return fromHttp(event.httpMethod, source, headersV1(event), event.body, event.isBase64Encoded);
+    return withReceipt(
+      fromHttp(event.httpMethod, source, headersV1(event), event.body, event.isBase64Encoded),
+      event.requestContext?.requestTimeEpoch,
+    );
   }
   if (isEventBridge(event)) {
     return {
@@ -103,6 +115,11 @@ function sourceOf(path: string | undefined, parameters: Record<string, string | 
   if (name !== undefined && name !== DEFAULT_SOURCE && SOURCE_NAME.test(name)) return name;
   const shown = JSON.stringify((path === SOURCE_ROUTE ? `${ROUTE_PATH}/${name ?? ''}` : (path ?? '')).slice(0, 100));
   throw new NotFoundError(`Nothing is served at ${shown}; POST to ${ROUTE_PATH} or ${ROUTE_PATH}/<source name>.`);
+}
+
+function withReceipt(inbound: Inbound, epochMs: unknown): Inbound {
+  if (typeof epochMs === 'number' && Number.isSafeInteger(epochMs) && epochMs > 0) inbound.receivedAt = epochMs;
+  return inbound;
 }
 
 function fromHttp(

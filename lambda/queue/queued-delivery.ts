@@ -31,7 +31,7 @@ export const QueuedDeliverySchema = z.object({
    * one incident, the later wins.
    */
   occurredAt: z.int().check(z.gte(0)),
-  /** When the intake accepted it, epoch ms: breaks ties of `occurredAt`. */
+  /** When the intake received it (API Gateway's receipt time), epoch ms: breaks ties of `occurredAt`. */
   acceptedAt: z.int().check(z.gte(0)),
   /** The intake invocation's request id, the one its 202 carried. */
   requestId: z.string().check(z.minLength(1), z.maxLength(200)),

@@ -48,6 +48,7 @@ export function httpApiEvent(options: HttpOptions = {}): APIGatewayProxyEventV2 
     headers,
     requestContext: {
       ...event.requestContext,
+      timeEpoch: Date.now(),
       routeKey: `${method} ${path}`,
       http: { ...event.requestContext.http, method, path: rawPath(options.stage, path) },
     },
@@ -69,7 +70,13 @@ export function restApiEvent(options: HttpOptions = {}): APIGatewayProxyEvent {
     httpMethod: method,
     headers,
     multiValueHeaders,
-    requestContext: { ...event.requestContext, httpMethod: method, resourcePath: path, path: `/prod${path}` },
+    requestContext: {
+      ...event.requestContext,
+      requestTimeEpoch: Date.now(),
+      httpMethod: method,
+      resourcePath: path,
+      path: `/prod${path}`,
+    },
     ...encode(bodyText(options.body), options.base64),
   } as APIGatewayProxyEvent;
 }
@@ -83,7 +90,7 @@ export function functionUrlEvent(options: HttpOptions = {}): APIGatewayProxyEven
     ...event,
     rawPath: path,
     headers: { ...event.headers, ...JSON_HEADERS, ...options.headers },
-    requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method, path } },
+    requestContext: { ...event.requestContext, timeEpoch: Date.now(), http: { ...event.requestContext.http, method, path } },
     ...encode(bodyText(options.body), options.base64),
   };
 }

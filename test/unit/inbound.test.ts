@@ -133,6 +133,27 @@ describe('toInbound: HTTP events', () => {
   });
 });
 
+describe('toInbound: when the request arrived', () => {
+  it('takes API Gateway’s receipt time from each HTTP event kind, and none from EventBridge or a direct call', () => {
+    const at = 1_767_225_600_123;
+    const v2 = httpApiEvent({ body: {} });
+    v2.requestContext.timeEpoch = at;
+    const url = functionUrlEvent({ body: {} });
+    url.requestContext.timeEpoch = at + 1;
+    const v1 = restApiEvent({ body: {} });
+    v1.requestContext.requestTimeEpoch = at + 2;
+    expect([v2, url, v1].map((event) => toInbound(event).receivedAt)).toEqual([at, at + 1, at + 2]);
+    expect(toInbound(eventBridgeEvent({})).receivedAt).toBeUndefined();
+    expect(toInbound({ incidentNumbers: ['1'], site: 's' }).receivedAt).toBeUndefined();
+  });
+
+  it('ignores a receipt time that is not a positive whole number', () => {
+    const event = httpApiEvent({ body: {} });
+    (event.requestContext as { timeEpoch: unknown }).timeEpoch = 'soon';
+    expect(toInbound(event).receivedAt).toBeUndefined();
+  });
+});
+
 describe('toInbound: method and path', () => {
   it.each(httpBuilders)('answers 405 when %s sends GET', (_name, build) => {
     const path = '/incidents/site';
