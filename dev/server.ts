@@ -28,10 +28,9 @@
 import { isUtf8 } from 'node:buffer';
 import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import type { IncomingMessage } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
+import pLimit from 'p-limit';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -67,8 +66,8 @@ import {
   type QueueRunnerCounters,
   type QueueRunnerOptions,
 } from './queue-runner.ts';
-import { readBody } from './read-body.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager-local.ts';
+import { startEdge, type EdgeRequest, type EdgeResponse } from './edge.ts';
 import { routeSecrets } from './secrets-routing.ts';
 import { startLocalSqs, type DeadLetter, type QueueDepth } from './sqs-local.ts';
 
@@ -150,6 +149,17 @@ export type LocalQueueState =
   | { kind: 'aws'; url: string };
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Invocations of the handler in flight at once. Deployed, each Lambda
+ * instance takes one request at a time and API Gateway spreads a burst over
+ * as many instances as it needs; here one thread plays them all, and every
+ * request it starts competes for that thread with the others and with the
+ * embedded stores, the queue and the worker. Beyond a few dozen, starting
+ * more only makes each slower, until the stores' own timeouts fire; the rest
+ * wait their turn at the edge, in the order they arrived, stamped already.
+ */
+export const LOCAL_INVOCATIONS = 32;
 
 /** The embedded queue and its dead-letter queue: names no real queue is likely to share. */
 export const LOCAL_QUEUE = 'local-deliveries';
@@ -417,41 +427,45 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       );
     };
 
-    const server: Server = createServer((req, res) => {
-      const started = performance.now();
-      const receivedAt = new Date(); // as API Gateway stamps its event: on arrival, before the body is read
-      void (async () => {
-        if (splitTarget(req.url).path === QUEUE_VIEW_PATH && req.method === 'GET') {
-          const view = queueView(queueState);
-          res.writeHead(view.statusCode, { 'content-type': 'application/json' }).end(view.body);
-          options.accessLog?.(`GET ${QUEUE_VIEW_PATH} ${view.statusCode} ${Math.round(performance.now() - started)} ms`);
-          return;
-        }
-        const body = await readBody(req, GATEWAY_BODY_LIMIT);
-        const result =
-          body === undefined ? tooLarge() : ((await invoke(toHttpApiEvent(req, body, receivedAt))) as APIGatewayProxyResult);
-        res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body);
-        options.accessLog?.(accessLine(req.method ?? 'GET', splitTarget(req.url).path, result, performance.now() - started));
-      })().catch((error: unknown) => {
+    // Each request as API Gateway would hand it over: stamped on arrival by the
+    // edge's own thread (edge.ts), then invoked in arrival order, at most
+    // LOCAL_INVOCATIONS at once (see there).
+    const limit = pLimit(LOCAL_INVOCATIONS); // first come, first served
+    const answer = (request: EdgeRequest): Promise<EdgeResponse> => limit(() => answerNow(request));
+    const answerNow = async (request: EdgeRequest): Promise<EdgeResponse> => {
+      const started = Date.now();
+      const path = splitTarget(request.url).path;
+      if (path === QUEUE_VIEW_PATH && request.method === 'GET') {
+        const view = queueView(queueState);
+        options.accessLog?.(`GET ${QUEUE_VIEW_PATH} ${view.statusCode} ${Date.now() - started} ms`);
+        return { statusCode: view.statusCode, headers: { 'content-type': 'application/json' }, body: view.body };
+      }
+      let result: APIGatewayProxyResult;
+      try {
+        result =
+          request.body === null
+            ? tooLarge()
+            : ((await invoke(
+                toHttpApiEvent(request, Buffer.from(request.body), new Date(request.receivedAt)),
+              )) as APIGatewayProxyResult);
+      } catch (error) {
         // The handler answers every failure itself; reaching here is a bug in this file.
         console.error(error);
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    });
+        return { statusCode: 500, headers: {}, body: '' };
+      }
+      // From arrival, as a caller sees it: the time spent waiting for this thread counts.
+      options.accessLog?.(accessLine(request.method, path, result, Date.now() - request.receivedAt));
+      return { statusCode: result.statusCode, headers: result.headers as Record<string, string>, body: result.body };
+    };
     const port = options.port ?? 3000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port)));
-      server.listen(port, '127.0.0.1', resolve);
-    });
-    const address = server.address() as AddressInfo;
-    opened.push({
-      close: () => {
-        server.closeAllConnections();
-        return new Promise<void>((resolve) => server.close(() => resolve()));
+    const edge = await startEdge({ port, host: '127.0.0.1', bodyLimit: GATEWAY_BODY_LIMIT }, answer).catch(
+      (error: NodeJS.ErrnoException) => {
+        throw listenError(error, port);
       },
-    });
+    );
+    opened.push(edge);
 
-    const url = `http://127.0.0.1:${address.port}`;
+    const url = `http://127.0.0.1:${edge.port}`;
     return {
       url,
       simulator,
@@ -575,8 +589,16 @@ function splitTarget(target: string | undefined): { path: string; query: string 
   return at === -1 ? { path: text, query: '' } : { path: text.slice(0, at), query: text.slice(at + 1) };
 }
 
+/** A request as it arrived: a node:http request, or the edge's copy of one. */
+export type ArrivedRequest = Pick<IncomingMessage, 'headers' | 'httpVersion'> & {
+  url?: string | undefined;
+  method?: string | undefined;
+  remoteAddress?: string;
+  socket?: { remoteAddress?: string | undefined };
+};
+
 /** What API Gateway's HTTP API sends Lambda (payload format 2.0). */
-export function toHttpApiEvent(req: IncomingMessage, body: Buffer, now: Date = new Date()): APIGatewayProxyEventV2 {
+export function toHttpApiEvent(req: ArrivedRequest, body: Buffer, now: Date = new Date()): APIGatewayProxyEventV2 {
   const { path, query } = splitTarget(req.url);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
@@ -600,7 +622,7 @@ export function toHttpApiEvent(req: IncomingMessage, body: Buffer, now: Date = n
         method: req.method ?? 'GET',
         path,
         protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        sourceIp: req.remoteAddress ?? req.socket?.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),

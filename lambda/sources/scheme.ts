@@ -67,10 +67,12 @@ export interface SignatureScheme {
    */
   deliveryId(headers: Readonly<Record<string, string>>): string | undefined;
   /**
-   * When the sender signed that it sent this delivery, epoch ms, for schemes
-   * that sign a timestamp (Standard Webhooks, Slack, Zendesk); read only
-   * after `verify` accepted the request. Of two queued deliveries moving one
-   * incident, the later wins.
+   * The latest moment the sender's signed timestamp says it sent this
+   * delivery, epoch ms, for schemes that sign one (Standard Webhooks, Slack,
+   * Zendesk: whole seconds, so the last millisecond of the signed second);
+   * read only after `verify` accepted the request. Of two queued deliveries
+   * moving one incident, the later wins, and a receipt time (the other
+   * ordering clock) is a latest moment of sending too: the two compare alike.
    */
   signedAt?(headers: Readonly<Record<string, string>>): number | undefined;
 }

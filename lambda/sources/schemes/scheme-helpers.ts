@@ -119,9 +119,14 @@ export function afterPrefix(value: string, prefix: string): string | undefined {
  * The messages name the fix: whole seconds, not milliseconds, and how far and
  * which way the sender's clock is off.
  */
-/** A signed Unix-seconds timestamp header as epoch ms; undefined unless it is one. */
+/** A signed Unix-seconds timestamp header as the last epoch ms of that second; undefined unless it is one. */
 export function unixSecondsAt(value: string | undefined): number | undefined {
-  return value !== undefined && /^\d{1,12}$/.test(value) ? Number(value) * 1000 : undefined;
+  return value !== undefined && /^\d{1,12}$/.test(value) ? endOfSecond(Number(value)) : undefined;
+}
+
+/** The last millisecond of a whole Unix second: the latest a timestamp in seconds can mean. */
+export function endOfSecond(seconds: number): number {
+  return seconds * 1000 + 999;
 }
 
 export function unixSecondsInWindow(displayName: string, value: string, now: number): void {

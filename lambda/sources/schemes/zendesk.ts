@@ -20,6 +20,7 @@ import {
   requireHeaders,
   signedByAnyKey,
   utf8Keys,
+  endOfSecond,
 } from './scheme-helpers.ts';
 
 const SIGNATURE = 'X-Zendesk-Webhook-Signature';
@@ -77,7 +78,7 @@ const scheme: SignatureScheme = {
   deliveryId: (headers) => deliveryIdFrom(headers, 'x-zendesk-webhook-invocation-id'),
   signedAt: (headers) => {
     const seconds = isoSeconds(headers['x-zendesk-webhook-signature-timestamp'] ?? '');
-    return seconds === undefined ? undefined : seconds * 1000;
+    return seconds === undefined ? undefined : endOfSecond(seconds);
   },
 };
 

@@ -117,3 +117,22 @@ describe('token: properties over any token', () => {
     );
   });
 });
+
+describe('signedAt: the latest moment a signed timestamp says the sender sent', () => {
+  it('reads the last millisecond of the signed second for the schemes that sign one, and nothing for the others', () => {
+    const headers = (scheme: SchemeName) => SIGNERS[scheme].sign(Buffer.from('{}'));
+    const at = (scheme: SchemeName) => createScheme(scheme, SIGNERS[scheme].settings).signedAt?.(headers(scheme));
+    expect(at('standard-webhooks')).toBe(NOW + 999);
+    expect(at('slack')).toBe(NOW + 999);
+    expect(at('zendesk')).toBe(NOW + 999);
+    for (const scheme of ['github', 'jira', 'pagerduty', 'token', 'hmac-sha256'] as const)
+      expect(at(scheme), scheme).toBeUndefined();
+  });
+
+  it('reads nothing from a timestamp that is not one', () => {
+    expect(createScheme('slack').signedAt?.({ 'x-slack-request-timestamp': 'soon' })).toBeUndefined();
+    expect(
+      createScheme('zendesk').signedAt?.({ 'x-zendesk-webhook-signature-timestamp': '2026-13-01T00:00:00Z' }),
+    ).toBeUndefined();
+  });
+});
