@@ -54,6 +54,9 @@ port.on('message', (message: EdgeAnswer | { kind: 'close' }) => {
 server.once('error', (error: NodeJS.ErrnoException) => {
   port.postMessage({ kind: 'error', code: error.code ?? 'UNKNOWN', message: error.message } satisfies EdgeMessage);
 });
-server.listen(settings.port, settings.host, () => {
+// A storm opens connections by the thousand: with Node's default backlog
+// (511) the kernel drops the excess and clients retry a second later, so
+// requests would arrive, and be stamped, late. The kernel caps it (somaxconn).
+server.listen({ port: settings.port, host: settings.host, backlog: 4096 }, () => {
   port.postMessage({ kind: 'listening', port: (server.address() as AddressInfo).port } satisfies EdgeMessage);
 });
