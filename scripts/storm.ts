@@ -62,10 +62,9 @@
 //
 // Settings (environment): STORM_WEBHOOKS (10000), STORM_RATE (500 per s),
 // STORM_DUPLICATES (0.05), STORM_MOVED_TWICE (0.05), STORM_FAULT_RATE (0.1),
-// STORM_BATCH_SIZE (100, the adapter's D3_BATCH_SIZE), STORM_SOCKETS (2048
-// keep-alive sockets to the adapter: enough that no webhook waits in the
-// sender's own pool, since a sender signs a timestamp when it sends, and
-// API Gateway takes thousands of connections), STORM_DRAIN_TIMEOUT (120 s),
+// STORM_BATCH_SIZE (100, the adapter's D3_BATCH_SIZE), STORM_SOCKETS (256
+// keep-alive sockets to the adapter; a webhook waiting for a free one is
+// signed when one takes it, as a sender signs when it sends), STORM_DRAIN_TIMEOUT (120 s),
 // STORM_CHART (a path). Nothing else is read from the shell: a D3_BASE_URL
 // or IDEMPOTENCY_TABLE there must not aim this at AWS.
 //
@@ -131,7 +130,7 @@ export function readStormSettings(env: Env): { settings: StormSettings; problems
   // A rate near 1 would fault every attempt: nothing would drain.
   const faultRate = number('STORM_FAULT_RATE', 0.1, { min: 0, max: 0.5, whole: false, example: '0.1' });
   const batchSize = number('STORM_BATCH_SIZE', 100, { min: 1, max: 10_000, whole: true, example: '100' });
-  const sockets = number('STORM_SOCKETS', 2_048, { min: 1, max: 4_096, whole: true, example: '2048' });
+  const sockets = number('STORM_SOCKETS', 256, { min: 1, max: 4_096, whole: true, example: '256' });
   const drainTimeout = number('STORM_DRAIN_TIMEOUT', 120, { min: 1, max: 3_600, whole: false, example: '120' });
   const { firsts, movedTwice } = planCounts({ webhooks, duplicateShare, movedTwiceShare });
   if (firsts < movedTwice) {

@@ -20,7 +20,6 @@ let answered = 0;
 
 function send(job: OfferJob, index: number): void {
   const sentAt = epochNow();
-  const signature = signRequest(job.scheme, job.key, job.body, {}, { at: new Date(), deliveryId: job.deliveryId });
   const finish = (result: Omit<OfferResult, 'sentAt' | 'answeredAt'>) => {
     if (results[index]) return;
     results[index] = { sentAt, answeredAt: epochNow(), ...result };
@@ -29,7 +28,7 @@ function send(job: OfferJob, index: number): void {
   };
   const outgoing = request(
     job.url,
-    { method: 'POST', agent, timeout: timeoutMs, headers: { 'content-type': 'application/json', ...job.headers, ...signature } },
+    { method: 'POST', agent, timeout: timeoutMs, headers: { 'content-type': 'application/json', ...job.headers } },
     (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -52,7 +51,14 @@ function send(job: OfferJob, index: number): void {
   );
   outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)));
   outgoing.on('error', (error) => finish({ status: undefined, replayed: false, error: error.message }));
-  outgoing.end(job.body);
+  // Signed once a connection takes it, not when it is queued for one: a
+  // sender signs at the moment it sends, so a webhook that waited for a free
+  // connection carries the time it left, which is also when it arrives.
+  outgoing.once('socket', () => {
+    const signature = signRequest(job.scheme, job.key, job.body, {}, { at: new Date(), deliveryId: job.deliveryId });
+    for (const [name, value] of Object.entries(signature)) outgoing.setHeader(name, value);
+    outgoing.end(job.body);
+  });
   offered += 1;
 }
 
