@@ -67,7 +67,7 @@ describe('deadLetteredIncidents', () => {
 });
 
 const SUMMARY =
-  /^storm: 400 offered at \d+\/s, 400 accepted \(20 replayed, p99 in \d+ ms\), 0 refused, \d+ D3 calls \(ideal 4, max 6\), 0 × 429 beyond \d+ injected, [\d.]+ incidents per D3 call, drained [\d.]+ s after the last webhook \(D3 floor [\d.]+ s\), 0 lost, 0 stale$/;
+  /^storm: 400 offered at \d+\/s, 400 accepted \(20 replayed, p99 in \d+ ms\), 0 refused, \d+ D3 calls \(ideal 4, max 6\), 0 × 429 beyond \d+ injected, [\d.]+ incidents per D3 call, last answer [\d.]+ s after the last webhook, drained [\d.]+ s after it \(D3 floor [\d.]+ s\), 0 lost, 0 stale$/;
 
 describe('npm run storm', () => {
   const work = mkdtemp(join(tmpdir(), 'storm-'));
