@@ -205,6 +205,8 @@ export type BannerStore =
 export interface BannerSource {
   name: string;
   scheme: string;
+  /** Queued for the worker and answered 202 (`mode: async`). */
+  async?: boolean;
   /** The source's own settings, for the suggested `npm run send`. */
   settings: { header?: string; prefix?: string; encoding?: string };
   url: string;
@@ -291,7 +293,7 @@ function queueLine(queue: BannerQueue): string {
 function sourceLines(sources: readonly BannerSource[]): string[] {
   const lines = [`Sources (SOURCES): ${sources.length}, each at its own URL; each request must be signed as its scheme says.`];
   for (const source of sources) {
-    lines.push(`  ${source.name} (${source.scheme}): ${source.url}`);
+    lines.push(`  ${source.name} (${source.scheme}${source.async ? ', async: answered 202, then moved by the worker' : ''}): ${source.url}`);
     const flags = source.example
       ? []
       : [

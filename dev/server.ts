@@ -114,6 +114,8 @@ export interface LocalAdapter {
 export interface LocalSource {
   name: string;
   scheme: string;
+  /** Its `mode` is async: each delivery is answered 202 and queued for the worker. */
+  async: boolean;
   /** The source's own settings (header, prefix, encoding), as SOURCES gives them. */
   settings: { header?: string; prefix?: string; encoding?: string };
   /** POST here: http://127.0.0.1:<port>/incidents/site/<name>. */
@@ -275,6 +277,7 @@ function localSources(env: Record<string, string>, localSecrets: Record<string, 
       name,
       scheme: String(fields.scheme),
       settings,
+      async: fields.mode === 'async',
       url: '',
       keyFrom,
       ...(key === undefined ? {} : { key }),
@@ -651,6 +654,9 @@ export function accessLine(method: string, path: string, answer: APIGatewayProxy
   const replayed = answer.headers?.[REPLAYED_HEADER] === 'true' ? ' (replayed: the first copy’s answer, D3 not called)' : '';
   if (Array.isArray(body.updated) && Array.isArray(body.failed)) {
     return `${head}  ${body.updated.length} updated${body.failed.length > 0 ? `, ${body.failed.length} failed` : ''}${replayed}`;
+  }
+  if (body.status === 'accepted') {
+    return `${head}  ${String(body.requested)} queued for the worker (delivery ${String(body.deliveryId).slice(0, 80)})${replayed}`;
   }
   if (typeof body.type !== 'string') return head;
   const name = errorName(body.type) ?? String(body.title);

@@ -121,6 +121,21 @@ describe('async mode through npm start’s embedded queue and worker', () => {
     expect(adapter.simulator!.sites.get('20240103-1')).toBe('Tier 2');
   });
 
+  it('says in its access line that a delivery was queued, and for which delivery', async () => {
+    const lines: string[] = [];
+    const adapter = await start({ accessLog: (line) => lines.push(line) });
+    expect(adapter.sources.find((source) => source.name === 'github')?.async).toBe(true);
+    expect(adapter.sources.find((source) => source.name === 'pd')?.async).toBe(false);
+    const id = randomUUID();
+    await github(adapter, '20240108-1, 20240108-2', 'Tier 2', id);
+    await embedded(adapter).drained();
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^POST /incidents/site/github 202 \\d+ ms {2}2 queued for the worker \\(delivery ${id}\\)$`),
+      ),
+    );
+  });
+
   it('answers a repeated async delivery with its recorded 202 and queues it once', async () => {
     const batches: SQSEvent[] = [];
     const adapter = await start({ queueRunner: { handler: (event) => void batches.push(event), batchWindowMs: 0 } });

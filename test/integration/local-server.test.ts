@@ -660,15 +660,22 @@ describe('npm start with named sources (SOURCES, SOURCE_SECRETS)', () => {
   let started: Started;
   beforeAll(async () => {
     started = await npmStart({
-      SOURCES: JSON.stringify({ github: githubEntry, gitlab: { scheme: 'token', header: 'X-Gitlab-Token' } }),
+      SOURCES: JSON.stringify({
+        github: githubEntry,
+        gitlab: { scheme: 'token', header: 'X-Gitlab-Token' },
+        zendesk: { scheme: 'zendesk', mode: 'async' },
+      }),
       SOURCE_SECRETS: JSON.stringify({ gitlab: token }),
     });
   });
   afterAll(() => started.stop());
 
   it('lists each source with its URL and where its key comes from, printing a generated key', () => {
-    expect(started.banner).toContain('Sources (SOURCES): 2, each at its own URL');
+    expect(started.banner).toContain('Sources (SOURCES): 3, each at its own URL');
     expect(started.banner).toContain(`  github (github): ${started.url}/incidents/site/github`);
+    expect(started.banner).toContain(
+      `  zendesk (zendesk, async: answered 202, then moved by the worker): ${started.url}/incidents/site/zendesk`,
+    );
     expect(started.banner).toContain(`  gitlab (token): ${started.url}/incidents/site/gitlab`);
     expect(started.banner).toMatch(
       /^ {4}key: [A-Za-z0-9]{32} \(generated for this run; choose it with SOURCE_SECRETS='\{"github": "\.\.\."\}'\)$/m,
