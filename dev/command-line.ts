@@ -293,7 +293,9 @@ function queueLine(queue: BannerQueue): string {
 function sourceLines(sources: readonly BannerSource[]): string[] {
   const lines = [`Sources (SOURCES): ${sources.length}, each at its own URL; each request must be signed as its scheme says.`];
   for (const source of sources) {
-    lines.push(`  ${source.name} (${source.scheme}${source.async ? ', async: answered 202, then moved by the worker' : ''}): ${source.url}`);
+    lines.push(
+      `  ${source.name} (${source.scheme}${source.async ? ', async: answered 202, then moved by the worker' : ''}): ${source.url}`,
+    );
     const flags = source.example
       ? []
       : [
