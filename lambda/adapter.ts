@@ -280,9 +280,11 @@ export function createD3Side(config: Config, deps: Pick<AdapterDependencies, 'lo
         },
       };
       const d3: D3Port = {
-        updateIncidentSite(update, options) {
+        async updateIncidentSite(update, options) {
+          const tally = await client.updateIncidentSite(update, options);
+          // Counted once D3 has answered the batch: a call that never reached it carried nothing.
           metrics?.d3Call(update.incidentNumbers.length);
-          return client.updateIncidentSite(update, options);
+          return tally;
         },
       };
       return moveIncidents(request, { d3, batchSize: config.batchSize, concurrency: config.concurrency, observer, ...call });

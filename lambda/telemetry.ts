@@ -101,7 +101,7 @@ export class InvocationMetrics {
     if (count > 0) this.#add(METRIC.incidentsSuperseded, MetricUnit.Count, count);
   }
 
-  /** The worker sent one D3 call carrying `incidents` incidents, coalesced from however many deliveries. */
+  /** D3 answered one bulk call carrying `incidents` incidents (from the worker: coalesced from however many deliveries). */
   d3Call(incidents: number): void {
     this.#add(METRIC.incidentsPerD3Call, MetricUnit.Count, incidents);
   }

@@ -89,6 +89,12 @@ describe('the queue worker', () => {
     const returned = harness.logs().filter((line) => line.message === 'Delivery handed back to the queue');
     expect(returned.map((line) => line.deliveryId).sort()).toEqual(down.map((d) => d.deliveryId).sort());
     expect(returned.every((line) => line.incompleteBecause === 'D3UnavailableError')).toBe(true);
+    // Only the call D3 answered carried incidents: the refused one did not reach it.
+    const perCall = harness
+      .logs()
+      .filter((line) => line._aws !== undefined && line.IncidentsPerD3Call !== undefined)
+      .flatMap((line) => [line.IncidentsPerD3Call].flat());
+    expect(perCall).toEqual([2]);
   });
 
   it('hands back a poison message (not a queued delivery) on its own, logged, and settles the rest', async () => {
