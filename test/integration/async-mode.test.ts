@@ -5,6 +5,7 @@
 
 import { createHmac, randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startLocalAdapter, type LocalAdapter, type LocalAdapterOptions } from '../../dev/server.ts';
@@ -134,6 +135,28 @@ describe('async mode through npm start’s embedded queue and worker', () => {
         new RegExp(`^POST /incidents/site/github 202 \\d+ ms {2}2 queued for the worker \\(delivery ${id}\\)$`),
       ),
     );
+  });
+
+  it('hands a poison message back to the queue until its dead-letter queue keeps it, and still moves the rest', async () => {
+    // The real worker; a handed-back message comes back at once (no clock in this test).
+    const adapter = await start({ queueRunner: { batchWindowMs: 0, visibilityTimeoutMs: 0 } });
+    const queue = embedded(adapter);
+    const client = new SQSClient({
+      endpoint: queue.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      await client.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: '{"not": "a queued delivery"}' }));
+      const good = await github(adapter, '20240109-1', 'Tier 3');
+      expect(good.status).toBe(202);
+      await queue.drained();
+    } finally {
+      client.destroy();
+    }
+    expect(queue.deadLetters().map((letter) => letter.body)).toEqual(['{"not": "a queued delivery"}']);
+    expect(queue.deadLetters()[0]).toMatchObject({ receiveCount: 5 });
+    expect(adapter.simulator!.sites.get('20240109-1')).toBe('Tier 3');
   });
 
   it('answers a repeated async delivery with its recorded 202 and queues it once', async () => {
