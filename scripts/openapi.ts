@@ -517,6 +517,16 @@ function idempotencyKeyParameter(which: string): Json {
   };
 }
 
+/** Properties the result schemas share, each described once. */
+const SITE_PROPERTY = { type: 'string', description: 'The new site, as requested (trimmed).' };
+const REQUESTED_PROPERTY = {
+  type: 'integer',
+  minimum: 1,
+  maximum: MAX_INCIDENTS,
+  description: 'How many distinct incident numbers were requested.',
+};
+const REQUEST_ID_PROPERTY = { type: 'string', description: 'The invocation’s request id: it finds the adapter’s log lines.' };
+
 export function buildOpenApiDocument(): Json {
   const simplified = describeProperties(requestSchema(simplifiedRequestSchema), {
     site: 'The incidents’ new site.',
@@ -735,20 +745,15 @@ export function buildOpenApiDocument(): Json {
               enum: ['succeeded', 'partial', 'failed'],
               description: '`succeeded`: all updated; `partial`: some updated, some failed; `failed`: none updated.',
             },
-            site: { type: 'string', description: 'The new site, as requested (trimmed).' },
-            requested: {
-              type: 'integer',
-              minimum: 1,
-              maximum: MAX_INCIDENTS,
-              description: 'How many distinct incident numbers were requested.',
-            },
+            site: SITE_PROPERTY,
+            requested: REQUESTED_PROPERTY,
             updated: { type: 'array', items: { type: 'string' }, description: 'The incidents D3 SOAR moved.' },
             failed: {
               type: 'array',
               items: ref('IncidentFailure'),
               description: 'The incidents not moved, each with its reason.',
             },
-            requestId: { type: 'string', description: 'The invocation’s request id: it finds the adapter’s log lines.' },
+            requestId: REQUEST_ID_PROPERTY,
           },
         },
         IgnoredResult: {
@@ -762,7 +767,7 @@ export function buildOpenApiDocument(): Json {
             updated: { type: 'array', maxItems: 0 },
             failed: { type: 'array', maxItems: 0 },
             reason: { type: 'string', description: 'Which source ignored the delivery, and its condition.' },
-            requestId: { type: 'string', description: 'The invocation’s request id: it finds the adapter’s log lines.' },
+            requestId: REQUEST_ID_PROPERTY,
           },
         },
         AcceptedResult: {
@@ -772,20 +777,15 @@ export function buildOpenApiDocument(): Json {
           required: ['status', 'site', 'requested', 'deliveryId', 'requestId'],
           properties: {
             status: { const: 'accepted' },
-            site: { type: 'string', description: 'The new site, as requested (trimmed).' },
-            requested: {
-              type: 'integer',
-              minimum: 1,
-              maximum: MAX_INCIDENTS,
-              description: 'How many distinct incident numbers were requested.',
-            },
+            site: SITE_PROPERTY,
+            requested: REQUESTED_PROPERTY,
             deliveryId: {
               type: 'string',
               description:
                 'The sender’s delivery id, or this invocation’s request id when it sent none: the worker’s log line for this ' +
                 'delivery carries the same `deliveryId`.',
             },
-            requestId: { type: 'string', description: 'The invocation’s request id: it finds the adapter’s log lines.' },
+            requestId: REQUEST_ID_PROPERTY,
           },
         },
         IncidentFailure: {
@@ -814,7 +814,7 @@ export function buildOpenApiDocument(): Json {
             title: { type: 'string' },
             status: { type: 'integer', description: 'The HTTP status code.' },
             detail: { type: 'string', description: 'What went wrong with this request, written for the caller.' },
-            requestId: { type: 'string', description: 'The invocation’s request id: it finds the adapter’s log lines.' },
+            requestId: REQUEST_ID_PROPERTY,
             errors: { type: 'array', items: ref('FieldError'), description: 'Only for 400: each field at fault.' },
           },
         },
