@@ -67,6 +67,7 @@ import {
   type QueueRunnerOptions,
 } from './queue-runner.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager-local.ts';
+import { startWorkerThread } from './worker-host.ts';
 import { startEdge, type EdgeRequest, type EdgeResponse } from './edge.ts';
 import { routeSecrets } from './secrets-routing.ts';
 import { startLocalSqs, type DeadLetter, type QueueDepth } from './sqs-local.ts';
@@ -89,6 +90,12 @@ export interface LocalAdapterOptions {
    * wiring): a handler instead of the worker, a shorter window or visibility timeout.
    */
   queueRunner?: Partial<Pick<QueueRunnerOptions, 'handler' | 'batchWindowMs' | 'visibilityTimeoutMs'>>;
+  /**
+   * Run the worker on a thread of its own (worker-host.ts), as `npm start`
+   * and `npm run storm` do, so that it does not take the intake's CPU; by
+   * default it runs beside the handler, where tests can watch it.
+   */
+  workerThread?: boolean;
 }
 
 export interface LocalAdapter {
@@ -397,10 +404,24 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
     if (sqs && queue) {
       // Built on the first batch, as Lambda builds a worker instance on its first invocation (its cold start).
       let worker: WorkerHandler | undefined;
-      const work: QueueHandler = (event, context) => {
+      let work: QueueHandler = (event, context) => {
         worker ??= createWorker(handlerOptions);
         return worker(event, context);
       };
+      if (options.workerThread && !options.queueRunner?.handler) {
+        const thread = startWorkerThread({
+          env: handlerEnv,
+          secrets: {
+            ...(secretsManager ? { endpoint: secretsManager.endpoint } : {}),
+            localIds: Object.keys(localSecrets),
+            readsAws,
+          },
+          store: store.kind === 'embedded' ? { kind: 'embedded', endpoint: store.dynamodb.endpoint } : { kind: store.kind },
+          silent: options.logger?.getLevelName() === 'SILENT',
+        });
+        opened.push(thread);
+        work = thread.handler;
+      }
       const runner = startQueueRunner({
         queue,
         handler: work,
@@ -722,6 +743,7 @@ async function main(): Promise<void> {
   const local = await startLocalAdapter({
     port: settings.port,
     env,
+    workerThread: true,
     simulator: {
       log: print,
       ...(settings.faults ? { faultRate: settings.faults.rate, faultKinds: settings.faults.kinds } : {}),

@@ -104,6 +104,15 @@ describe('async mode through npm start’s embedded queue and worker', () => {
     expect(embedded(adapter).deadLetters()).toEqual([]);
   });
 
+  it('moves queued deliveries the same with the worker on a thread of its own, as npm start runs it', async () => {
+    const adapter = await start({ workerThread: true });
+    const sent = await Promise.all(Array.from({ length: 10 }, (_, i) => github(adapter, `20240110-${i}`, 'Quarantine')));
+    expect(sent.map((s) => s.status)).toEqual(sent.map(() => 202));
+    await embedded(adapter).drained();
+    for (let i = 0; i < 10; i++) expect(adapter.simulator!.sites.get(`20240110-${i}`)).toBe('Quarantine');
+    expect(embedded(adapter).counters).toMatchObject({ records: 10, deleted: 10, returned: 0 });
+  });
+
   it('honours Prefer: respond-async on the default route with Preference-Applied, and answers synchronously without it', async () => {
     const adapter = await start();
     const queued = await direct(
