@@ -63,6 +63,8 @@ export interface LocalDynamoDBOptions {
   port?: number;
   /** Serve https with this identity (see loopback-tls.ts), as AWS does; http otherwise. */
   tls?: LoopbackTls;
+  /** Told of every request's operation as it arrives (after `calls` has it). */
+  onCall?: (operation: string) => void;
 }
 
 type Dynalite = (options: Record<string, unknown>) => Server;
@@ -98,6 +100,7 @@ export async function startLocalDynamoDB(options: LocalDynamoDBOptions = {}): Pr
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const operation = TARGET.exec(String(req.headers['x-amz-target'] ?? ''))?.[1] ?? 'unknown';
     calls.push(operation);
+    options.onCall?.(operation);
     const at = queue.findIndex((fault) => fault.operation === undefined || fault.operation === operation);
     const fault = at === -1 ? undefined : queue.splice(at, 1)[0];
     switch (fault?.kind) {

@@ -80,5 +80,6 @@ export function startEdge(settings: EdgeSettings, answer: (request: EdgeRequest)
       }
     });
     thread.once('error', reject);
+    thread.on('error', (error) => console.error(`The local edge stopped: ${error.message}`));
   });
 }

@@ -68,6 +68,7 @@ import {
 } from './queue-runner.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from './secrets-manager-local.ts';
 import { startWorkerThread } from './worker-host.ts';
+import { startLocalDynamoDBThread } from './dynamodb-host.ts';
 import { startEdge, type EdgeRequest, type EdgeResponse } from './edge.ts';
 import { routeSecrets } from './secrets-routing.ts';
 import { startLocalSqs, type DeadLetter, type QueueDepth } from './sqs-local.ts';
@@ -91,11 +92,13 @@ export interface LocalAdapterOptions {
    */
   queueRunner?: Partial<Pick<QueueRunnerOptions, 'handler' | 'batchWindowMs' | 'visibilityTimeoutMs'>>;
   /**
-   * Run the worker on a thread of its own (worker-host.ts), as `npm start`
-   * and `npm run storm` do, so that it does not take the intake's CPU; by
-   * default it runs beside the handler, where tests can watch it.
+   * Run the queue worker and the embedded DynamoDB on threads of their own
+   * (worker-host.ts, dynamodb-host.ts), as `npm start` and `npm run storm`
+   * do: deployed, they are another function and another service, and do not
+   * take the intake's CPU. By default they run beside the handler, where a
+   * test can watch and fault them directly.
    */
-  workerThread?: boolean;
+  threads?: boolean;
 }
 
 export interface LocalAdapter {
@@ -388,7 +391,7 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
       });
     }
 
-    const { store, storeClient } = await openStore(storeKind, handlerEnv.IDEMPOTENCY_TABLE, opened);
+    const { store, storeClient } = await openStore(storeKind, handlerEnv.IDEMPOTENCY_TABLE, opened, options.threads ?? false);
     const queueClient = await openQueueClient(sqs?.endpoint, opened);
 
     // The worker gets what the intake gets, as both functions are deployed from one configuration.
@@ -408,7 +411,7 @@ export async function startLocalAdapter(options: LocalAdapterOptions = {}): Prom
         worker ??= createWorker(handlerOptions);
         return worker(event, context);
       };
-      if (options.workerThread && !options.queueRunner?.handler) {
+      if (options.threads && !options.queueRunner?.handler) {
         const thread = startWorkerThread({
           env: handlerEnv,
           secrets: {
@@ -517,6 +520,7 @@ async function openStore(
   kind: LocalStore['kind'],
   table: string | undefined,
   opened: Array<{ close(): unknown }>,
+  thread: boolean,
 ): Promise<{ store: LocalStore; storeClient?: DynamoDBClient }> {
   if (kind === 'off' || table === undefined) return { store: { kind: 'off' } };
   if (kind === 'aws') {
@@ -530,7 +534,7 @@ async function openStore(
     });
     return { store: { kind: 'aws', table }, storeClient };
   }
-  const dynamodb = await startLocalDynamoDB({ tables: [table] });
+  const dynamodb = thread ? await startLocalDynamoDBThread({ tables: [table] }) : await startLocalDynamoDB({ tables: [table] });
   opened.push(dynamodb);
   const storeClient = createStoreClient({
     config: { endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
@@ -743,7 +747,7 @@ async function main(): Promise<void> {
   const local = await startLocalAdapter({
     port: settings.port,
     env,
-    workerThread: true,
+    threads: true,
     simulator: {
       log: print,
       ...(settings.faults ? { faultRate: settings.faults.rate, faultKinds: settings.faults.kinds } : {}),

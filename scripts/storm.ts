@@ -216,7 +216,7 @@ async function main(): Promise<number> {
     },
     simulator: { apiKey: d3Key, maxRps: D3_LIMIT, faultRate: settings.faultRate },
     logger: new Logger({ logLevel: 'SILENT' }),
-    workerThread: true, // as deployed: the worker does not take the intake's CPU
+    threads: true, // as deployed: the worker and DynamoDB do not take the intake's CPU
   }).catch((error: unknown) => {
     progress.clear();
     throw error;

@@ -104,8 +104,8 @@ describe('async mode through npm start’s embedded queue and worker', () => {
     expect(embedded(adapter).deadLetters()).toEqual([]);
   });
 
-  it('moves queued deliveries the same with the worker on a thread of its own, as npm start runs it', async () => {
-    const adapter = await start({ workerThread: true });
+  it('moves queued deliveries the same with the worker and the store on threads of their own, as npm start runs them', async () => {
+    const adapter = await start({ threads: true });
     const sent = await Promise.all(Array.from({ length: 10 }, (_, i) => github(adapter, `20240110-${i}`, 'Quarantine')));
     expect(sent.map((s) => s.status)).toEqual(sent.map(() => 202));
     await embedded(adapter).drained();
