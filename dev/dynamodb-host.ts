@@ -1,12 +1,15 @@
 // Runs the embedded DynamoDB (dynalite) on a thread of its own for `npm
 // start` and `npm run storm`: DynamoDB is another service, not the intake's
 // CPU, and dynalite took about a fifth of the local server's thread under a
-// storm. The same interface as in-process (dynamodb-local.ts): its
-// operations are relayed as they arrive, faults are queued on the thread.
+// storm. The same interface as in-process (dynamodb-local.ts), except that
+// `calls` lags by up to RELAY_INTERVAL_MS; faults are queued on the thread.
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Worker } from 'node:worker_threads';
 import type { DynamoDBFault, LocalDynamoDB, LocalDynamoDBOptions } from './dynamodb-local.ts';
+
+/** How often the thread relays the operations it received (`calls`). */
+export const RELAY_INTERVAL_MS = 50;
 
 export type DynamoDBHostRequest =
   | { kind: 'inject'; id: number; faults: DynamoDBFault[] }
@@ -19,7 +22,7 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 type Message =
   | { kind: 'ready'; endpoint: string }
-  | { kind: 'call'; operation: string; pending: number }
+  | { kind: 'calls'; operations: string[]; pending: number }
   | { kind: 'answer'; id: number; value?: unknown; error?: string };
 
 /** Only plain options cross to the thread: a TLS identity or a callback does not. */
@@ -36,8 +39,8 @@ export async function startLocalDynamoDBThread(
   const endpoint = await new Promise<string>((resolve, reject) => {
     thread.on('message', (message: Message) => {
       if (message.kind === 'ready') resolve(message.endpoint);
-      else if (message.kind === 'call') {
-        calls.push(message.operation);
+      else if (message.kind === 'calls') {
+        calls.push(...message.operations);
         pending = message.pending;
       } else {
         const entry = waiting.get(message.id);
