@@ -24,6 +24,12 @@
 // GET /_local/queue shows its depth, its dead letters and what the worker
 // did. With QUEUE_URL, the intake sends to that queue in AWS and no local
 // worker runs.
+//
+// Requests arrive through an edge on a thread of its own (edge.ts), which
+// stamps each on arrival as API Gateway does; the handler takes them in
+// arrival order, LOCAL_INVOCATIONS at once. `npm start` also runs the worker
+// and the embedded DynamoDB on threads of their own (`threads`), so that,
+// as deployed, they do not take the intake's CPU.
 
 import { isUtf8 } from 'node:buffer';
 import { randomInt, randomUUID } from 'node:crypto';
