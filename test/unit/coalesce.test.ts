@@ -276,3 +276,38 @@ describe('coalesce', () => {
     );
   });
 });
+
+describe('coalesce, when D3 and the record of latest moves fail', () => {
+  it('still accounts for every incident exactly once, whatever fails and whatever later claims arrive meanwhile', async () => {
+    const incident = fc.constantFrom('20240101-1', '20240101-2', '20240101-3', '20240101-4');
+    const delivery = fc.record({
+      incidents: fc.uniqueArray(incident, { minLength: 1, maxLength: 4 }),
+      site: fc.constantFrom('A', 'B'),
+      at: fc.integer({ min: 0, max: 3 }),
+      receiveCount: fc.integer({ min: 1, max: 3 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(delivery, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), // per D3 request: does it fail (retryably)?
+        fc.array(fc.tuple(incident, fc.integer({ min: 0, max: 5 })), { maxLength: 4 }), // claims made by others
+        async (plan, failures, others) => {
+          let request = 0;
+          const d3 = fakeD3({
+            fail: () =>
+              failures[request++ % failures.length] ? new D3UnavailableError('D3 SOAR answered HTTP 503.') : undefined,
+          });
+          const latest = memoryLatest(() => {
+            for (const [incidentNumber, at] of others.splice(0)) {
+              const claim = { incidentNumber, stamp: String(at * 1000).padStart(15, '0'), site: 'Z', by: 'jira:other' };
+              const held = latest.held.get(incidentNumber);
+              if (!held || held.stamp <= claim.stamp) latest.held.set(incidentNumber, claim);
+            }
+          });
+          const batch = plan.map((p) => message(p.incidents, p.site, p.at * 1000, {}, p.receiveCount));
+          expectAccounted(await coalesce(batch, { move: d3.move, latest }));
+        },
+      ),
+    );
+  });
+});
