@@ -168,6 +168,24 @@ describe('async mode through npm start’s embedded queue and worker', () => {
     expect(adapter.simulator!.sites.get('20240109-1')).toBe('Tier 3');
   });
 
+  it('queues every HTTP delivery as an intake (INTAKE_ONLY), and refuses to carry out a direct invocation', async () => {
+    const batches: SQSEvent[] = [];
+    const adapter = await start({
+      env: { WEBHOOK_SECRET: SIGNING_KEY, SOURCES, SOURCE_SECRETS: JSON.stringify({ github: GITHUB_KEY }), INTAKE_ONLY: 'true' },
+      queueRunner: { handler: (event) => void batches.push(event), batchWindowMs: 0 },
+    });
+    // No Prefer header, on the default route: queued all the same.
+    const queued = await direct(adapter, { incidentNumbers: ['20240111-1'], site: 'Tier 2' });
+    expect(queued.status).toBe(202);
+    expect(queued.headers.get('preference-applied')).toBeNull();
+    await expect(adapter.invoke({ incidentNumbers: ['20240111-2'], site: 'Tier 2' })).rejects.toMatchObject({
+      name: 'ConfigurationError',
+    });
+    await embedded(adapter).drained();
+    expect(batches.flatMap((event) => event.Records)).toHaveLength(1);
+    expect(adapter.simulator!.requests).toHaveLength(0);
+  });
+
   it('answers a repeated async delivery with its recorded 202 and queues it once', async () => {
     const batches: SQSEvent[] = [];
     const adapter = await start({ queueRunner: { handler: (event) => void batches.push(event), batchWindowMs: 0 } });
