@@ -7,7 +7,6 @@
 // signing with a wrong key.
 
 import { execFile, spawnSync } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes, createHmac } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -19,6 +18,7 @@ import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
 import { DEFAULT_EVENT_PATTERN } from '../../infra/settings.ts';
 import * as errors from '../../lambda/errors.ts';
 import { readSources } from '../../lambda/sources/registry.ts';
+import { workerPort } from '../support/ports.ts';
 
 const run = promisify(execFile);
 const DOCS = new URL('../../docs/', import.meta.url);
@@ -50,14 +50,6 @@ beforeAll(async () => {
   endpoint = `${local.url}/incidents/site`;
 });
 afterAll(() => local.close());
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Runs a command expected to fail; its exit code and output. */
 async function failing(command: string, args: string[], env: NodeJS.ProcessEnv) {
@@ -485,7 +477,7 @@ describe.each(SENDER_PAGES)('docs/$page', ({ page, example, key, docs }) => {
   });
 
   it('moves the recipe’s incidents with its npm start commands, pasted as they are', async () => {
-    const port = await freePort();
+    const port = await workerPort();
     const commands = snippet(page, 'npm-start').replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`);
     // Job control as in an interactive shell, so `kill %1` stops npm start; the traps clean up if the commands fail.
     const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${commands}`;
@@ -499,8 +491,8 @@ describe.each(SENDER_PAGES)('docs/$page', ({ page, example, key, docs }) => {
       SOURCE_SECRETS: '',
       SOURCE_SECRET: '',
     };
-    const { stdout } = await run('bash', ['-c', script], { env: { ...process.env, ...clean }, timeout: 20_000 });
-    expect(stdout).toMatch(/"status":\s*"succeeded"/);
+    const { stdout, stderr } = await run('bash', ['-c', script], { env: { ...process.env, ...clean }, timeout: 20_000 });
+    expect(stdout, stderr).toMatch(/"status":\s*"succeeded"/);
   });
 });
 

@@ -24,6 +24,7 @@ import {
   type LocalAdapter,
 } from '../../dev/server.ts';
 import { signedHeaders } from '../support/harness.ts';
+import { workerPort } from '../support/ports.ts';
 
 const body = JSON.stringify({ incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' });
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
@@ -134,14 +135,6 @@ function runShell(
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('npm start with the embedded simulator', () => {
@@ -635,7 +628,7 @@ describe('the README', () => {
     const recipe = [...section.matchAll(/```sh\n([\s\S]*?)```/g)]
       .map((m) => m[1]!)
       .find((block) => block.includes('npm start &'))!;
-    const port = await freePort();
+    const port = await workerPort();
     // Job control as in an interactive shell, so `kill %1` stops npm start with its children; the traps clean up if the recipe fails.
     const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
     const run = await runShell(script, {
@@ -832,7 +825,7 @@ describe('the README’s named-source recipe', () => {
       .map((m) => m[1]!)
       .find((block) => block.includes('SOURCE_SECRETS='))!;
     expect(recipe).toContain('npm start &');
-    const port = await freePort();
+    const port = await workerPort();
     const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
     const run = await runShell(script, {
       PORT: String(port),

@@ -2,8 +2,6 @@
 // SecretsManagerClient, talking to the local Secrets Manager endpoint
 // ("one secret fetch", caching, and standard SDK configuration).
 
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
@@ -15,6 +13,7 @@ import type { LocalSecretsManager, SecretsManagerFault } from '../../dev/secrets
 import { createAdapter } from '../../lambda/adapter.ts';
 import { ConfigurationError, SecretsUnavailableError } from '../../lambda/errors.ts';
 import { SecretCache } from '../../lambda/secrets.ts';
+import { workerPort } from '../support/ports.ts';
 
 const SECRET_ID = 'd3/credentials';
 const VALUE = 'k3y-that-must-never-be-logged';
@@ -53,15 +52,6 @@ const rejection = (promise: Promise<unknown>) =>
     },
     (error: unknown) => error as Error,
   );
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('SecretCache: one fetch per instance', () => {
   it('makes exactly one GetSecretValue call when 20 invocations ask a cold cache at once', async () => {
@@ -182,7 +172,7 @@ describe('SecretCache: failures', () => {
   );
 
   it('throws SecretsUnavailableError when nothing listens on the endpoint', async () => {
-    const port = await closedPort();
+    const port = await workerPort();
     const error = await rejection(cacheFor(`http://127.0.0.1:${port}`, { maxAttempts: 1 }).get(SECRET_ID));
 
     expect(error).toBeInstanceOf(SecretsUnavailableError);
