@@ -14,6 +14,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAdapter, type LocalAdapter } from '../../dev/server.ts';
 import { defaultUrl, parseSigningKeys, readPayload, signatureHeaders } from '../../scripts/send.ts';
+import { workerPort } from '../support/ports.ts';
 import { runScript, type ScriptRun } from '../support/run-script.ts';
 
 /** A key as the stack stores it and as `openssl rand -base64 24` prints it: bare base64. */
@@ -77,9 +78,7 @@ describe('npm run send', () => {
   });
 
   it('says to start the adapter when nothing listens at the default URL', async () => {
-    const closed = await startLocalAdapter({ port: 0, logger: new Logger({ logLevel: 'SILENT' }) });
-    await closed.close();
-    const run = await send(['examples/ci-script.json'], { WEBHOOK_SECRET: secret, PORT: new URL(closed.url).port });
+    const run = await send(['examples/ci-script.json'], { WEBHOOK_SECRET: secret, PORT: String(await workerPort()) });
     expect(run.stderr).toMatch(/connect ECONNREFUSED .*Is npm start running/);
     expect(run.code).toBe(2);
   });
@@ -124,9 +123,8 @@ describe('npm run send', () => {
   });
 
   it('exits 2 with the reason when nothing listens at the URL', async () => {
-    const closed = await startLocalAdapter({ port: 0, logger: new Logger({ logLevel: 'SILENT' }) });
-    await closed.close();
-    const run = await send(['--url', `${closed.url}/incidents/site`, 'examples/ci-script.json'], { WEBHOOK_SECRET: secret });
+    const closed = `http://127.0.0.1:${await workerPort()}/incidents/site`;
+    const run = await send(['--url', closed, 'examples/ci-script.json'], { WEBHOOK_SECRET: secret });
     expect(run.stderr).toMatch(/Could not reach http:\/\/127\.0\.0\.1:\d+\/incidents\/site: connect ECONNREFUSED/);
     expect(run.code).toBe(2);
   });
