@@ -411,10 +411,17 @@ async function storm(
   if (offeredRate < MIN_RATE_SHARE * settings.rate) {
     missed.push(`target missed: offered at ${Math.round(offeredRate)}/s, not the ${settings.rate}/s asked`);
   }
-  if (calls > maxCalls)
+  if (calls > maxCalls) {
+    // Why, from the run's own figures: a batch costs at least a D3 call for each site it names, so the
+    // calls follow the batches' count and size, and those follow the rate the intake took deliveries in.
+    const { batches, records } = queue.counters;
+    const intakeRate = (verdict.accepted - verdict.replayed) / Math.max(0.001, (lastAnswered - firstSent) / 1_000);
     missed.push(
-      `target missed: ${calls} D3 calls, over ${TARGET_FACTOR} × ⌈${settings.webhooks} / ${settings.batchSize}⌉ = ${maxCalls}`,
+      `target missed: ${calls} D3 calls, over ${TARGET_FACTOR} × ⌈${settings.webhooks} / ${settings.batchSize}⌉ = ${maxCalls} ` +
+        `(${batches} batches of ${Math.round(records / Math.max(1, batches))} deliveries on average, at the ${Math.round(intakeRate)}/s ` +
+        `the intake took in: a batch costs a D3 call per site it names, per ${settings.batchSize} incidents)`,
     );
+  }
   if (drainMs !== undefined && drainMs > TARGET_FACTOR * floorMs) {
     missed.push(
       `target missed: drained ${seconds(drainMs)} after the last answer, over ${TARGET_FACTOR} × the D3 floor of ${seconds(floorMs)}`,
