@@ -36,6 +36,7 @@ interface Fleet {
 }
 let fleet: Fleet | undefined;
 afterEach(async () => {
+  vi.unstubAllEnvs();
   if (!fleet) return;
   fleet.client.destroy();
   await Promise.all([fleet.simulator.close(), fleet.secretsManager.close()]);
@@ -71,6 +72,8 @@ async function hammer(f: Fleet, perInstance: number, maxRps: number | undefined,
   };
   const sends: number[] = [];
   let retries = 0;
+  // The loggers are silent; so are the metrics (Powertools reads its switch from process.env only).
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
   const handlers = Array.from({ length: INSTANCES }, () => {
     const logger = new Logger({ logLevel: 'SILENT' });
     vi.spyOn(logger, 'warn').mockImplementation((...[message]) => {

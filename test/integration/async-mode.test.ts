@@ -28,6 +28,7 @@ afterEach(async () => {
 });
 
 async function start(options: Partial<LocalAdapterOptions> = {}): Promise<LocalAdapter> {
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true'); // its logger is silent; Powertools reads this switch from process.env
   local = await startLocalAdapter({
     port: 0,
     env: { WEBHOOK_SECRET: SIGNING_KEY, SOURCES, SOURCE_SECRETS: JSON.stringify({ github: GITHUB_KEY }) },

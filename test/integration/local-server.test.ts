@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { createServer as createTcpServer, Socket, type AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readCommandLine } from '../../dev/command-line.ts';
 import { startLocalDynamoDB } from '../../dev/dynamodb-local.ts';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../../dev/secrets-manager-local.ts';
@@ -29,6 +29,14 @@ import { workerPort } from '../support/ports.ts';
 const body = JSON.stringify({ incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' });
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+/** An adapter in this process with a silent logger writes no metrics either (Powertools reads that switch from process.env). */
+function quietMetrics(): void {
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+}
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 /** Resolves once `check` holds; fails after `ms` with `what` (never merely slow: every wait is for a fact). */
 async function until(check: () => boolean | Promise<boolean>, what: () => string, ms = 10_000): Promise<void> {
@@ -590,6 +598,7 @@ describe('the README', () => {
       failed: Array<{ incidentNumber: string }>;
       site: string;
     };
+    quietMetrics();
     const local = await startLocalAdapter({ port: 0, env: {}, logger: new Logger({ logLevel: 'SILENT' }) });
     try {
       const request = { incidentNumbers: [...sample.updated, ...sample.failed.map((f) => f.incidentNumber)], site: sample.site };
@@ -787,6 +796,7 @@ describe('the local adapter with a source whose secret is in AWS Secrets Manager
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
     });
+    quietMetrics();
     const local = await startLocalAdapter({
       port: 0,
       env: { SOURCES: JSON.stringify({ jira: { scheme: 'jira', secretId: 'prod/jira-webhook' }, github: { scheme: 'github' } }) },
@@ -851,6 +861,7 @@ describe('the local adapter', () => {
   const access: string[] = [];
   beforeAll(async () => {
     const logger = new Logger({ logLevel: 'SILENT' });
+    quietMetrics();
     local = await startLocalAdapter({ port: 0, env: { WEBHOOK_SECRET: secret }, logger, accessLog: (line) => access.push(line) });
   });
   afterAll(() => local.close());
@@ -937,6 +948,7 @@ describe('the local adapter’s delivery store', () => {
   const logger = new Logger({ logLevel: 'SILENT' });
 
   it('is the embedded DynamoDB unless DEDUP=0, records a keyed delivery there, and is closed with the adapter', async () => {
+    quietMetrics();
     const local = await startLocalAdapter({ port: 0, env: {}, logger });
     const { store } = local;
     try {
@@ -952,6 +964,7 @@ describe('the local adapter’s delivery store', () => {
   });
 
   it('is none with DEDUP=0, and refuses a DEDUP it cannot read', async () => {
+    quietMetrics();
     const local = await startLocalAdapter({ port: 0, env: { DEDUP: '0' }, logger });
     try {
       expect(local.store).toEqual({ kind: 'off' });

@@ -55,6 +55,33 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * The process's output goes to the newest open harness, and back to the one
+ * before when it closes: a test may open a second harness inside the first.
+ * (One spy per harness did not nest: the inner one's mockRestore put back the
+ * real writes, and the outer harness's lines leaked to the test run's output.)
+ */
+const captures: Array<(chunk: string | Uint8Array) => boolean> = [];
+let restoreWrites: (() => void) | undefined;
+function captureOutput(capture: (chunk: string | Uint8Array) => boolean): () => void {
+  if (captures.length === 0) {
+    const write = (chunk: string | Uint8Array) => captures.at(-1)!(chunk);
+    const spies = [
+      vi.spyOn(process.stdout, 'write').mockImplementation(write),
+      vi.spyOn(process.stderr, 'write').mockImplementation(write),
+    ];
+    restoreWrites = () => {
+      for (const spy of spies) spy.mockRestore();
+    };
+  }
+  captures.push(capture);
+  return () => {
+    const at = captures.lastIndexOf(capture);
+    if (at >= 0) captures.splice(at, 1);
+    if (captures.length === 0) restoreWrites?.();
+  };
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const simulator = await startD3Simulator({ apiKey: D3_KEY, ...options.simulator });
   const secretsManager = await startLocalSecretsManager({
@@ -101,10 +128,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     output += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     return true;
   };
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation(capture),
-    vi.spyOn(process.stderr, 'write').mockImplementation(capture),
-  ];
+  const release = captureOutput(capture);
 
   const clients = { secretsClient, ...(storeClient ? { storeClient } : {}) };
   let handler = createHandler({ env, ...clients });
@@ -129,7 +153,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, unknown>),
     async close() {
-      for (const spy of spies) spy.mockRestore();
+      release();
       secretsClient.destroy();
       storeClient?.destroy();
       await Promise.all([simulator.close(), secretsManager.close(), dynamodb?.close()]);
