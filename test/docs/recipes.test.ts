@@ -19,6 +19,7 @@ import { DEFAULT_EVENT_PATTERN } from '../../infra/settings.ts';
 import * as errors from '../../lambda/errors.ts';
 import { readSources } from '../../lambda/sources/registry.ts';
 import { workerPort } from '../support/ports.ts';
+import { runPastedRecipe } from '../support/run-script.ts';
 
 const run = promisify(execFile);
 const DOCS = new URL('../../docs/', import.meta.url);
@@ -477,21 +478,7 @@ describe.each(SENDER_PAGES)('docs/$page', ({ page, example, key, docs }) => {
   });
 
   it('moves the recipe’s incidents with its npm start commands, pasted as they are', async () => {
-    const port = await workerPort();
-    const commands = snippet(page, 'npm-start').replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`);
-    // Job control as in an interactive shell, so `kill %1` stops npm start; the traps clean up if the commands fail.
-    const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${commands}`;
-    const clean = {
-      PORT: String(port),
-      WEBHOOK_SECRET: '',
-      D3_BASE_URL: '',
-      D3_SECRET_ID: '',
-      D3_API_KEY: '',
-      SOURCES: '',
-      SOURCE_SECRETS: '',
-      SOURCE_SECRET: '',
-    };
-    const { stdout, stderr } = await run('bash', ['-c', script], { env: { ...process.env, ...clean }, timeout: 20_000 });
+    const { stdout, stderr } = await runPastedRecipe(snippet(page, 'npm-start'), await workerPort());
     expect(stdout, stderr).toMatch(/"status":\s*"succeeded"/);
   });
 });

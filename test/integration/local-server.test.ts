@@ -25,6 +25,7 @@ import {
 } from '../../dev/server.ts';
 import { signedHeaders } from '../support/harness.ts';
 import { workerPort } from '../support/ports.ts';
+import { runPastedRecipe, runShell } from '../support/run-script.ts';
 
 const body = JSON.stringify({ incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' });
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
@@ -121,29 +122,6 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
 
 const post = (url: string, text: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   fetch(`${url}/incidents/site`, { method: 'POST', headers, body: text });
-
-/** Runs a shell snippet in its own process group, which is killed if it outlives `ms`. */
-function runShell(
-  script: string,
-  env: Record<string, string>,
-  ms = 15_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { env: { ...process.env, ...env }, detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      process.kill(-child.pid!, 'SIGTERM');
-      reject(new Error(`shell snippet did not finish: ${stdout}\n${stderr}`));
-    }, ms);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('npm start with the embedded simulator', () => {
   let started: Started;
@@ -638,15 +616,7 @@ describe('the README', () => {
       .map((m) => m[1]!)
       .find((block) => block.includes('npm start &'))!;
     const port = await workerPort();
-    // Job control as in an interactive shell, so `kill %1` stops npm start with its children; the traps clean up if the recipe fails.
-    const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
-    const run = await runShell(script, {
-      PORT: String(port),
-      WEBHOOK_SECRET: '',
-      D3_BASE_URL: '',
-      D3_SECRET_ID: '',
-      D3_API_KEY: '',
-    });
+    const run = await runPastedRecipe(recipe, port);
     expect(run.stdout.match(/"status":\s*"succeeded"/g), `${run.stdout}\n${run.stderr}`).toHaveLength(2);
     await until(
       async () => !(await listening(port)),
@@ -836,16 +806,7 @@ describe('the README’s named-source recipe', () => {
       .find((block) => block.includes('SOURCE_SECRETS='))!;
     expect(recipe).toContain('npm start &');
     const port = await workerPort();
-    const script = `set -m\ntrap 'kill %1 2>/dev/null' EXIT\ntrap 'exit 143' TERM\n${recipe.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`)}`;
-    const run = await runShell(script, {
-      PORT: String(port),
-      WEBHOOK_SECRET: '',
-      D3_BASE_URL: '',
-      D3_SECRET_ID: '',
-      D3_API_KEY: '',
-      SOURCES: '',
-      SOURCE_SECRETS: '',
-    });
+    const run = await runPastedRecipe(recipe, port);
     expect(run.stdout.match(/"status":\s*"succeeded"/g), `${run.stdout}\n${run.stderr}`).toHaveLength(1);
     expect(run.stdout).toContain('"20210127-198"');
     await until(
