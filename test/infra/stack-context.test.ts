@@ -5,7 +5,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import type { Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScript } from '../support/run-script.ts';
 import { createFixture, onlyResourceId, roleStatements, type Fixture } from './fixture.ts';
@@ -15,10 +16,11 @@ const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:d3/cred
 let fixture: Fixture;
 let byName: Template;
 let byArn: Template;
+let byNameStack: Stack;
 
 beforeAll(async () => {
   fixture = await createFixture();
-  byName = fixture.synthesize({
+  ({ template: byName, stack: byNameStack } = fixture.synthesize({
     d3BaseUrl: 'https://d3.corp.example/VSOC/',
     d3Username: 'svc-adapter',
     d3CommandSite: 'Tier 1',
@@ -30,7 +32,7 @@ beforeAll(async () => {
     apiBurstLimit: '6',
     alarmEmail: 'soc@corp.example',
     eventPattern: JSON.stringify({ source: ['ticketing'], 'detail-type': ['Escalated'] }),
-  }).template;
+  }));
   byArn = fixture.synthesize({ d3BaseUrl: 'https://d3.corp.example/VSOC', d3SecretArn: SECRET_ARN }).template;
 }, 60_000);
 afterAll(() => fixture?.cleanup());
@@ -199,5 +201,11 @@ describe('the app, given context it refuses', () => {
     expect(run.stderr).not.toMatch(/^\s+at /m);
     expect(run.stdout).toBe('');
     expect(run.wroteTemplate).toBe(false);
+  });
+});
+
+describe('the placeholder D3 address', () => {
+  it('gives no warning once d3BaseUrl is set', () => {
+    expect(Annotations.fromStack(byNameStack).findWarning('*', Match.stringLikeRegexp('d3BaseUrl'))).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Token } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseD3Credentials } from '../../lambda/d3/credentials.ts';
 import { ConfigurationError } from '../../lambda/errors.ts';
@@ -95,6 +95,16 @@ describe('the function', () => {
     expect(new Set(keys)).toEqual(new Set([key]));
     expect(filesUnder(fixture.assetPath)).toContain('meta.json');
     expect(deployed).toEqual(filesUnder(fixture.assetPath).filter((file) => file !== 'meta.json'));
+  });
+
+  it('warns at synth while d3BaseUrl is the placeholder, saying how to set it', () => {
+    const warnings = Annotations.fromStack(synthesized.stack).findWarning(
+      '*',
+      Match.stringLikeRegexp('d3BaseUrl is the placeholder'),
+    );
+    expect(warnings.map((warning) => warning.entry.data)).toEqual([
+      expect.stringContaining(`${PLACEHOLDER_BASE_URL}: every D3 call will fail until you deploy with -c d3BaseUrl=...`),
+    ]);
   });
 
   it('has exactly the environment lambda/config.ts reads and the metrics namespace, pointing at the two secrets, the delivery table and the queue', () => {
