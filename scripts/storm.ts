@@ -65,8 +65,13 @@
 // STORM_BATCH_SIZE (100, the adapter's D3_BATCH_SIZE), STORM_SOCKETS (256
 // keep-alive sockets to the adapter; a webhook waiting for a free one is
 // signed when one takes it, as a sender signs when it sends), STORM_DRAIN_TIMEOUT (120 s),
-// STORM_CHART (a path). Nothing else is read from the shell: a D3_BASE_URL
-// or IDEMPOTENCY_TABLE there must not aim this at AWS.
+// STORM_CHART (a path), STORM_INTAKE (http: signed webhooks to the local
+// intake; queue: each delivery put straight onto the queue at its time, with
+// the intake's own code and message, so the worker, the delivery table and
+// D3's pace are measured at the rate offered even where this machine's
+// intake cannot take it in: scripts/storm/enqueue.ts). Nothing else is read
+// from the shell: a D3_BASE_URL or IDEMPOTENCY_TABLE there must not aim this
+// at AWS.
 //
 // Exit status 1 when something went wrong: an incident lost or stale, a
 // webhook refused, a delivery queued twice or dead-lettered, a call D3
@@ -91,6 +96,7 @@ import { settingsReader } from './shared/settings.ts';
 import { bodyText } from './send.ts';
 import { stormChartSvg } from './storm/chart.ts';
 import { checkStorm, type SentCopy } from './storm/check.ts';
+import { enqueue } from './storm/enqueue.ts';
 import { epochNow, type OfferJob, offer } from './storm/offer.ts';
 import { planCounts, planTraffic } from './storm/plan.ts';
 import { type StormSender, stormSenders } from './storm/senders.ts';
@@ -116,6 +122,8 @@ export interface StormSettings {
   sockets: number;
   drainTimeoutMs: number;
   chart: string;
+  /** `http`: signed webhooks to the local intake; `queue`: straight onto the queue (scripts/storm/enqueue.ts). */
+  intake: 'http' | 'queue';
 }
 
 type Env = Record<string, string | undefined>;
@@ -139,6 +147,12 @@ export function readStormSettings(env: Env): { settings: StormSettings; problems
     );
   }
   const chart = env.STORM_CHART?.trim() || 'storm.svg';
+  const intake = env.STORM_INTAKE?.trim() || 'http';
+  if (intake !== 'http' && intake !== 'queue') {
+    problems.push(
+      `STORM_INTAKE must be http (signed webhooks to the local intake) or queue (straight onto the queue, the worker measured alone) (got ${JSON.stringify(intake)}), e.g. STORM_INTAKE=queue npm run storm.`,
+    );
+  }
   return {
     settings: {
       webhooks,
@@ -150,6 +164,7 @@ export function readStormSettings(env: Env): { settings: StormSettings; problems
       sockets,
       drainTimeoutMs: drainTimeout * 1_000,
       chart,
+      intake: intake === 'queue' ? 'queue' : 'http',
     },
     problems,
   };
@@ -284,11 +299,11 @@ async function storm(
   let drainedAt: number | undefined;
   let offering: Awaited<ReturnType<typeof offer>>;
   try {
-    offering = await offer(jobs, {
-      sockets: settings.sockets,
-      timeoutMs: 30_000,
-      onProgress: (counts) => ({ offered, answered } = counts),
-    });
+    const onProgress = (counts: { offered: number; answered: number }) => ({ offered, answered } = counts);
+    offering =
+      settings.intake === 'queue'
+        ? await enqueue(plan.sends, { queueUrl: queue.url, endpoint: queue.endpoint, onProgress })
+        : await offer(jobs, { sockets: settings.sockets, timeoutMs: 30_000, onProgress });
     // Every accepted delivery was queued before its 202: the queue now holds all the storm will give it.
     const outcome = await Promise.race([queue.drained().then(() => 'drained' as const), sleep(settings.drainTimeoutMs)]);
     if (outcome === 'drained') drainedAt = epochNow();
@@ -419,7 +434,7 @@ async function storm(
     missed.push(
       `target missed: ${calls} D3 calls, over ${TARGET_FACTOR} × ⌈${settings.webhooks} / ${settings.batchSize}⌉ = ${maxCalls} ` +
         `(${batches} batches of ${Math.round(records / Math.max(1, batches))} deliveries on average, at the ${Math.round(intakeRate)}/s ` +
-        `the intake took in: a batch costs a D3 call per site it names, per ${settings.batchSize} incidents)`,
+        `the ${settings.intake === 'queue' ? 'queue' : 'intake'} took in: a batch costs a D3 call per site it names, per ${settings.batchSize} incidents)`,
     );
   }
   if (drainMs !== undefined && drainMs > TARGET_FACTOR * floorMs) {
@@ -430,7 +445,7 @@ async function storm(
 
   // --- the chart ---------------------------------------------------------------------------
   const summary =
-    `storm: ${settings.webhooks} offered at ${Math.round(offeredRate)}/s, ${verdict.accepted} accepted (${verdict.replayed} replayed, p99 in ${Math.round(p99AnswerMs)} ms), ` +
+    `storm: ${settings.webhooks} ${settings.intake === 'queue' ? 'queued straight to SQS (intake bypassed)' : 'offered'} at ${Math.round(offeredRate)}/s, ${verdict.accepted} accepted (${verdict.replayed} replayed, p99 in ${Math.round(p99AnswerMs)} ms), ` +
     `${verdict.refused} refused${verdict.refused > 0 ? ` (${[...verdict.refusedBy].map(([status, count]) => `${count} × ${status}`).join(', ')})` : ''}, ` +
     `${calls} D3 calls (ideal ${ideal}, max ${maxCalls}), ${beyond} × 429 beyond ${injected429} injected, ` +
     `${calls === 0 ? 0 : (incidentsCarried / calls).toFixed(1)} incidents per D3 call, ` +

@@ -27,6 +27,7 @@ describe('readStormSettings', () => {
         sockets: 256,
         drainTimeoutMs: 120_000,
         chart: 'storm.svg',
+        intake: 'http',
       },
       problems: [],
     });
@@ -34,12 +35,18 @@ describe('readStormSettings', () => {
 
   it('names every setting it cannot use at once, each with how to write it', () => {
     expect(
-      readStormSettings({ STORM_WEBHOOKS: '1e3.5', STORM_RATE: 'fast', STORM_DUPLICATES: '0.4', STORM_MOVED_TWICE: '0.4' })
-        .problems,
+      readStormSettings({
+        STORM_WEBHOOKS: '1e3.5',
+        STORM_RATE: 'fast',
+        STORM_DUPLICATES: '0.4',
+        STORM_MOVED_TWICE: '0.4',
+        STORM_INTAKE: 'lambda',
+      }).problems,
     ).toEqual([
       'STORM_WEBHOOKS must be a whole number from 10 to 1000000 (got "1e3.5"), e.g. STORM_WEBHOOKS=10000 npm run storm.',
       'STORM_RATE must be a number from 1 to 5000 (got "fast"), e.g. STORM_RATE=500 npm run storm.',
       'STORM_DUPLICATES and STORM_MOVED_TWICE leave fewer first deliveries than moves: keep their sum at most 0.5, e.g. STORM_DUPLICATES=0.05 STORM_MOVED_TWICE=0.05 npm run storm.',
+      'STORM_INTAKE must be http (signed webhooks to the local intake) or queue (straight onto the queue, the worker measured alone) (got "lambda"), e.g. STORM_INTAKE=queue npm run storm.',
     ]);
   });
 });
@@ -66,8 +73,10 @@ describe('deadLetteredIncidents', () => {
   });
 });
 
-const SUMMARY =
-  /^storm: 400 offered at \d+\/s, 400 accepted \(20 replayed, p99 in \d+ ms\), 0 refused, \d+ D3 calls \(ideal 4, max 6\), 0 × 429 beyond \d+ injected, [\d.]+ incidents per D3 call, last answer [\d.]+ s after the last webhook, drained [\d.]+ s after it \(D3 floor [\d.]+ s\), 0 lost, 0 stale$/;
+const summary = (how: string) =>
+  new RegExp(
+    `^storm: 400 ${how} at \\d+\\/s, 400 accepted \\(20 replayed, p99 in \\d+ ms\\), 0 refused, \\d+ D3 calls \\(ideal 4, max 6\\), 0 × 429 beyond \\d+ injected, [\\d.]+ incidents per D3 call, last answer [\\d.]+ s after the last webhook, drained [\\d.]+ s after it \\(D3 floor [\\d.]+ s\\), 0 lost, 0 stale$`,
+  );
 
 describe('npm run storm', () => {
   const work = mkdtemp(join(tmpdir(), 'storm-'));
@@ -80,12 +89,25 @@ describe('npm run storm', () => {
     });
     // 3: right, but a timing target missed; a small storm may miss them (see above).
     expect([0, 3], result.stderr).toContain(result.code);
-    expect(result.stdout.split('\n'), result.stderr).toEqual([expect.stringMatching(SUMMARY), '']);
+    expect(result.stdout.split('\n'), result.stderr).toEqual([expect.stringMatching(summary('offered')), '']);
     // At 50/s over 8 s, one-second batches cost more calls than the full storm's target allows: the miss says why.
     expect(result.stderr).toMatch(
       /target missed: \d+ D3 calls, over 1\.5 × ⌈400 \/ 100⌉ = 6 \(\d+ batches of \d+ deliveries on average, at the \d+\/s the intake took in: a batch costs a D3 call per site it names, per 100 incidents\)/,
     );
     const svg = await readFile(chart, 'utf8');
     for (const title of Object.values(CHART_TITLES)) expect(svg).toContain(`>${title}<`);
+  }, 120_000);
+
+  it('puts the same storm straight onto the queue with STORM_INTAKE=queue, and the worker loses nothing and applies no stale move', async () => {
+    const chart = join(await work, 'storm-queue.svg');
+    const result = await runScript('scripts/storm.ts', [], {
+      env: { STORM_WEBHOOKS: '400', STORM_RATE: '50', STORM_CHART: chart, STORM_INTAKE: 'queue' },
+    });
+    expect([0, 3], result.stderr).toContain(result.code);
+    expect(result.stdout.split('\n'), result.stderr).toEqual([
+      expect.stringMatching(summary('queued straight to SQS \\(intake bypassed\\)')),
+      '',
+    ]);
+    expect(result.stderr).toMatch(/at the \d+\/s the queue took in/);
   }, 120_000);
 });
