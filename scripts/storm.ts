@@ -434,7 +434,10 @@ async function storm(
     missed.push(
       `target missed: ${calls} D3 calls, over ${TARGET_FACTOR} × ⌈${settings.webhooks} / ${settings.batchSize}⌉ = ${maxCalls} ` +
         `(${batches} batches of ${Math.round(records / Math.max(1, batches))} deliveries on average, at the ${Math.round(intakeRate)}/s ` +
-        `the ${settings.intake === 'queue' ? 'queue' : 'intake'} took in: a batch costs a D3 call per site it names, per ${settings.batchSize} incidents)`,
+        `the ${settings.intake === 'queue' ? 'queue' : 'intake'} took in: a batch costs a D3 call per site it names, per ${settings.batchSize} incidents)` +
+        (settings.intake === 'http' && intakeLagMs > 1_000
+          ? `; the intake fell ${seconds(intakeLagMs)} behind the storm here, and STORM_INTAKE=queue npm run storm measures the rest at the rate offered`
+          : ''),
     );
   }
   if (drainMs !== undefined && drainMs > TARGET_FACTOR * floorMs) {
