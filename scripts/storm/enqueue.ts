@@ -3,8 +3,9 @@
 // and the message it would queue, so the worker, the delivery table and D3's
 // pace are measured at the rate offered, whatever rate this machine's intake
 // could take them in. Locally one thread plays every intake instance, and
-// under a 500/s storm it takes about 370/s (README, "Performance, load and security evidence"); the worker
-// then sees that rate, not the storm's.
+// under a 500/s storm it takes 370 to 430 a second (README, "Performance,
+// load and security evidence"); the worker then sees that rate, not the
+// storm's.
 //
 // A duplicate is not sent: the intake answers it from its record and queues
 // nothing, so it counts as a replayed 202 at its time. A delivery's order
