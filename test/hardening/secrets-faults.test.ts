@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SecretsManagerFault } from '../../dev/secrets-manager-local.ts';
 import { eventBridgeEvent } from '../support/events.ts';
 import { D3_KEY, post, SIGNING_KEY, signedHeaders, startHarness, thrownBy, type Harness } from '../support/harness.ts';
+import { workerPort } from '../support/ports.ts';
 
 const D3_SECRET = 'd3/credentials';
 const SIGNING_SECRET = 'webhook/signing';
@@ -73,9 +74,8 @@ describe('Secrets Manager throttled or unavailable', () => {
   );
 
   it('answers 503 to every invocation without crashing when nothing listens on the Secrets Manager endpoint', async () => {
-    harness = await startHarness();
-    await harness.secretsManager.close();
-    harness.coldStart();
+    // A port nothing listens on, and no other test worker hands out.
+    harness = await startHarness({ secretsEndpoint: `http://127.0.0.1:${await workerPort()}` });
 
     for (let i = 0; i < 3; i++) {
       const answer = await post(harness, request());

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLoopbackTls, listenOnLoopback } from '../../dev/loopback-tls.ts';
 import { createHttpPost, IDLE_SOCKET_MS, MAX_ANSWER_BYTES, PostTimeoutError } from '../../lambda/d3/transport.ts';
+import { workerPort } from '../support/ports.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -177,8 +178,7 @@ describe('HTTP POST to D3', () => {
   });
 
   it('rejects when the connection is refused, with the error’s code', async () => {
-    const { url, server } = await serve((_req, res) => res.end('{}'));
-    await new Promise((resolve) => server.close(resolve));
+    const url = new URL(`http://127.0.0.1:${await workerPort()}/MainApp/VSOC/api/Command/UpdateIncidentSiteInBulk`);
     await expect(createHttpPost()(url, { headers: {}, body: '{}', timeoutMs: 5_000 })).rejects.toMatchObject({
       code: 'ECONNREFUSED',
     });

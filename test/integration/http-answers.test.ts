@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { D3_KEY, post, SIGNING_KEY, signedHeaders, startHarness, type Harness } from '../support/harness.ts';
 import type { Json } from '../support/harness.ts';
+import { workerPort } from '../support/ports.ts';
 
 const move = { incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' };
 
@@ -203,10 +204,10 @@ describe('HTTP answers for credentials and configuration', () => {
   });
 
   it('logs the network error code and D3’s host, and no credential, when D3 cannot be reached', async () => {
-    const harness = await startHarness({ env: { D3_MAX_ATTEMPTS: '2' } });
+    // D3 at a port nothing listens on, and no other test worker hands out.
+    const host = `127.0.0.1:${await workerPort()}`;
+    const harness = await startHarness({ env: { D3_MAX_ATTEMPTS: '2', D3_BASE_URL: `http://${host}/MainApp/VSOC` } });
     try {
-      const { host } = new URL(harness.simulator.baseUrl);
-      await harness.simulator.close();
       const response = await post(harness, move);
       expectProblem(response, 502);
       expect(response.body).not.toContain(host); // the caller gets the kind of fault, the operator the details

@@ -35,6 +35,8 @@ export interface HarnessOptions {
    * per-request timeout.
    */
   store?: true | { requestTimeoutMs?: number };
+  /** Where the handler's Secrets Manager client goes instead of the local store (e.g. a port nothing listens on). */
+  secretsEndpoint?: string;
 }
 
 /** The table the harness's local DynamoDB holds, when the harness has one. */
@@ -93,7 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.secretsDelayMs ? { delayMs: options.secretsDelayMs } : {}),
   });
   const secretsClient = new SecretsManagerClient({
-    endpoint: secretsManager.endpoint,
+    endpoint: options.secretsEndpoint ?? secretsManager.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1,
