@@ -49,6 +49,11 @@ export function adapterMetric(
 export function totalOf(metricName: AdapterCount, prefix: string, label: string): cloudwatch.MathExpression {
   const usingMetrics: Record<string, cloudwatch.IMetric> = {};
   for (const kind of CALLER_KINDS) usingMetrics[`${prefix}_${kind}`] = adapterMetric(metricName, kind);
+  return sumOfFilled(usingMetrics, label);
+}
+
+/** The sum of the metrics by their ids in the expression, a metric with no datapoint counting 0. */
+export function sumOfFilled(usingMetrics: Record<string, cloudwatch.IMetric>, label: string): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
     expression: Object.keys(usingMetrics)
       .map((id) => `FILL(${id}, 0)`)

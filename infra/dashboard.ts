@@ -24,6 +24,7 @@ import {
   SERVICE_NAME,
   adapterMetric,
   failureRatio,
+  sumOfFilled,
   totalOf,
 } from './adapter-metrics.ts';
 import { METRIC } from '../lambda/names.ts';
@@ -71,14 +72,7 @@ function storeTotal(table: dynamodb.ITableV2, metricName: string, prefix: string
       period: PERIOD,
     });
   }
-  return new cloudwatch.MathExpression({
-    expression: Object.keys(usingMetrics)
-      .map((id) => `FILL(${id}, 0)`)
-      .join(' + '),
-    usingMetrics,
-    label,
-    period: PERIOD,
-  });
+  return sumOfFilled(usingMetrics, label);
 }
 
 export class AdapterDashboard extends Construct {

@@ -211,6 +211,16 @@ export class QueueUnavailableError extends AdapterError {
   readonly retryAfterSeconds = 2;
 }
 
+/** What the delivery store keeps of a rejection, and what a repeat is answered from. */
+export interface RecordedRejectionFields {
+  name: string;
+  status: number;
+  title: string;
+  detail: string;
+  requestId: string;
+  errors?: FieldError[];
+}
+
 /**
  * The recorded rejection of a delivery, answered again to a repeat of it:
  * the first answer's name, status, title, message and field errors, and the
@@ -224,14 +234,7 @@ export class RecordedRejection extends AdapterError {
   readonly title: string;
   /** The request id of the invocation that first gave this answer. */
   readonly requestId: string;
-  constructor(recorded: {
-    name: string;
-    status: number;
-    title: string;
-    detail: string;
-    requestId: string;
-    errors?: FieldError[];
-  }) {
+  constructor(recorded: RecordedRejectionFields) {
     super(recorded.detail);
     this.name = recorded.name;
     this.status = recorded.status;

@@ -9,18 +9,8 @@
 // holds at most 400 KB.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { InternalError, type AdapterError, type FieldError } from '../errors.ts';
-import { publicDetail } from '../errors.ts';
+import { InternalError, publicDetail, type AdapterError, type FieldError, type RecordedRejectionFields } from '../errors.ts';
 import type { Result } from '../move-incidents.ts';
-
-export interface RecordedRejectionFields {
-  name: string;
-  status: number;
-  title: string;
-  detail: string;
-  requestId: string;
-  errors?: FieldError[];
-}
 
 /** A result (`ignored` included), or a rejection that retrying would not change. */
 export type RecordedAnswer = { result: Result } | { rejected: RecordedRejectionFields };

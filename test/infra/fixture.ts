@@ -105,3 +105,25 @@ export function roleStatements(template: Template, name: FunctionName): Statemen
     .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: role }]))
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
 }
+
+/**
+ * The resource CDK grants for a secret imported by name: its ARN in the
+ * stack's partition, region and account, with the `-??????` that stands for
+ * the six random characters Secrets Manager appends (never a `*`).
+ */
+export function secretArnByName(name: string): unknown {
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':secretsmanager:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:secret:${name}-??????`,
+      ],
+    ],
+  };
+}

@@ -15,7 +15,7 @@ import { readSources } from '../../lambda/sources/registry.ts';
 import { SCHEME_NAMES } from '../../lambda/sources/scheme.ts';
 import { InvalidContextError } from '../../infra/settings.ts';
 import { KEY_MAKER, SENDER_KEY_PLACEHOLDER } from '../../infra/source-secrets.ts';
-import { createFixture, functionOf, onlyResourceId, roleStatements, type Fixture } from './fixture.ts';
+import { createFixture, functionOf, onlyResourceId, roleStatements, secretArnByName, type Fixture } from './fixture.ts';
 
 const GITHUB_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sources/github-AbC123';
 
@@ -199,20 +199,7 @@ describe('reading the source secrets', () => {
         ref(secretIds(withSources).find((id) => id.startsWith('D3CredentialsSecret'))!),
         ...created,
         GITHUB_SECRET_ARN,
-        {
-          'Fn::Join': [
-            '',
-            [
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              ':secretsmanager:',
-              { Ref: 'AWS::Region' },
-              ':',
-              { Ref: 'AWS::AccountId' },
-              ':secret:sources/slack-??????',
-            ],
-          ],
-        },
+        secretArnByName('sources/slack'),
       ]
         .map((resource) => JSON.stringify(resource))
         .sort(),

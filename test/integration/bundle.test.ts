@@ -104,6 +104,18 @@ describe('the build artifact', () => {
     expect(new Set(versions.map(([, version]) => version)).size).toBe(1);
   });
 
+  /** What a bundle loaded in a fresh process needs to reach the loopback D3 and Secrets Manager. */
+  const loopbackEnv = () => ({
+    D3_BASE_URL: simulator.baseUrl,
+    D3_SECRET_ID: 'd3/credentials',
+    D3_USERNAME: 'Admin',
+    D3_COMMAND_SITE: 'Security Operations',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  });
+
   it('answers a real request when loaded as Lambda would load it', async () => {
     const event = httpApiEvent({ body: { incidentNumbers: ['20250505-1'], site: 'From The Bundle' } });
     const { stdout } = await run('node', ['--input-type=module', '-e', invokeBundle], {
@@ -111,14 +123,7 @@ describe('the build artifact', () => {
         PATH: process.env.PATH,
         HANDLER,
         EVENT: JSON.stringify(event),
-        D3_BASE_URL: simulator.baseUrl,
-        D3_SECRET_ID: 'd3/credentials',
-        D3_USERNAME: 'Admin',
-        D3_COMMAND_SITE: 'Security Operations',
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
+        ...loopbackEnv(),
       },
     });
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -145,14 +150,7 @@ describe('the build artifact', () => {
         PATH: process.env.PATH,
         HANDLER: join(bundleDir, 'worker.mjs'),
         EVENT: JSON.stringify(sqsEvent([{ body: delivery, messageId: 'm-1' }])),
-        D3_BASE_URL: simulator.baseUrl,
-        D3_SECRET_ID: 'd3/credentials',
-        D3_USERNAME: 'Admin',
-        D3_COMMAND_SITE: 'Security Operations',
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
+        ...loopbackEnv(),
       },
     });
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));

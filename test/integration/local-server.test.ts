@@ -30,6 +30,14 @@ import { runPastedRecipe, runShell } from '../support/run-script.ts';
 const body = JSON.stringify({ incidentNumbers: ['20210127-198', '20210127-197'], site: 'Security Operations' });
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+/** A shell where the AWS SDK finds no region: no variable, no profile, no config file. */
+const NO_REGION = {
+  AWS_REGION: '',
+  AWS_DEFAULT_REGION: '',
+  AWS_PROFILE: '',
+  AWS_CONFIG_FILE: '/nonexistent',
+  AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+};
 
 /** An adapter in this process with a silent logger writes no metrics either (Powertools reads that switch from process.env). */
 function quietMetrics(): void {
@@ -267,15 +275,8 @@ describe('npm start refuses a configuration it cannot serve', () => {
   });
 
   it('says a region is needed before reading AWS Secrets Manager, instead of failing every request', async () => {
-    const noRegion = {
-      AWS_REGION: '',
-      AWS_DEFAULT_REGION: '',
-      AWS_PROFILE: '',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-    };
     expectRefused(
-      await start({ ...noRegion, D3_SECRET_ID: 'prod/d3-credentials' }),
+      await start({ ...NO_REGION, D3_SECRET_ID: 'prod/d3-credentials' }),
       /^npm start: D3_SECRET_ID is read from AWS Secrets Manager, which needs a region: set AWS_REGION/,
     );
   });
@@ -295,15 +296,8 @@ describe('npm start refuses a configuration it cannot serve', () => {
   });
 
   it('says a region is needed before using an IDEMPOTENCY_TABLE in AWS, or how to use the embedded store instead', async () => {
-    const noRegion = {
-      AWS_REGION: '',
-      AWS_DEFAULT_REGION: '',
-      AWS_PROFILE: '',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-    };
     expectRefused(
-      await start({ ...noRegion, IDEMPOTENCY_TABLE: 'adapter-deliveries' }),
+      await start({ ...NO_REGION, IDEMPOTENCY_TABLE: 'adapter-deliveries' }),
       /^npm start: IDEMPOTENCY_TABLE is a DynamoDB table in AWS, which needs a region: set AWS_REGION .*; or unset IDEMPOTENCY_TABLE to use the embedded store\.$/,
     );
   });
@@ -729,15 +723,8 @@ describe('npm start refuses named sources it cannot serve', () => {
   });
 
   it('says a region is needed when a source’s secretId is read from AWS Secrets Manager', async () => {
-    const noRegion = {
-      AWS_REGION: '',
-      AWS_DEFAULT_REGION: '',
-      AWS_PROFILE: '',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-    };
     expect(
-      refused(await start({ ...noRegion, SOURCES: '{"ops": {"scheme": "github", "secretId": "prod/github-webhook"}}' })),
+      refused(await start({ ...NO_REGION, SOURCES: '{"ops": {"scheme": "github", "secretId": "prod/github-webhook"}}' })),
     ).toEqual([
       'npm start: SOURCES.ops.secretId is read from AWS Secrets Manager, which needs a region: set AWS_REGION (or AWS_PROFILE with a region), e.g. AWS_REGION=eu-west-1.',
     ]);
